@@ -1,0 +1,32 @@
+// Where computation runs, and on how many CPU threads.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace ddim {
+
+/// Parses "auto", "cpu", "cuda" or "cuda:N". "auto" is the first GPU when this build has
+/// CUDA and a GPU is visible, else the CPU. Asking for CUDA on a build or machine without
+/// it throws ddim::Error at once, saying which of the two is missing.
+torch::Device parse_device(const std::string& text);
+
+/// True when this build of LibTorch was compiled with CUDA.
+bool built_with_cuda();
+
+/// The number of CPUs this process may run on (its affinity mask, so containers and
+/// `taskset` are respected).
+int available_cpus();
+
+/// Sets LibTorch's intra-op thread count: `threads` > 0, or all available CPUs when 0.
+/// Debian's LibTorch otherwise uses a single thread. Returns the count in effect.
+int configure_threads(int threads);
+
+/// A short description: "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)".
+std::string describe_device(const torch::Device& device);
+
+/// LibTorch's version, "1.13.1".
+std::string torch_version();
+
+}  // namespace ddim

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything ddim needs from Debian 12's archive. Idempotent: when every package is
+# already installed it changes nothing and does not touch the network.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config          # toolchain
+  libtorch-dev                              # LibTorch 1.13 (CPU)
+  libcli11-dev libspdlog-dev libfmt-dev     # command line, logging
+  libstb-dev nlohmann-json3-dev zlib1g-dev  # images, JSON, gzip
+  libplplot-dev plplot-driver-cairo         # charts (PNG through cairo)
+  libgtest-dev                              # tests
+  dataset-fashion-mnist                     # the embedded default data set
+  python3-torch                             # the PyTorch baselines in bench/ and .pt interop tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,52 @@
+// Shared test helpers: a seeding fixture, scratch directories, fixture-file writers and a
+// runner for the real `ddim` binary.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace ddim::test {
+
+/// Seeds LibTorch's global generator before each test, so that tests are repeatable.
+class SeededTest : public ::testing::Test {
+ protected:
+  void SetUp() override { torch::manual_seed(1234); }
+};
+
+/// A fresh, empty scratch directory for the running test (under the build tree).
+std::string scratch_dir();
+
+/// Writes bytes to a file (creating parent directories).
+void write_bytes(const std::string& path, const std::vector<char>& bytes);
+void write_text(const std::string& path, const std::string& text);
+std::vector<char> read_bytes(const std::string& path);
+std::string read_text(const std::string& path);
+bool file_exists(const std::string& path);
+
+/// IDX bytes for a uint8 tensor (magic 0x00000803 for 3 dimensions, etc.).
+std::vector<char> idx_bytes(const torch::Tensor& data);
+/// gzip-compresses bytes.
+std::vector<char> gzip_bytes(const std::vector<char>& bytes);
+
+/// Writes a tiny MNIST-style directory: `n_train` and `n_test` random 28x28 images with labels
+/// 0..9, gzipped when `gz`. Returns the images written (uint8 [N, 28, 28]) for checks.
+torch::Tensor write_mnist_fixture(const std::string& dir, int64_t n_train, int64_t n_test, bool gz = true);
+
+/// Writes a CIFAR-10 batch file of `n` random records; returns the uint8 images [n, 3, 32, 32].
+torch::Tensor write_cifar_fixture(const std::string& path, int64_t n, uint64_t seed = 0);
+
+struct CommandResult {
+  int status = -1;
+  std::string out, err;
+};
+
+/// Runs the built `ddim` binary with `args`, capturing stdout and stderr.
+CommandResult run_ddim(const std::vector<std::string>& args);
+
+/// Path of the source tree (for configs/).
+std::string source_dir();
+
+}  // namespace ddim::test

@@ -1,0 +1,184 @@
+// The `ddim` binary: help, `data info`, `data grid`, and every bad-input case of the
+// foundation issue (one clear line, exit 2 for usage errors and 1 otherwise, no output file).
+#include <nlohmann/json.hpp>
+
+#include "ddim/image.h"
+#include "support.h"
+
+using namespace ddim;
+using namespace ddim::test;
+
+namespace {
+// The last line of stderr: the one error line a user reads.
+std::string last_line(const std::string& s) {
+  auto end = s.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  auto start = s.rfind('\n', end);
+  return s.substr(start == std::string::npos ? 0 : start + 1,
+                  end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+}  // namespace
+
+TEST(CliData, HelpListsCommandsAndExitsZero) {
+  auto r = run_ddim({"--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("data"), std::string::npos);
+  EXPECT_NE(r.out.find("--threads"), std::string::npos);
+  r = run_ddim({"data", "grid", "--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("--n"), std::string::npos);
+  EXPECT_NE(r.out.find("=64"), std::string::npos);  // defaults are shown
+  r = run_ddim({});
+  EXPECT_EQ(r.status, 2);
+}
+
+TEST(CliData, InfoOnAFixtureReportsCountsAndShape) {
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir, 30, 10);
+  auto r = run_ddim({"data", "info", "--data", "mnist:" + dir, "--split", "all", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["examples"], 40);
+  EXPECT_EQ(j["shape"], (std::vector<int64_t>{1, 32, 32}));
+  EXPECT_EQ(j["classes"]["7"], 4);
+  EXPECT_GE(j["min"].get<double>(), 0.0);
+  EXPECT_LE(j["max"].get<double>(), 1.0);
+  r = run_ddim({"data", "info", "--data", "mnist:" + dir});
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("examples     30"), std::string::npos) << r.out;
+}
+
+TEST(CliData, GridWritesAPngOfTheRightSize) {
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir, 20, 2);
+  auto r = run_ddim(
+      {"data", "grid", "--data", "mnist:" + dir, "--n", "6", "--columns", "3", "--out", dir + "/g.png"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto img = read_image(dir + "/g.png");
+  // 3 columns x 2 rows of 32x32 tiles with 2 px padding.
+  EXPECT_EQ(img.sizes(), (std::vector<int64_t>{1, 2 + 2 * 34, 2 + 3 * 34}));
+}
+
+TEST(CliData, GridOfAToySetIsAScatterPlot) {
+  const auto dir = scratch_dir();
+  auto r = run_ddim({"data", "grid", "--data", "toy:circles", "--out", dir + "/c.png"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_image(dir + "/c.png").size(0), 3);
+}
+
+struct BadInput {
+  std::string name;
+  std::function<std::vector<std::string>(const std::string& dir)> setup;  // returns the args
+  int status;
+  std::string message;  // must appear in the last stderr line
+};
+
+// Test names show the case name rather than the struct's bytes.
+void PrintTo(const BadInput& b, std::ostream* os) { *os << b.name; }
+
+class CliBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CliBadInput, OneClearLineNonZeroExitNoOutput) {
+  const auto& c = GetParam();
+  const auto dir = scratch_dir();
+  auto args = c.setup(dir);
+  args.push_back("--out");
+  args.push_back(dir + "/out.png");
+  auto r = run_ddim(args);
+  EXPECT_EQ(r.status, c.status) << r.err;
+  EXPECT_NE(last_line(r.err).find(c.message), std::string::npos) << "stderr: " << r.err;
+  EXPECT_EQ(r.err.find("terminate called"), std::string::npos);
+  EXPECT_FALSE(file_exists(dir + "/out.png"));
+}
+
+std::vector<std::string> grid(const std::string& spec, std::vector<std::string> extra = {}) {
+  std::vector<std::string> a = {"data", "grid", "--data", spec};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Foundation, CliBadInput,
+    ::testing::Values(
+        BadInput{"MissingPath", [](const std::string& d) { return grid("mnist:" + d + "/nope"); }, 1,
+                 "/nope: no such directory"},
+        BadInput{"EmptyFolder",
+                 [](const std::string& d) {
+                   std::filesystem::create_directories(d + "/empty");
+                   return grid("folder:" + d + "/empty");
+                 },
+                 1, "no PNG, JPEG or BMP images found"},
+        BadInput{"TruncatedGz",
+                 [](const std::string& d) {
+                   write_mnist_fixture(d + "/m", 50, 5);
+                   auto b = read_bytes(d + "/m/train-images-idx3-ubyte.gz");
+                   b.resize(b.size() / 2);
+                   write_bytes(d + "/m/train-images-idx3-ubyte.gz", b);
+                   return grid("mnist:" + d + "/m");
+                 },
+                 1, "train-images-idx3-ubyte.gz: truncated gzip file"},
+        BadInput{"WrongIdxMagic",
+                 [](const std::string& d) {
+                   write_mnist_fixture(d + "/m", 5, 5, false);
+                   auto b = read_bytes(d + "/m/train-images-idx3-ubyte");
+                   b[1] = 0x42;
+                   write_bytes(d + "/m/train-images-idx3-ubyte", b);
+                   return grid("mnist:" + d + "/m");
+                 },
+                 1, "not an IDX file (wrong magic number"},
+        BadInput{"IdxSizeMismatch",
+                 [](const std::string& d) {
+                   write_mnist_fixture(d + "/m", 5, 5, false);
+                   auto b = read_bytes(d + "/m/train-images-idx3-ubyte");
+                   b.resize(b.size() - 28);
+                   write_bytes(d + "/m/train-images-idx3-ubyte", b);
+                   return grid("mnist:" + d + "/m");
+                 },
+                 1, "data bytes but the file has"},
+        BadInput{"CifarWrongSize",
+                 [](const std::string& d) {
+                   for (int i = 1; i <= 5; ++i)
+                     write_cifar_fixture(fmt::format("{}/c/data_batch_{}.bin", d, i), 2);
+                   write_bytes(d + "/c/data_batch_3.bin", std::vector<char>(5000, 1));
+                   return grid("cifar10:" + d + "/c");
+                 },
+                 1, "data_batch_3.bin: not a CIFAR-10 batch"},
+        BadInput{"CorruptPng",
+                 [](const std::string& d) {
+                   write_png(d + "/f/a.png", torch::rand({3, 16, 16}));
+                   auto b = read_bytes(d + "/f/a.png");
+                   b[b.size() / 2] ^= 0x33;
+                   write_bytes(d + "/f/a.png", b);
+                   return grid("folder:" + d + "/f");
+                 },
+                 1, "a.png: corrupt PNG"},
+        BadInput{"TruncatedJpeg",
+                 [](const std::string& d) {
+                   // A JPEG header and the start of a scan, cut before the end-of-image marker.
+                   write_bytes(d + "/f/a.jpg", {'\xFF', '\xD8', '\xFF', '\xDA', 0, 8, 1, 2, 3, 4, 5, 6});
+                   return grid("folder:" + d + "/f");
+                 },
+                 1, "a.jpg: truncated JPEG"},
+        BadInput{"UnknownDataset", [](const std::string& d) { return grid("imagenet:" + d); }, 2,
+                 "valid: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, folder:DIR, toy:"},
+        BadInput{"ZeroCount",
+                 [](const std::string& d) {
+                   return grid("toy:circles", {"--n", "0"});
+                 },
+                 2, "--n: must be a positive number, got '0'"},
+        BadInput{"NegativeLimit",
+                 [](const std::string& d) {
+                   return grid("toy:circles", {"--limit", "-3"});
+                 },
+                 2, "--limit"},
+        BadInput{"NotANumber",
+                 [](const std::string& d) {
+                   return grid("toy:circles", {"--n", "many"});
+                 },
+                 2, "--n"},
+        BadInput{"UnknownDevice",
+                 [](const std::string& d) {
+                   return grid("toy:circles", {"--device", "tpu"});
+                 },
+                 2, "unknown device 'tpu'"}),
+    [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });

@@ -1,0 +1,141 @@
+#include "common.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "ddim/device.h"
+#include "ddim/error.h"
+#include "ddim/file.h"
+
+namespace ddim::cli {
+namespace {
+CLI::App* g_root = nullptr;
+}
+
+GlobalOptions& global_options() {
+  static GlobalOptions options;
+  return options;
+}
+
+Action& selected_action() {
+  static Action action;
+  return action;
+}
+
+void on_run(CLI::App* sub, Action action) {
+  sub->callback([action = std::move(action)] { selected_action() = action; });
+}
+
+void set_root_app(CLI::App* app) { g_root = app; }
+
+void init_logging(const std::string& level) {
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  std::string wanted = level;
+  if (const char* env = std::getenv("SPDLOG_LEVEL"); env && level == "info") wanted = env;
+  console->set_level(spdlog::level::from_str(wanted));
+  console->set_pattern("[%H:%M:%S] %^%l%$: %v");
+  auto logger = std::make_shared<spdlog::logger>("ddim", console);
+  logger->set_level(spdlog::level::debug);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+torch::Device init_runtime() {
+  const auto& g = global_options();
+  const int threads = configure_threads(g.threads);
+  const auto device = parse_device(g.device);
+  spdlog::debug("LibTorch {}, {} CPU threads, device {}", torch_version(), threads, device.str());
+  return device;
+}
+
+void open_run_dir(const std::string& dir) {
+  make_directories(dir);
+  if (g_root) {
+    std::string text = "# Effective configuration of this run: `ddim ... --config " + dir +
+                       "/config.toml` repeats it.\n" + g_root->config_to_str(true, true);
+    write_file_atomic(dir + "/config.toml", text);
+  }
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/log.txt", /*truncate=*/false);
+  file->set_level(spdlog::level::debug);
+  file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l: %v");
+  spdlog::default_logger()->sinks().push_back(file);
+}
+
+void write_json(const std::string& path, const std::string& json_text) {
+  write_file_atomic(path, json_text + "\n");
+}
+
+ddim::DataOptions DataArgs::options() const {
+  ddim::DataOptions o;
+  o.split = split_from_string(split);
+  o.limit = limit;
+  o.pad_to = pad_to;
+  o.crop = crop;
+  o.resize = resize;
+  o.channels = channels;
+  o.toy_size = toy_size;
+  o.seed = global_options().seed;
+  return o;
+}
+
+ddim::Dataset DataArgs::load() const { return load_dataset(parse_data_spec(spec), options()); }
+
+const CLI::Validator kPositive(
+    [](std::string& value) -> std::string {
+      try {
+        size_t used = 0;
+        const double v = std::stod(value, &used);
+        if (used == value.size() && v > 0) return {};
+      } catch (...) {
+      }
+      return "must be a positive number, got '" + value + "'";
+    },
+    "POSITIVE");
+
+const CLI::Validator kNonNegative(
+    [](std::string& value) -> std::string {
+      try {
+        size_t used = 0;
+        const double v = std::stod(value, &used);
+        if (used == value.size() && v >= 0) return {};
+      } catch (...) {
+      }
+      return "must be zero or a positive number, got '" + value + "'";
+    },
+    "NON-NEGATIVE");
+
+void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split) {
+  args.split = split;
+  sub->add_option("--data", args.spec,
+                  "Data set: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, folder:DIR, "
+                  "toy:circles|two-moons|gaussian")
+      ->capture_default_str();
+  sub->add_option("--split", args.split, "Which split: train, test or all")
+      ->check(CLI::IsMember({"train", "test", "all"}))
+      ->capture_default_str();
+  sub->add_option("--limit", args.limit, "Use only the first N examples of the split (0: all)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_option("--pad-to", args.pad_to,
+                  "Pad images with zeros to SIZExSIZE (-1: next multiple of 8, so 28x28 -> "
+                  "32x32; 0: never)")
+      ->check(CLI::Range(int64_t{-1}, int64_t{1} << 16))
+      ->capture_default_str();
+  sub->add_option("--crop", args.crop, "folder: crop the central square of this side first (0: no crop)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_option("--resize", args.resize, "folder: resize to SIZExSIZE after cropping (0: keep)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_option("--channels", args.channels, "folder: 1 (gray) or 3 (RGB); 0: as the files are")
+      ->check(CLI::IsMember({0, 1, 3}))
+      ->capture_default_str();
+  sub->add_option("--toy-size", args.toy_size, "toy sets: number of points (0: 10000 train, 2000 test)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+}
+
+}  // namespace ddim::cli

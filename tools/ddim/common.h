@@ -1,0 +1,77 @@
+// What every subcommand shares: global options, logging, run directories, data options.
+//
+// Each subcommand lives in its own cmd_<name>.cpp with an options struct, a setup function
+// that declares its options, and a run function. Setup registers the run function as the
+// command's action; main parses the whole command line (and any --config file) first, and
+// only then runs the selected action, so that no work starts on a half-valid command.
+#pragma once
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ddim/dataset.h"
+
+namespace ddim::cli {
+
+/// Options accepted before or after any subcommand.
+struct GlobalOptions {
+  std::string device = "auto";
+  int threads = 0;
+  uint64_t seed = 0;
+  std::string log_level = "info";
+};
+GlobalOptions& global_options();
+
+/// The action of the parsed subcommand; returns the process exit status.
+using Action = std::function<int()>;
+/// Makes `sub` run `action` when it is the parsed subcommand.
+void on_run(CLI::App* sub, Action action);
+/// The selected action (empty when none was selected).
+Action& selected_action();
+
+/// The root application, for writing the effective configuration.
+void set_root_app(CLI::App* app);
+
+/// Applies --threads and --device (throws when CUDA is asked for but absent) and logs the
+/// device once.
+torch::Device init_runtime();
+
+/// Sets up console logging at the --log-level (or SPDLOG_LEVEL) level.
+void init_logging(const std::string& level);
+
+/// Creates a run directory: the directory itself, `config.toml` with the effective options
+/// of this command, and a debug-level log file `log.txt` beside the console log.
+void open_run_dir(const std::string& dir);
+
+/// Writes JSON (pretty, with a trailing newline) atomically.
+void write_json(const std::string& path, const std::string& json_text);
+
+/// Data options shared by commands that read a data set.
+struct DataArgs {
+  std::string spec = "fashion-mnist";
+  std::string split = "train";
+  int64_t limit = 0;
+  int64_t pad_to = -1;
+  int64_t crop = 0;
+  int64_t resize = 0;
+  int64_t channels = 0;
+  int64_t toy_size = 0;
+
+  ddim::DataOptions options() const;
+  ddim::Dataset load() const;
+};
+/// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size
+/// on `sub`. `split` is the default split of this command.
+void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split = "train");
+
+/// Validator for positive integers, with a message naming the option.
+extern const CLI::Validator kPositive;
+/// Validator for integers >= 0.
+extern const CLI::Validator kNonNegative;
+
+}  // namespace ddim::cli

@@ -1,0 +1,66 @@
+// ddim: one binary, one subcommand per task. See README.md and `ddim --help`.
+#include <c10/util/Exception.h>
+
+#include "commands.h"
+#include "common.h"
+#include "ddim/device.h"
+#include "ddim/error.h"
+
+int main(int argc, char** argv) {
+  using namespace ddim::cli;
+  CLI::App app{
+      "ddim: train DDIM diffusion denoisers, sample them, and embed images into their seed\n"
+      "(latent noise) space by inversion, gradient descent and embedding networks.\n"
+      "Every option can also come from a TOML file (--config; configs/ has presets).",
+      "ddim"};
+  app.require_subcommand(1);
+  // Usage errors are one line, like every other error.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("error: ") + e.what() + " (see --help)\n";
+  });
+  app.fallthrough();  // global options are accepted after the subcommand too
+  app.set_config("--config", "",
+                 "Read options from a TOML file: top-level keys for global options, a "
+                 "[subcommand] table for the subcommand's (configs/ holds presets)");
+  app.set_version_flag("--version", "ddim " DDIM_VERSION " (LibTorch " + ddim::torch_version() +
+                                        (ddim::built_with_cuda() ? ", CUDA)" : ", CPU)"));
+  auto& g = global_options();
+  app.add_option("--device", g.device, "Where to compute: auto (a GPU if there is one), cpu, cuda, cuda:N")
+      ->capture_default_str();
+  app.add_option("--threads", g.threads, "CPU threads for LibTorch (0: all CPUs this process may use)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--seed", g.seed, "Seed of every random draw (same seed, same machine: same bits on CPU)")
+      ->capture_default_str();
+  app.add_option("--log-level", g.log_level, "Console log level: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  register_commands(app);
+  set_root_app(&app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;  // --help and --version exit 0; every usage error exits 2
+  }
+  init_logging(g.log_level);
+  try {
+    return selected_action()();
+  } catch (const ddim::InvalidArgument& e) {
+    spdlog::error("{}", e.what());
+    if (!e.where().empty()) spdlog::debug("thrown at {}", e.where());
+    return 2;
+  } catch (const ddim::Error& e) {
+    spdlog::error("{}", e.what());
+    if (!e.where().empty()) spdlog::debug("thrown at {}", e.where());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    spdlog::error("{}", msg.substr(0, msg.find('\n')));
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}

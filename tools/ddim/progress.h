@@ -1,0 +1,38 @@
+// A progress bar with rate and ETA on a terminal; periodic plain log lines otherwise (so
+// that logs of batch jobs stay readable).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace ddim::cli {
+
+class Progress {
+ public:
+  /// `label` names the work, `total` counts its units (steps, images), `unit` names one.
+  Progress(std::string label, int64_t total, std::string unit = "it");
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  /// Reports that `done` units are finished; `status` is shown after the rate (e.g. the loss).
+  void update(int64_t done, const std::string& status = {});
+  /// Ends the bar (prints the final state once).
+  void finish(const std::string& status = {});
+  /// Seconds since construction.
+  double elapsed() const;
+
+ private:
+  void draw(bool final);
+  std::string label_, unit_, status_;
+  int64_t total_, done_ = 0, start_done_ = 0;
+  bool tty_, finished_ = false;
+  std::chrono::steady_clock::time_point start_, last_draw_, last_log_;
+  int64_t last_logged_percent_ = -1;
+};
+
+/// "1:02:03" or "2:03" for a number of seconds.
+std::string format_duration(double seconds);
+
+}  // namespace ddim::cli
