@@ -180,7 +180,7 @@ std::vector<int64_t> Dataset::example_shape() const {
 }
 
 torch::Tensor Dataset::get(const torch::Tensor& indices) const {
-  auto x = storage.index_select(0, indices.to(torch::kInt64));
+  auto x = storage.index_select(0, indices.to(storage.device(), torch::kInt64));
   return is_image() ? x.to(torch::kFloat32).div_(255.0) : x.to(torch::kFloat32);
 }
 

@@ -132,6 +132,37 @@ CommandResult run_ddim(const std::vector<std::string>& args) {
   return r;
 }
 
+int spawn_ddim(const std::vector<std::string>& args, const std::string& log_prefix) {
+  std::vector<std::string> argv_storage = {DDIM_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int out_fd = ::open((log_prefix + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int err_fd = ::open((log_prefix + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(err_fd, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  ::close(err_fd);
+  return pid;
+}
+
+int wait_ddim(int pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<std::string> tiny_unet_args() {
+  return {"--widths",          "8,16", "--block-depth",   "1", "--embedding-dims", "8", "--batch",   "8",
+          "--preview-samples", "4",    "--preview-steps", "2", "--log-every",      "2", "--threads", "1"};
+}
+
 std::string source_dir() { return DDIM_SOURCE_DIR; }
 
 }  // namespace ddim::test

@@ -46,6 +46,15 @@ struct CommandResult {
 /// Runs the built `ddim` binary with `args`, capturing stdout and stderr.
 CommandResult run_ddim(const std::vector<std::string>& args);
 
+/// Starts the binary without waiting (output to files under the scratch directory); returns
+/// its process id.
+int spawn_ddim(const std::vector<std::string>& args, const std::string& log_prefix);
+/// Waits for a spawned process; returns its exit status (128 + signal if killed).
+int wait_ddim(int pid);
+
+/// The arguments of a tiny U-Net that trains in seconds.
+std::vector<std::string> tiny_unet_args();
+
 /// Path of the source tree (for configs/).
 std::string source_dir();
 

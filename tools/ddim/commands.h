@@ -6,8 +6,19 @@
 namespace ddim::cli {
 
 void setup_data(CLI::App& app);
+void setup_train(CLI::App& app);
+void setup_bench(CLI::App& app);
+void setup_info(CLI::App& app);
+void setup_schedule(CLI::App& app);
+void setup_sample(CLI::App& app);
+void setup_invert(CLI::App& app);
+void setup_interpolate(CLI::App& app);
 
-/// Declares every subcommand on `app`.
-inline void register_commands(CLI::App& app) { setup_data(app); }
+/// Declares every subcommand on `app`, in the order `--help` lists them.
+inline void register_commands(CLI::App& app) {
+  for (auto* setup : {setup_data, setup_schedule, setup_train, setup_sample, setup_invert, setup_interpolate,
+                      setup_info, setup_bench})
+    setup(app);
+}
 
 }  // namespace ddim::cli

@@ -3,8 +3,10 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "ddim/device.h"
 #include "ddim/error.h"
@@ -13,6 +15,38 @@
 namespace ddim::cli {
 namespace {
 CLI::App* g_root = nullptr;
+volatile std::sig_atomic_t g_stop_signal = 0;
+void record_stop(int sig) { g_stop_signal = sig; }
+}  // namespace
+
+std::function<bool()> install_stop_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = record_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return [] { return g_stop_signal != 0; };
+}
+
+int stop_signal() { return g_stop_signal; }
+
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& option) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    DDIM_CHECK_ARG(used == item.size() && !item.empty(), "{}: '{}' is not a comma-separated list of integers",
+                   option, text);
+    out.push_back(v);
+  }
+  return out;
 }
 
 GlobalOptions& global_options() {
@@ -82,6 +116,30 @@ ddim::DataOptions DataArgs::options() const {
 }
 
 ddim::Dataset DataArgs::load() const { return load_dataset(parse_data_spec(spec), options()); }
+
+DataArgs DataArgs::with_split(const std::string& s) const {
+  DataArgs a = *this;
+  a.split = s;
+  return a;
+}
+
+nlohmann::json DataArgs::to_json() const {
+  return {{"spec", spec}, {"split", split},   {"limit", limit},       {"pad_to", pad_to},
+          {"crop", crop}, {"resize", resize}, {"channels", channels}, {"toy_size", toy_size}};
+}
+
+DataArgs DataArgs::from_json(const nlohmann::json& j) {
+  DataArgs a;
+  a.spec = j.value("spec", a.spec);
+  a.split = j.value("split", a.split);
+  a.limit = j.value("limit", a.limit);
+  a.pad_to = j.value("pad_to", a.pad_to);
+  a.crop = j.value("crop", a.crop);
+  a.resize = j.value("resize", a.resize);
+  a.channels = j.value("channels", a.channels);
+  a.toy_size = j.value("toy_size", a.toy_size);
+  return a;
+}
 
 const CLI::Validator kPositive(
     [](std::string& value) -> std::string {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <memory>
@@ -64,6 +65,10 @@ struct DataArgs {
 
   ddim::DataOptions options() const;
   ddim::Dataset load() const;
+  /// The same arguments for another split (e.g. the test split for validation).
+  DataArgs with_split(const std::string& split) const;
+  nlohmann::json to_json() const;
+  static DataArgs from_json(const nlohmann::json& j);
 };
 /// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size
 /// on `sub`. `split` is the default split of this command.
@@ -73,5 +78,18 @@ void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split = 
 extern const CLI::Validator kPositive;
 /// Validator for integers >= 0.
 extern const CLI::Validator kNonNegative;
+
+}  // namespace ddim::cli
+
+namespace ddim::cli {
+
+/// Installs SIGINT/SIGTERM handlers that only record the request; long loops poll it and
+/// stop cleanly (saving what they must). Returns the polling function.
+std::function<bool()> install_stop_handler();
+/// The signal that requested the stop (0: none).
+int stop_signal();
+
+/// Parses "32,64,96" into integers; throws ddim::InvalidArgument naming `option`.
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& option);
 
 }  // namespace ddim::cli

@@ -1,0 +1,118 @@
+"""Eager PyTorch baselines for `ddim bench`: training steps and DDIM sampling of the paper's
+U-Net, timed the same way ddim times itself, printing one JSON line.
+
+    python3 bench/pytorch_bench.py train --widths 32,64,96,128 --image-size 32 --channels 1 \
+        --batch 64 --iters 20 --threads 2
+    python3 bench/pytorch_bench.py sample ... --steps 10
+"""
+import argparse
+import copy
+import json
+import resource
+import time
+
+import torch
+
+from pytorch_unet import UNet, continuous_cosine
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("what", choices=["train", "sample"])
+    p.add_argument("--widths", default="32,64,96,128")
+    p.add_argument("--block-depth", type=int, default=2)
+    p.add_argument("--embedding-dims", type=int, default=32)
+    p.add_argument("--image-size", type=int, default=32)
+    p.add_argument("--channels", type=int, default=1)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network (PyTorch 2)")
+    a = p.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    dev = torch.device(a.device)
+    widths = [int(w) for w in a.widths.split(",")]
+    net = UNet(a.channels, widths, a.block_depth, a.embedding_dims).to(dev)
+    fwd = torch.compile(net) if a.compile else net
+    shape = (a.batch, a.channels, a.image_size, a.image_size)
+    x0 = torch.randn(shape, device=dev)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    if a.what == "train":
+        ema = copy.deepcopy(net).eval()
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+
+        def step():
+            net.train()
+            t = torch.rand(a.batch, device=dev)
+            eps = torch.randn(shape, device=dev)
+            s, n = continuous_cosine(t)
+            s, n = s.view(-1, 1, 1, 1), n.view(-1, 1, 1, 1)
+            pred = fwd(s * x0 + n * eps, (n * n).view(-1))
+            loss = (pred - eps).abs().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), net.parameters()):
+                    pe.mul_(0.999).add_(pm, alpha=0.001)
+                for be, bm in zip(ema.buffers(), net.buffers()):
+                    if be.is_floating_point():
+                        be.mul_(0.999).add_(bm, alpha=0.001)
+                    else:
+                        be.copy_(bm)
+            return loss
+    else:
+        net.eval()
+
+        @torch.no_grad()
+        def step():
+            x = torch.randn(shape, device=dev)
+            for k in range(a.steps):
+                t = 1.0 - k / a.steps
+                s, n = continuous_cosine(torch.tensor(t))
+                eps = fwd(x, torch.full((a.batch,), float(n * n), device=dev))
+                x0_hat = (x - n * eps) / s
+                if k + 1 < a.steps:
+                    s2, n2 = continuous_cosine(torch.tensor(t - 1.0 / a.steps))
+                    x = s2 * x0_hat + n2 * eps
+                else:
+                    x = x0_hat
+            return x
+
+    for _ in range(a.warmup):
+        step()
+    sync()
+    start = time.perf_counter()
+    for _ in range(a.iters):
+        step()
+    sync()
+    elapsed = time.perf_counter() - start
+    out = {
+        "impl": "pytorch-eager" + ("+compile" if a.compile else ""),
+        "what": a.what,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "batch": a.batch,
+        "iters": a.iters,
+        "seconds": elapsed,
+        "images_per_s": a.batch * a.iters / elapsed,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+    if dev.type == "cuda":
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    if a.what == "sample":
+        out["steps"] = a.steps
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

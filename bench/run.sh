@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# ddim against eager PyTorch (Debian's python3-torch, the same LibTorch version) on the same
+# machine and thread count: training and DDIM sampling of the paper's U-Net. Writes JSON lines
+# to bench/results-<host>.jsonl (or $1) and prints them.
+#   bench/run.sh                 # CPU, all cores
+#   THREADS=1 bench/run.sh       # one thread
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-bench/results-$(hostname).jsonl}"
+threads="${THREADS:-0}"
+rounds="${ROUNDS:-5}"
+[ -x build/ddim ] || scripts/build.sh >/dev/null
+net=(--widths 32,64,96,128 --image-size 32 --channels 1)
+{
+  python3 bench/compare.py --rounds "$rounds" --threads "$threads" train -- "${net[@]}" --batch 64 --iters 10
+  python3 bench/compare.py --rounds "$rounds" --threads "$threads" sample -- "${net[@]}" --batch 64 --iters 3 --steps 10
+} | tee "$out"

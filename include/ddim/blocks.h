@@ -1,0 +1,53 @@
+// Building blocks of the U-Nets: the residual block of the paper's denoiser (with its
+// optional GroupNorm, dropout and AdaGN conditioning) and spatial self-attention. The
+// denoiser, the embedding U-Net and Diff-AE's semantic encoder share them.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace ddim {
+
+enum class NormKind;
+
+/// Norm + 3x3 conv + swish [+ dropout] + 3x3 conv, plus the residual (1x1 conv when the
+/// width changes). With `mod_dim` > 0 the norm is AdaGN (Diff-AE eq. 7):
+/// h = z_s (t_s GroupNorm(h) + t_b), where [t_s - 1, t_b] = Linear(temb) and
+/// z_s - 1 = Linear(cond), both zero-initialised.
+class ResidualBlockImpl : public torch::nn::Module {
+ public:
+  ResidualBlockImpl(int64_t in, int64_t out, NormKind norm, int64_t groups, double dropout,
+                    int64_t temb_dim = 0, int64_t cond_dim = 0);
+  /// x: [B, in, H, W]; temb: [B, temb_dim] and cond: [B, cond_dim] when modulated.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb = {},
+                        const torch::Tensor& cond = {});
+
+ private:
+  torch::nn::Conv2d residual_{nullptr}, conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d batch_norm_{nullptr};
+  torch::nn::GroupNorm group_norm_{nullptr};
+  torch::nn::Linear time_mod_{nullptr}, cond_mod_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  int64_t in_, out_;
+};
+TORCH_MODULE(ResidualBlock);
+
+/// Multi-head self-attention over the H x W positions, with a GroupNorm in front, a
+/// zero-initialised output projection and a residual connection (so a fresh block is the
+/// identity).
+class SelfAttentionImpl : public torch::nn::Module {
+ public:
+  SelfAttentionImpl(int64_t channels, int64_t heads, int64_t groups);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::GroupNorm norm_{nullptr};
+  torch::nn::Conv2d qkv_{nullptr}, proj_{nullptr};
+  int64_t heads_;
+};
+TORCH_MODULE(SelfAttention);
+
+/// The number of GroupNorm groups for `channels`: the largest divisor of `channels` that is
+/// at most `groups`.
+int64_t group_count(int64_t channels, int64_t groups);
+
+}  // namespace ddim

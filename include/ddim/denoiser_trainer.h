@@ -1,0 +1,99 @@
+// Training a denoiser (seed paper Algorithm 1, with the authors' choices): t ~ U(0, 1),
+// x_t = s(t) x_0 + n(t) eps on standardised data, loss = MAE (or MSE) between eps and the
+// network's prediction from (x_t, n(t)^2); AdamW (lr 1e-3, weight decay 1e-4); an EMA of
+// weights and BatchNorm statistics (decay 0.999) that previews and checkpoints sample with.
+#pragma once
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+
+#include "ddim/dataset.h"
+#include "ddim/denoiser.h"
+#include "ddim/loss.h"
+#include "ddim/training.h"
+
+namespace ddim {
+
+struct DenoiserTrainOptions {
+  int64_t batch = 64;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  Loss loss = Loss::MAE;
+  double ema_decay = 0.999;
+  /// Ramp the EMA decay as min(decay, (1 + k)/(10 + k)) at step k (TensorFlow's
+  /// ExponentialMovingAverage with num_updates), so that short runs do not sample with a
+  /// network that is still mostly its zero-initialised start. The paper's code uses the
+  /// fixed decay from the first step (false).
+  bool ema_warmup = true;
+  int64_t warmup = 0;      ///< steps of linear learning-rate warm-up
+  double grad_clip = 0.0;  ///< clip the gradient norm to this (0: off)
+  int64_t preview_samples = 64;
+  int64_t preview_steps = 10;  ///< DDIM steps of the preview grid (the paper's S)
+  bool bf16 = false;           ///< bf16 autocast (CUDA only)
+  uint64_t seed = 0;
+
+  nlohmann::json to_json() const;
+  static DenoiserTrainOptions from_json(const nlohmann::json& j);
+  void validate() const;
+};
+
+/// Gradient synchronisation between data-parallel processes (see distributed.h); the
+/// trainer calls it after every backward pass.
+class GradientSync {
+ public:
+  virtual ~GradientSync() = default;
+  virtual void all_reduce(torch::nn::Module& module) = 0;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  /// Averages floating-point buffers (BatchNorm statistics) over the processes.
+  virtual void average_buffers(torch::nn::Module& module) = 0;
+};
+
+class DenoiserTrainer : public TrainingTask {
+ public:
+  /// `arch`: a network description (make_network). `train` is the data (moved to `device`);
+  /// `validation` (may be null) gives a fixed batch for the EMA model's validation loss.
+  /// `extra_meta` is stored in checkpoints (e.g. the data options, to reload the data).
+  DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptions& schedule, const Dataset& train,
+                  const Dataset* validation, const DenoiserTrainOptions& options, const torch::Device& device,
+                  nlohmann::json extra_meta = nlohmann::json::object(), GradientSync* sync = nullptr);
+
+  torch::Tensor step(int64_t step) override;
+  nlohmann::json log_values(int64_t step) override;
+  double learning_rate(int64_t step) const override;
+  Checkpoint checkpoint(int64_t step) const override;
+  void restore(const Checkpoint& checkpoint, const std::string& what) override;
+  void preview(const std::string& dir, int64_t step) override;
+  int64_t examples_per_step() const override;
+  bool writes_files() const override { return sync_ == nullptr || sync_->rank() == 0; }
+
+  /// Steps in one pass over the data (the batch drops the remainder).
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  /// The EMA network as a denoiser (shares the weights).
+  Denoiser ema_denoiser() const;
+  EpsNetwork& model() { return *model_; }
+
+ private:
+  torch::Tensor batch_indices(int64_t step);
+
+  DenoiserTrainOptions options_;
+  torch::Device device_;
+  Dataset data_;
+  std::shared_ptr<EpsNetwork> model_, ema_;
+  ScheduleOptions schedule_options_;
+  Schedule schedule_;
+  Standardizer stats_;
+  DataInfo data_info_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  nlohmann::json extra_meta_;
+  GradientSync* sync_;
+  int64_t steps_per_epoch_ = 1;
+  int64_t cached_epoch_ = -1;
+  torch::Tensor cached_order_;
+  // A fixed validation batch: data, times and noise.
+  torch::Tensor valid_x0_, valid_t_, valid_eps_;
+};
+
+}  // namespace ddim

@@ -1,0 +1,47 @@
+// The noise-prediction network interface, shared by the U-Net (images) and the MLP (points).
+//
+// Every denoiser maps (x_t, n(t)^2[, c]) to a prediction of the noise eps in
+// x_t = s x_0 + n eps (seed paper eq. 9-10): x_t standardised data, n^2 the noise variance
+// (the network never sees a step index), c an optional conditioning vector (Diff-AE's
+// semantic code). A network describes itself as JSON, so that a checkpoint can rebuild it.
+#pragma once
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+
+namespace ddim {
+
+class EpsNetwork : public torch::nn::Module {
+ public:
+  /// x: [B, ...] standardised noisy data; noise_variance: [B] (n(t)^2);
+  /// cond: [B, cond_dim], or undefined for unconditional networks.
+  /// Returns the predicted noise, shaped like x.
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& noise_variance,
+                                const torch::Tensor& cond = {}) = 0;
+  /// The architecture, as rebuilt by make_network.
+  virtual nlohmann::json describe() const = 0;
+  /// Size of the conditioning vector (0: unconditional).
+  virtual int64_t cond_dim() const { return 0; }
+  /// Memory layout of convolutions: channels-last (NHWC) or the default (NCHW). Networks
+  /// without convolutions ignore it.
+  virtual void set_channels_last(bool on) {}
+};
+
+/// Sinusoidal embedding of a scalar per example (keras.io DDIM example, which the paper's code
+/// copies): `dims`/2 frequencies log-spaced from 1 to `max_frequency`, angular speed 2 pi f,
+/// embedding [sin(2 pi f v), cos(2 pi f v)]. v: [B] -> [B, dims].
+torch::Tensor sinusoidal_embedding(const torch::Tensor& v, int64_t dims, double max_frequency = 1000.0);
+
+/// Builds a network from its description ({"kind": "unet", ...} or {"kind": "mlp", ...}).
+/// Throws ddim::InvalidArgument for an unknown kind or bad options.
+std::shared_ptr<EpsNetwork> make_network(const nlohmann::json& description);
+
+/// Number of trainable parameters.
+int64_t count_parameters(const torch::nn::Module& module);
+
+/// Swish (SiLU), the activation of the paper's networks: x sigmoid(x), as one fused kernel.
+inline torch::Tensor swish(const torch::Tensor& x) { return torch::silu(x); }
+
+}  // namespace ddim

@@ -1,0 +1,143 @@
+#include "ddim/denoiser.h"
+
+#include "ddim/error.h"
+
+namespace ddim {
+
+nlohmann::json DataInfo::to_json() const {
+  return {{"spec", spec},
+          {"shape", shape},
+          {"padding", {padding.top, padding.bottom, padding.left, padding.right}},
+          {"classes", classes},
+          {"examples", examples}};
+}
+
+DataInfo DataInfo::from_json(const nlohmann::json& j) {
+  DataInfo d;
+  d.spec = j.value("spec", std::string());
+  d.shape = j.at("shape").get<std::vector<int64_t>>();
+  if (j.contains("padding")) {
+    auto p = j.at("padding").get<std::vector<int64_t>>();
+    if (p.size() == 4) d.padding = {p[0], p[1], p[2], p[3]};
+  }
+  d.classes = j.value("classes", std::vector<std::string>{});
+  d.examples = j.value("examples", int64_t{0});
+  return d;
+}
+
+DataInfo DataInfo::of(const Dataset& data) {
+  DataInfo d;
+  d.spec = data.spec;
+  d.shape = data.example_shape();
+  d.padding = data.padding;
+  d.classes = data.classes;
+  d.examples = data.size();
+  return d;
+}
+
+Denoiser::Denoiser(std::shared_ptr<EpsNetwork> network, const ScheduleOptions& schedule, Standardizer stats,
+                   DataInfo data)
+    : network_(std::move(network)), schedule_(schedule), stats_(std::move(stats)), data_(std::move(data)) {}
+
+torch::Device Denoiser::device() const {
+  auto params = network_->parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+void Denoiser::to(const torch::Device& device) {
+  network_->to(device);
+  stats_.mean = stats_.mean.to(device);
+  stats_.std = stats_.std.to(device);
+}
+
+EpsFn Denoiser::eps_fn(const torch::Tensor& cond) const {
+  auto net = network_;
+  return [net, cond](const torch::Tensor& x, const Rates& r) {
+    auto v = torch::full({x.size(0)}, r.noise * r.noise, x.options());
+    return net->forward(x, v, cond);
+  };
+}
+
+torch::Tensor Denoiser::to_data(const torch::Tensor& x) const {
+  auto y = stats_.destandardize(x);
+  return data_.is_image() ? y.clamp(0.0, 1.0) : y;
+}
+
+std::pair<double, double> Denoiser::standardized_range() const {
+  if (!data_.is_image()) return {-INFINITY, INFINITY};
+  auto lo = ((0 - stats_.mean) / stats_.std).min().item<double>();
+  auto hi = ((1 - stats_.mean) / stats_.std).max().item<double>();
+  return {lo, hi};
+}
+
+nlohmann::json Denoiser::describe() const {
+  auto mean = stats_.mean.to(torch::kCPU).contiguous(), std = stats_.std.to(torch::kCPU).contiguous();
+  return {{"arch", network_->describe()},
+          {"schedule", schedule_.options().to_json()},
+          {"stats",
+           {{"mean", std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel())},
+            {"std", std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + std.numel())}}},
+          {"data", data_.to_json()},
+          {"parameters", count_parameters(*network_)}};
+}
+
+Weights weights_from_string(const std::string& s) {
+  if (s == "ema") return Weights::EMA;
+  if (s == "raw") return Weights::Raw;
+  DDIM_CHECK_ARG(false, "unknown weights '{}' (valid: ema, raw)", s);
+  return Weights::EMA;
+}
+
+Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
+  DDIM_CHECK(ck.kind() == "denoiser", "{}: is a ddim {} checkpoint, but a denoiser is needed here", what,
+             ck.kind().empty() ? "unknown" : ck.kind());
+  const auto& m = ck.meta;
+  std::shared_ptr<EpsNetwork> net;
+  Standardizer stats;
+  DataInfo data;
+  ScheduleOptions schedule;
+  try {
+    net = make_network(m.at("arch"));
+    schedule = ScheduleOptions::from_json(m.at("schedule"));
+    stats.mean = torch::tensor(m.at("stats").at("mean").get<std::vector<float>>());
+    stats.std = torch::tensor(m.at("stats").at("std").get<std::vector<float>>());
+    data = DataInfo::from_json(m.at("data"));
+  } catch (const nlohmann::json::exception& e) {
+    DDIM_FAIL("{}: damaged checkpoint description: {}", what, e.what());
+  }
+  const std::string state = weights == Weights::EMA ? "ema" : "model";
+  const auto it = ck.states.find(state);
+  DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights", what, state);
+  load_module_state(*net, it->second, what);
+  net->eval();
+  for (auto& p : net->parameters()) p.set_requires_grad(false);
+  return Denoiser(net, schedule, stats, data);
+}
+
+Denoiser load_denoiser(const std::string& path, Weights weights) {
+  return denoiser_from_checkpoint(load_checkpoint(path), path, weights);
+}
+
+std::string denoiser_fingerprint(const Checkpoint& ck) {
+  // FNV-1a over the description and the EMA weights' bytes.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  for (const auto& key : {"arch", "schedule", "stats", "data"}) {
+    if (!ck.meta.contains(key)) continue;
+    const auto s = ck.meta.at(key).dump();
+    mix(s.data(), s.size());
+  }
+  const auto it = ck.states.find("ema");
+  if (it != ck.states.end())
+    for (const auto& [name, t] : it->second) {
+      mix(name.data(), name.size());
+      auto c = t.contiguous();
+      mix(c.data_ptr(), c.nbytes());
+    }
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace ddim

@@ -1,0 +1,236 @@
+#include "ddim/denoiser_trainer.h"
+
+#include <cmath>
+
+#include "ddim/autocast.h"
+#include "ddim/ema.h"
+#include "ddim/error.h"
+#include "ddim/image.h"
+#include "ddim/plot.h"
+#include "ddim/rng.h"
+
+namespace ddim {
+namespace {
+// Random streams of a training run (rng.h: mix_seed(seed, stream, counter)).
+constexpr uint64_t kOrderStream = 1, kNoiseStream = 2, kDropoutStream = 3, kPreviewStream = 4,
+                   kValidStream = 5, kInitStream = 6;
+}  // namespace
+
+nlohmann::json DenoiserTrainOptions::to_json() const {
+  return {{"batch", batch},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"loss", ddim::to_string(loss)},
+          {"ema_decay", ema_decay},
+          {"ema_warmup", ema_warmup},
+          {"warmup", warmup},
+          {"grad_clip", grad_clip},
+          {"preview_samples", preview_samples},
+          {"preview_steps", preview_steps},
+          {"bf16", bf16},
+          {"seed", seed}};
+}
+
+DenoiserTrainOptions DenoiserTrainOptions::from_json(const nlohmann::json& j) {
+  DenoiserTrainOptions o;
+  o.batch = j.value("batch", o.batch);
+  o.lr = j.value("lr", o.lr);
+  o.weight_decay = j.value("weight_decay", o.weight_decay);
+  o.loss = loss_from_string(j.value("loss", std::string("mae")));
+  o.ema_decay = j.value("ema_decay", o.ema_decay);
+  o.ema_warmup = j.value("ema_warmup", o.ema_warmup);
+  o.warmup = j.value("warmup", o.warmup);
+  o.grad_clip = j.value("grad_clip", o.grad_clip);
+  o.preview_samples = j.value("preview_samples", o.preview_samples);
+  o.preview_steps = j.value("preview_steps", o.preview_steps);
+  o.bf16 = j.value("bf16", o.bf16);
+  o.seed = j.value("seed", o.seed);
+  return o;
+}
+
+void DenoiserTrainOptions::validate() const {
+  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
+  DDIM_CHECK_ARG(lr > 0, "--lr must be positive, got {}", lr);
+  DDIM_CHECK_ARG(weight_decay >= 0, "--weight-decay must not be negative, got {}", weight_decay);
+  DDIM_CHECK_ARG(ema_decay >= 0 && ema_decay < 1, "--ema-decay must be in [0, 1), got {}", ema_decay);
+  DDIM_CHECK_ARG(warmup >= 0, "--warmup must not be negative, got {}", warmup);
+  DDIM_CHECK_ARG(grad_clip >= 0, "--grad-clip must not be negative, got {}", grad_clip);
+  DDIM_CHECK_ARG(preview_samples >= 0 && preview_steps > 0, "preview counts must be positive");
+}
+
+DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptions& schedule,
+                                 const Dataset& train, const Dataset* validation,
+                                 const DenoiserTrainOptions& options, const torch::Device& device,
+                                 nlohmann::json extra_meta, GradientSync* sync)
+    : options_(options),
+      device_(device),
+      data_(train),
+      schedule_options_(schedule),
+      schedule_(schedule),
+      extra_meta_(std::move(extra_meta)),
+      sync_(sync) {
+  options_.validate();
+  const int64_t world = sync_ ? sync_->world_size() : 1;
+  const int64_t global_batch = options_.batch * world;
+  DDIM_CHECK_ARG(train.size() >= global_batch,
+                 "the batch ({} examples{}) is larger than the data ({} examples): lower --batch",
+                 global_batch, world > 1 ? fmt::format(" over {} processes", world) : "", train.size());
+  steps_per_epoch_ = train.size() / global_batch;
+  stats_ = Standardizer::fit(train);
+  data_info_ = DataInfo::of(train);
+  // The initial weights are a function of the seed.
+  torch::manual_seed(mix_seed(options_.seed, kInitStream));
+  model_ = make_network(arch);
+  ema_ = make_network(arch);
+  model_->to(device_);
+  ema_->to(device_);
+  copy_weights(*ema_, *model_);
+  ema_->eval();
+  for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+  data_.storage = data_.storage.to(device_);
+  if (data_.labels.defined()) data_.labels = data_.labels.to(device_);
+  stats_.mean = stats_.mean.to(device_);
+  stats_.std = stats_.std.to(device_);
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      model_->parameters(), torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
+  // The fixed validation batch.
+  const Dataset& v = validation ? *validation : train;
+  const int64_t nv = std::min<int64_t>(256, v.size());
+  auto vgen = make_generator(mix_seed(options_.seed, kValidStream));
+  valid_x0_ = stats_.standardize(v.slice(0, nv).to(device_));
+  valid_t_ = rand({nv}, vgen).to(device_);
+  valid_eps_ = randn(valid_x0_.sizes(), vgen).to(device_);
+}
+
+int64_t DenoiserTrainer::examples_per_step() const {
+  return options_.batch * (sync_ ? sync_->world_size() : 1);
+}
+
+torch::Tensor DenoiserTrainer::batch_indices(int64_t step) {
+  // Epoch e visits the data in the order randperm(seed, e): a pure function of the step, so
+  // a resumed run reads exactly the batches the uninterrupted run would have read.
+  const int64_t epoch = step / steps_per_epoch_, pos = step % steps_per_epoch_;
+  if (epoch != cached_epoch_) {
+    auto gen = make_generator(mix_seed(options_.seed, kOrderStream, epoch));
+    cached_order_ = randperm(data_.size(), gen);
+    cached_epoch_ = epoch;
+  }
+  const int64_t world = sync_ ? sync_->world_size() : 1, rank = sync_ ? sync_->rank() : 0;
+  // The global batch of this step, and this process's share of it.
+  auto global = cached_order_.narrow(0, pos * options_.batch * world, options_.batch * world);
+  return global.narrow(0, rank * options_.batch, options_.batch);
+}
+
+double DenoiserTrainer::learning_rate(int64_t step) const {
+  if (options_.warmup > 0 && step < options_.warmup)
+    return options_.lr * static_cast<double>(step + 1) / static_cast<double>(options_.warmup);
+  return options_.lr;
+}
+
+torch::Tensor DenoiserTrainer::step(int64_t step) {
+  model_->train();
+  const int64_t world = sync_ ? sync_->world_size() : 1, rank = sync_ ? sync_->rank() : 0;
+  auto x0 = stats_.standardize(data_.get(batch_indices(step)));
+  // The noise of the whole global batch is drawn, and this process takes its share, so that
+  // data-parallel training equals one process training on the global batch.
+  auto gen = make_generator(mix_seed(options_.seed, kNoiseStream, step), device_);
+  auto shape = x0.sizes().vec();
+  shape[0] *= world;
+  auto t = rand({shape[0]}, gen, x0.options()).narrow(0, rank * x0.size(0), x0.size(0));
+  auto eps = randn(shape, gen, x0.options()).narrow(0, rank * x0.size(0), x0.size(0));
+  std::vector<int64_t> bshape(x0.dim(), 1);
+  bshape[0] = x0.size(0);
+  auto s = schedule_.signal_rate(t).view(bshape);
+  auto n = schedule_.noise_rate(t).view(bshape);
+  auto xt = s * x0 + n * eps;
+  // Dropout draws from the global generator: seed it per step too.
+  torch::manual_seed(mix_seed(options_.seed, kDropoutStream, step));
+  torch::Tensor loss;
+  {
+    AutocastGuard autocast(device_, options_.bf16);
+    auto pred = model_->forward(xt, (n * n).view({-1}));
+    loss = distance(pred.to(torch::kFloat32), eps, options_.loss);
+  }
+  for (auto& group : optimizer_->param_groups())
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate(step));
+  optimizer_->zero_grad();
+  loss.backward();
+  if (sync_) sync_->all_reduce(*model_);
+  if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+  optimizer_->step();
+  // BatchNorm statistics of each process saw only its share: average them, so that every
+  // process holds the same model and EMA.
+  if (sync_ && world > 1) sync_->average_buffers(*model_);
+  ema_update(*ema_, *model_, ema_decay_at(options_.ema_decay, options_.ema_warmup, step));
+  return loss.detach();
+}
+
+nlohmann::json DenoiserTrainer::log_values(int64_t) {
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> bshape(valid_x0_.dim(), 1);
+  bshape[0] = valid_x0_.size(0);
+  auto s = schedule_.signal_rate(valid_t_).view(bshape), n = schedule_.noise_rate(valid_t_).view(bshape);
+  auto pred = ema_->forward(s * valid_x0_ + n * valid_eps_, (n * n).view({-1}));
+  return {{"ema_loss", distance(pred, valid_eps_, options_.loss).item<double>()}};
+}
+
+Checkpoint DenoiserTrainer::checkpoint(int64_t step) const {
+  Checkpoint ck;
+  ck.meta = ema_denoiser().describe();
+  ck.meta["kind"] = "denoiser";
+  ck.meta["step"] = step;
+  ck.meta["epoch"] = static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
+  ck.meta["train"] = options_.to_json();
+  ck.meta["world_size"] = sync_ ? sync_->world_size() : 1;
+  for (const auto& [k, v] : extra_meta_.items()) ck.meta[k] = v;
+  ck.states["model"] = module_state(*model_);
+  ck.states["ema"] = module_state(*ema_);
+  ck.blobs["optimizer"] = optimizer_bytes(*optimizer_);
+  return ck;
+}
+
+void DenoiserTrainer::restore(const Checkpoint& ck, const std::string& what) {
+  DDIM_CHECK(ck.kind() == "denoiser", "{}: not a denoiser checkpoint", what);
+  load_module_state(*model_, ck.states.at("model"), what);
+  load_module_state(*ema_, ck.states.at("ema"), what);
+  const auto it = ck.blobs.find("optimizer");
+  DDIM_CHECK(it != ck.blobs.end(), "{}: has no optimizer state to resume from", what);
+  load_optimizer_bytes(*optimizer_, it->second, what);
+}
+
+Denoiser DenoiserTrainer::ema_denoiser() const {
+  return Denoiser(ema_, schedule_options_, stats_, data_info_);
+}
+
+void DenoiserTrainer::preview(const std::string& dir, int64_t step) {
+  if (options_.preview_samples == 0) return;
+  torch::NoGradGuard no_grad;
+  auto denoiser = ema_denoiser();
+  auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
+  const bool image = data_info_.is_image();
+  // Point sets: enough samples to see the distribution in a scatter plot.
+  std::vector<int64_t> shape = {image ? options_.preview_samples
+                                      : std::max<int64_t>(options_.preview_samples, 2000)};
+  for (auto d : data_info_.shape) shape.push_back(d);
+  auto seeds = randn(shape, gen).to(device_);
+  const auto grid = make_time_grid(schedule_, options_.preview_steps);
+  auto samples = denoiser.to_data(ddim_sample(denoiser.eps_fn(), seeds, grid).x).to(torch::kCPU);
+  if (!image) {
+    auto data = data_.storage.narrow(0, 0, std::min<int64_t>(data_.size(), 4000)).to(torch::kCPU);
+    PlotOptions p;
+    p.title = fmt::format("step {}: {} samples (S = {}) over the data", step, samples.size(0),
+                          options_.preview_steps);
+    p.equal_axes = true;
+    plot_xy(dir + "/samples.png",
+            {Series::points("data", data.select(1, 0), data.select(1, 1)),
+             Series::points("samples", samples.select(1, 0), samples.select(1, 1))},
+            p);
+    return;
+  }
+  const int64_t cols = static_cast<int64_t>(std::ceil(std::sqrt(double(samples.size(0)))));
+  auto picture = make_grid(samples.to(torch::kCPU), cols);
+  write_png(fmt::format("{}/samples/step-{:08d}.png", dir, step), picture);
+  write_png(dir + "/samples.png", picture);
+}
+
+}  // namespace ddim

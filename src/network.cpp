@@ -1,0 +1,34 @@
+#include "ddim/network.h"
+
+#include <cmath>
+
+#include "ddim/error.h"
+#include "ddim/mlp.h"
+#include "ddim/unet.h"
+
+namespace ddim {
+
+torch::Tensor sinusoidal_embedding(const torch::Tensor& v, int64_t dims, double max_frequency) {
+  const int64_t half = dims / 2;
+  auto opts = v.options();
+  auto freqs = torch::exp(torch::linspace(std::log(1.0), std::log(max_frequency), half, opts));
+  auto angles = 2.0 * M_PI * v.reshape({-1, 1}) * freqs.view({1, half});
+  return torch::cat({torch::sin(angles), torch::cos(angles)}, 1);
+}
+
+std::shared_ptr<EpsNetwork> make_network(const nlohmann::json& d) {
+  DDIM_CHECK_ARG(d.is_object() && d.contains("kind"), "a network description needs a 'kind'");
+  const auto kind = d.at("kind").get<std::string>();
+  if (kind == "unet") return std::make_shared<UNet>(UNetOptions::from_json(d));
+  if (kind == "mlp") return std::make_shared<MLP>(MLPOptions::from_json(d));
+  DDIM_CHECK_ARG(false, "unknown network kind '{}' (valid: unet, mlp)", kind);
+  return nullptr;
+}
+
+int64_t count_parameters(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace ddim

@@ -1,0 +1,73 @@
+#include "ddim/pipeline.h"
+
+#include "ddim/error.h"
+#include "ddim/image.h"
+
+namespace ddim {
+namespace {
+torch::Tensor slice_or_empty(const torch::Tensor& t, int64_t begin, int64_t end) {
+  return t.defined() ? t.slice(0, begin, end) : t;
+}
+}  // namespace
+
+torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const TimeGrid& grid,
+                       const SampleOptions& o, int64_t batch, const ProgressFn& progress,
+                       const torch::Tensor& cond) {
+  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
+  torch::NoGradGuard no_grad;
+  const auto device = d.device();
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < seeds.size(0); i += batch) {
+    const int64_t end = std::min(seeds.size(0), i + batch);
+    auto c = slice_or_empty(cond, i, end);
+    auto x =
+        ddim_sample(d.eps_fn(c.defined() ? c.to(device) : c), seeds.slice(0, i, end).to(device), grid, o).x;
+    out.push_back(d.to_data(x).to(torch::kCPU));
+    if (progress) progress(end);
+  }
+  return torch::cat(out);
+}
+
+torch::Tensor invert(const Denoiser& d, const torch::Tensor& data, const TimeGrid& grid,
+                     const InvertOptions& o, int64_t batch, const ProgressFn& progress,
+                     const torch::Tensor& cond) {
+  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
+  torch::NoGradGuard no_grad;
+  const auto device = d.device();
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < data.size(0); i += batch) {
+    const int64_t end = std::min(data.size(0), i + batch);
+    auto c = slice_or_empty(cond, i, end);
+    auto x0 = d.standardize(data.slice(0, i, end).to(device));
+    out.push_back(ddim_invert(d.eps_fn(c.defined() ? c.to(device) : c), x0, grid, o).x.to(torch::kCPU));
+    if (progress) progress(end);
+  }
+  return torch::cat(out);
+}
+
+torch::Tensor conform_images(const std::vector<torch::Tensor>& images, const DataInfo& m) {
+  DDIM_CHECK_ARG(m.is_image(), "this model works on points, not images");
+  const int64_t c = m.shape[0], h = m.shape[1], w = m.shape[2];
+  const int64_t h0 = h - m.padding.top - m.padding.bottom, w0 = w - m.padding.left - m.padding.right;
+  std::vector<torch::Tensor> out;
+  for (const auto& img : images) {
+    auto x = convert_channels(img, c);
+    if (x.size(1) == h && x.size(2) == w) {
+      out.push_back(x);
+      continue;
+    }
+    if (x.size(1) != h0 || x.size(2) != w0) {
+      const int64_t side = std::min(x.size(1), x.size(2));
+      x = resize_image(center_crop(x, side), h0, w0);
+    }
+    out.push_back(
+        torch::constant_pad_nd(x, {m.padding.left, m.padding.right, m.padding.top, m.padding.bottom}, 0));
+  }
+  return torch::stack(out);
+}
+
+torch::Tensor crop_padding(const torch::Tensor& images, const DataInfo& m) {
+  return m.is_image() ? m.padding.crop(images) : images;
+}
+
+}  // namespace ddim

@@ -1,0 +1,127 @@
+#include "ddim/training.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "ddim/error.h"
+#include "ddim/file.h"
+
+namespace fs = std::filesystem;
+
+namespace ddim {
+namespace {
+
+std::string checkpoint_name(const std::string& dir, int64_t step) {
+  return fmt::format("{}/checkpoints/step-{:08d}.pt", dir, step);
+}
+
+void prune(const std::string& dir, int64_t keep) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir + "/checkpoints", ec))
+    if (e.path().extension() == ".pt" && e.path().filename().string().rfind("step-", 0) == 0)
+      files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i + static_cast<size_t>(keep) < files.size(); ++i) fs::remove(files[i], ec);
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  DDIM_CHECK(out.good(), "{}: cannot append metrics", path);
+  out << line << '\n';
+}
+
+}  // namespace
+
+std::string latest_checkpoint(const std::string& dir) {
+  std::error_code ec;
+  DDIM_CHECK(fs::is_directory(dir, ec), "{}: no such run directory", dir);
+  if (fs::exists(dir + "/model.pt", ec)) return dir + "/model.pt";
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir + "/checkpoints", ec))
+    if (e.path().extension() == ".pt") files.push_back(e.path().string());
+  DDIM_CHECK(!files.empty(), "{}: the run directory has no checkpoint (model.pt or checkpoints/)", dir);
+  std::sort(files.begin(), files.end());
+  return files.back();
+}
+
+RunResult run_training(TrainingTask& task, const RunOptions& o, int64_t start_step, const RunCallbacks& cb) {
+  DDIM_CHECK_ARG(o.steps > 0, "the number of training steps must be positive, got {}", o.steps);
+  DDIM_CHECK_ARG(o.checkpoint_every > 0 && o.log_every > 0 && o.keep > 0,
+                 "checkpoint, log and keep counts must be positive");
+  DDIM_CHECK_ARG(start_step >= 0 && start_step <= o.steps, "cannot start at step {} of {}", start_step,
+                 o.steps);
+  const bool files = task.writes_files();
+  const int64_t preview_every = o.preview_every > 0 ? o.preview_every : o.checkpoint_every;
+  if (files) make_directories(o.dir + "/checkpoints");
+  const auto start = std::chrono::steady_clock::now();
+  auto interval_start = start;
+  RunResult result;
+  int64_t step = start_step;
+  int64_t interval_steps = 0;
+  double last_loss = NAN;
+  torch::Tensor loss_sum;  // on the device: no host sync until a log point
+
+  auto write_checkpoint = [&] {
+    if (!files) return;
+    const auto ck = task.checkpoint(step);
+    const auto path = checkpoint_name(o.dir, step);
+    save_checkpoint(path, ck);
+    fs::copy_file(path, o.dir + "/model.pt.tmp", fs::copy_options::overwrite_existing);
+    fs::rename(o.dir + "/model.pt.tmp", o.dir + "/model.pt");
+    prune(o.dir, o.keep);
+    result.checkpoint = path;
+    if (cb.on_event) cb.on_event(fmt::format("checkpoint {}", path));
+  };
+  // A non-finite loss anywhere in the interval makes the sum non-finite.
+  auto check_finite = [&](double value) {
+    DDIM_CHECK(std::isfinite(value),
+               "the training loss became {} before step {}; stopped without saving (the last good checkpoint "
+               "is {}). Lower the learning rate or enable gradient clipping.",
+               value, step,
+               result.checkpoint.empty() ? "the one this run started from, if any" : result.checkpoint);
+  };
+  auto log_point = [&] {
+    const double mean = loss_sum.item<double>() / static_cast<double>(interval_steps);
+    check_finite(mean);
+    last_loss = mean;
+    const auto now = std::chrono::steady_clock::now();
+    const double interval_s = std::chrono::duration<double>(now - interval_start).count();
+    nlohmann::json line = {
+        {"step", step},
+        {"loss", mean},
+        {"lr", task.learning_rate(step - 1)},
+        {"examples_per_s", interval_s > 0 ? interval_steps * task.examples_per_step() / interval_s : 0.0},
+        {"elapsed_s", std::chrono::duration<double>(now - start).count()}};
+    line.update(task.log_values(step));
+    if (files) append_line(o.dir + "/metrics.jsonl", line.dump());
+    if (cb.on_metrics) cb.on_metrics(line);
+    loss_sum = torch::Tensor();
+    interval_steps = 0;
+    interval_start = std::chrono::steady_clock::now();
+  };
+
+  while (step < o.steps) {
+    auto loss = task.step(step).detach();
+    loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
+    ++interval_steps;
+    ++step;
+    if (cb.on_step) cb.on_step(step, last_loss);
+    const bool stopping = cb.stop_requested && cb.stop_requested();
+    const bool checkpointing = step % o.checkpoint_every == 0 || step == o.steps || stopping;
+    if (step % o.log_every == 0 || checkpointing) log_point();
+    if (files && (step % preview_every == 0 || step == o.steps)) task.preview(o.dir, step);
+    if (checkpointing) write_checkpoint();
+    if (stopping) {
+      result.end = RunEnd::Stopped;
+      break;
+    }
+  }
+  result.step = step;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace ddim

@@ -1,0 +1,182 @@
+#include "ddim/unet.h"
+
+#include <cmath>
+
+#include "ddim/error.h"
+
+namespace ddim {
+
+namespace nn = torch::nn;
+
+nlohmann::json UNetOptions::to_json() const {
+  return {{"kind", "unet"},
+          {"channels", channels},
+          {"widths", widths},
+          {"block_depth", block_depth},
+          {"embedding_dims", embedding_dims},
+          {"embedding_max_frequency", embedding_max_frequency},
+          {"norm", norm == NormKind::Batch ? "batch" : "group"},
+          {"groups", groups},
+          {"dropout", dropout},
+          {"attention_resolutions", attention_resolutions},
+          {"attention_heads", attention_heads},
+          {"image_size", image_size},
+          {"cond_dim", cond_dim},
+          {"noise_input", noise_input}};
+}
+
+UNetOptions UNetOptions::from_json(const nlohmann::json& j) {
+  UNetOptions o;
+  o.channels = j.value("channels", o.channels);
+  o.widths = j.value("widths", o.widths);
+  o.block_depth = j.value("block_depth", o.block_depth);
+  o.embedding_dims = j.value("embedding_dims", o.embedding_dims);
+  o.embedding_max_frequency = j.value("embedding_max_frequency", o.embedding_max_frequency);
+  const std::string norm = j.value("norm", std::string("batch"));
+  DDIM_CHECK_ARG(norm == "batch" || norm == "group", "unknown norm '{}' (valid: batch, group)", norm);
+  o.norm = norm == "batch" ? NormKind::Batch : NormKind::Group;
+  o.groups = j.value("groups", o.groups);
+  o.dropout = j.value("dropout", o.dropout);
+  o.attention_resolutions = j.value("attention_resolutions", o.attention_resolutions);
+  o.attention_heads = j.value("attention_heads", o.attention_heads);
+  o.image_size = j.value("image_size", o.image_size);
+  o.cond_dim = j.value("cond_dim", o.cond_dim);
+  o.noise_input = j.value("noise_input", o.noise_input);
+  return o;
+}
+
+void UNetOptions::validate() const {
+  DDIM_CHECK_ARG(channels > 0, "U-Net channels must be positive, got {}", channels);
+  DDIM_CHECK_ARG(widths.size() >= 2, "the U-Net needs at least two widths, got {}", widths.size());
+  for (auto w : widths) DDIM_CHECK_ARG(w > 0, "U-Net widths must be positive, got {}", w);
+  DDIM_CHECK_ARG(block_depth > 0, "block depth must be positive, got {}", block_depth);
+  DDIM_CHECK_ARG(!noise_input || (embedding_dims > 0 && embedding_dims % 2 == 0),
+                 "the noise embedding size must be positive and even, got {}", embedding_dims);
+  DDIM_CHECK_ARG(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got {}", dropout);
+  DDIM_CHECK_ARG(cond_dim >= 0, "conditioning size must not be negative, got {}", cond_dim);
+  DDIM_CHECK_ARG(cond_dim == 0 || noise_input, "a conditioned U-Net needs the noise input");
+  const int64_t levels = static_cast<int64_t>(widths.size()) - 1;
+  DDIM_CHECK_ARG(image_size > 0 && image_size % (int64_t{1} << levels) == 0,
+                 "image size {} is not divisible by 2^{} = {} (the U-Net halves it {} times): pad the data",
+                 image_size, levels, int64_t{1} << levels, levels);
+  for (auto r : attention_resolutions) {
+    bool found = false;
+    for (int64_t l = 0; l <= levels; ++l) found = found || (image_size >> l) == r;
+    DDIM_CHECK_ARG(found, "attention resolution {} is not one of the U-Net's resolutions for {}x{} images", r,
+                   image_size, image_size);
+  }
+  for (size_t i = 0; i < widths.size(); ++i) {
+    const bool attn = std::find(attention_resolutions.begin(), attention_resolutions.end(),
+                                image_size >> i) != attention_resolutions.end();
+    DDIM_CHECK_ARG(!attn || widths[i] % attention_heads == 0,
+                   "width {} is not divisible by {} attention heads", widths[i], attention_heads);
+  }
+}
+
+bool UNet::attention_at(int64_t level) const {
+  const int64_t r = options_.image_size >> level;
+  const auto& a = options_.attention_resolutions;
+  return std::find(a.begin(), a.end(), r) != a.end();
+}
+
+UNet::UNet(const UNetOptions& o) : options_(o) {
+  o.validate();
+  const auto& w = o.widths;
+  const int64_t levels = static_cast<int64_t>(w.size()) - 1;
+  if (o.cond_dim > 0) {
+    temb_dim_ = 4 * o.embedding_dims;
+    time_mlp_ = register_module("time_mlp", nn::Sequential(nn::Linear(o.embedding_dims, temb_dim_),
+                                                           nn::SiLU(), nn::Linear(temb_dim_, temb_dim_)));
+  }
+  stem_ = register_module("stem", nn::Conv2d(nn::Conv2dOptions(o.channels, w[0], 1)));
+  auto block = [&](const std::string& name, int64_t in, int64_t out) {
+    return register_module(name, ResidualBlock(in, out, o.norm, o.groups, o.dropout, temb_dim_, o.cond_dim));
+  };
+  auto attention = [&](const std::string& name, int64_t level, int64_t channels) {
+    return attention_at(level) ? register_module(name, SelfAttention(channels, o.attention_heads, o.groups))
+                               : SelfAttention(nullptr);
+  };
+  int64_t in = w[0] + (o.noise_input ? o.embedding_dims : 0);
+  std::vector<int64_t> skip_widths;
+  for (int64_t l = 0; l < levels; ++l)
+    for (int64_t d = 0; d < o.block_depth; ++d) {
+      down_.push_back(block(fmt::format("down{}_{}", l, d), in, w[l]));
+      down_attn_.push_back(attention(fmt::format("down{}_{}_attn", l, d), l, w[l]));
+      in = w[l];
+      skip_widths.push_back(in);
+    }
+  for (int64_t d = 0; d < o.block_depth; ++d) {
+    middle_.push_back(block(fmt::format("middle_{}", d), in, w[levels]));
+    middle_attn_.push_back(attention(fmt::format("middle_{}_attn", d), levels, w[levels]));
+    in = w[levels];
+  }
+  for (int64_t l = levels - 1; l >= 0; --l)
+    for (int64_t d = 0; d < o.block_depth; ++d) {
+      up_.push_back(block(fmt::format("up{}_{}", l, d), in + skip_widths.back(), w[l]));
+      up_attn_.push_back(attention(fmt::format("up{}_{}_attn", l, d), l, w[l]));
+      skip_widths.pop_back();
+      in = w[l];
+    }
+  head_ = register_module("head", nn::Conv2d(nn::Conv2dOptions(w[0], o.channels, 1)));
+  nn::init::zeros_(head_->weight);
+  nn::init::zeros_(head_->bias);
+  set_channels_last(channels_last_);
+}
+
+torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& noise_variance,
+                            const torch::Tensor& cond) {
+  const auto& o = options_;
+  const int64_t levels = static_cast<int64_t>(o.widths.size()) - 1;
+  TORCH_CHECK(x_in.dim() == 4 && x_in.size(1) == o.channels, "U-Net input must be [B, ", o.channels,
+              ", H, W], got ", x_in.sizes());
+  TORCH_CHECK(x_in.size(2) % (int64_t{1} << levels) == 0 && x_in.size(3) % (int64_t{1} << levels) == 0,
+              "U-Net input ", x_in.sizes(), " is not divisible by ", int64_t{1} << levels);
+  TORCH_CHECK(o.cond_dim == 0 || (cond.defined() && cond.size(-1) == o.cond_dim),
+              "this U-Net needs a conditioning vector of size ", o.cond_dim);
+  auto x = stem_->forward(channels_last_ ? x_in.contiguous(torch::MemoryFormat::ChannelsLast) : x_in);
+  torch::Tensor temb;
+  if (o.noise_input) {
+    auto e = sinusoidal_embedding(noise_variance.reshape({-1}).to(x.scalar_type()), o.embedding_dims,
+                                  o.embedding_max_frequency);
+    if (time_mlp_) temb = time_mlp_->forward(e);
+    // Tiled over the image plane and concatenated once (keras.io: UpSampling2D nearest).
+    x = torch::cat({x, e.view({x.size(0), -1, 1, 1}).expand({-1, -1, x.size(2), x.size(3)})}, 1);
+  }
+  std::vector<torch::Tensor> skips;
+  size_t k = 0;
+  for (int64_t l = 0; l < levels; ++l) {
+    for (int64_t d = 0; d < o.block_depth; ++d, ++k) {
+      x = down_[k]->forward(x, temb, cond);
+      if (!down_attn_[k].is_empty()) x = down_attn_[k]->forward(x);
+      skips.push_back(x);
+    }
+    x = torch::avg_pool2d(x, 2);
+  }
+  for (size_t d = 0; d < middle_.size(); ++d) {
+    x = middle_[d]->forward(x, temb, cond);
+    if (!middle_attn_[d].is_empty()) x = middle_attn_[d]->forward(x);
+  }
+  k = 0;
+  for (int64_t l = levels - 1; l >= 0; --l) {
+    x = torch::upsample_bilinear2d(x, {x.size(2) * 2, x.size(3) * 2}, /*align_corners=*/false);
+    for (int64_t d = 0; d < o.block_depth; ++d, ++k) {
+      x = torch::cat({x, skips.back()}, 1);
+      skips.pop_back();
+      x = up_[k]->forward(x, temb, cond);
+      if (!up_attn_[k].is_empty()) x = up_attn_[k]->forward(x);
+    }
+  }
+  return head_->forward(x);
+}
+
+void UNet::set_channels_last(bool on) {
+  channels_last_ = on;
+  torch::NoGradGuard no_grad;
+  const auto format = on ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  for (auto& p : parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+}
+
+nlohmann::json UNet::describe() const { return options_.to_json(); }
+
+}  // namespace ddim

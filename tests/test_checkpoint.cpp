@@ -1,0 +1,89 @@
+#include "ddim/checkpoint.h"
+#include "ddim/denoiser.h"
+#include "ddim/error.h"
+#include "ddim/unet.h"
+#include "support.h"
+
+using namespace ddim;
+using namespace ddim::test;
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Checkpoint tiny_denoiser_checkpoint(std::vector<int64_t> widths) {
+  UNetOptions o;
+  o.widths = widths;
+  UNet net(o);
+  for (auto& p : net.parameters()) p.data().normal_();
+  Denoiser d(std::make_shared<UNet>(net), ScheduleOptions{}, Standardizer::identity(1),
+             DataInfo{"x", {1, 32, 32}});
+  Checkpoint ck;
+  ck.meta = d.describe();
+  ck.meta["kind"] = "denoiser";
+  ck.states["ema"] = module_state(net);
+  ck.states["model"] = module_state(net);
+  ck.blobs["optimizer"] = std::string("\x01\x02\x00\x03", 4);
+  return ck;
+}
+}  // namespace
+
+class CheckpointTest : public SeededTest {};
+
+TEST_F(CheckpointTest, RoundTripRebuildsTheSameDenoiser) {
+  const auto dir = scratch_dir();
+  auto ck = tiny_denoiser_checkpoint({8, 16});
+  save_checkpoint(dir + "/m.pt", ck);
+  auto back = load_checkpoint(dir + "/m.pt", "denoiser");
+  EXPECT_EQ(back.meta, ck.meta);
+  EXPECT_EQ(back.blobs.at("optimizer"), ck.blobs.at("optimizer"));
+  auto a = denoiser_from_checkpoint(ck, "mem");
+  auto b = load_denoiser(dir + "/m.pt");
+  auto x = torch::randn({2, 1, 32, 32});
+  torch::NoGradGuard ng;
+  EXPECT_TRUE(torch::equal(a.eps_fn()(x, Rates{0.6, 0.8}), b.eps_fn()(x, Rates{0.6, 0.8})));
+  EXPECT_EQ(denoiser_fingerprint(ck), denoiser_fingerprint(back));
+}
+
+TEST_F(CheckpointTest, TruncatedFileIsRefused) {
+  const auto dir = scratch_dir();
+  save_checkpoint(dir + "/m.pt", tiny_denoiser_checkpoint({8, 16}));
+  auto bytes = read_bytes(dir + "/m.pt");
+  bytes.resize(bytes.size() * 3 / 4);
+  write_bytes(dir + "/cut.pt", bytes);
+  EXPECT_NE(error_of([&] { load_checkpoint(dir + "/cut.pt"); }).find("cut.pt: not a readable .pt file"),
+            std::string::npos);
+}
+
+TEST_F(CheckpointTest, ForeignFilesAreNotCheckpoints) {
+  const auto dir = scratch_dir();
+  save_tensor(dir + "/seeds.pt", torch::randn({3}));
+  EXPECT_NE(error_of([&] { load_checkpoint(dir + "/seeds.pt"); }).find("not a ddim checkpoint"),
+            std::string::npos);
+  write_text(dir + "/notes.pt", "not even a zip");
+  EXPECT_THROW(load_checkpoint(dir + "/notes.pt"), Error);
+  auto ck = tiny_denoiser_checkpoint({8, 16});
+  ck.meta["kind"] = "embedder";
+  save_checkpoint(dir + "/e.pt", ck);
+  EXPECT_NE(error_of([&] {
+              load_denoiser(dir + "/e.pt");
+            }).find("is a ddim embedder checkpoint, but a denoiser is needed"),
+            std::string::npos);
+}
+
+TEST_F(CheckpointTest, AnotherArchitectureIsNamed) {
+  const auto dir = scratch_dir();
+  auto ck = tiny_denoiser_checkpoint({8, 16});
+  auto other = tiny_denoiser_checkpoint({8, 24});
+  ck.states["ema"] = other.states["ema"];  // weights of a wider network under this description
+  save_checkpoint(dir + "/m.pt", ck);
+  const auto msg = error_of([&] { load_denoiser(dir + "/m.pt"); });
+  EXPECT_NE(msg.find("made for another architecture"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("in the file but"), std::string::npos) << msg;
+}

@@ -1,0 +1,249 @@
+// The model commands through the real binary: train, resume, info, export, schedule,
+// sample, invert, reconstruct, interpolate.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ddim/checkpoint.h"
+#include "ddim/denoiser.h"
+#include "ddim/image.h"
+#include "ddim/tensor_io.h"
+#include "support.h"
+
+using namespace ddim;
+using namespace ddim::test;
+
+namespace {
+
+std::vector<std::string> train_args(const std::string& data, const std::string& out, int64_t steps) {
+  std::vector<std::string> a = {"train", "--data",  "mnist:" + data,      "--out",
+                                out,     "--steps", std::to_string(steps)};
+  auto tiny = tiny_unet_args();
+  a.insert(a.end(), tiny.begin(), tiny.end());
+  return a;
+}
+
+// A tiny trained model in `dir`/run (fixture data in `dir`/mnist).
+std::string tiny_model(const std::string& dir, int64_t steps = 4) {
+  write_mnist_fixture(dir + "/mnist", 32, 8);
+  auto r = run_ddim(train_args(dir + "/mnist", dir + "/run", steps));
+  EXPECT_EQ(r.status, 0) << r.err;
+  return dir + "/run/model.pt";
+}
+
+void expect_same_states(const std::string& a, const std::string& b) {
+  auto ca = load_checkpoint(a), cb = load_checkpoint(b);
+  EXPECT_EQ(ca.meta["step"], cb.meta["step"]);
+  for (const auto& state : {"model", "ema"})
+    for (const auto& [name, t] : ca.states.at(state))
+      EXPECT_TRUE(torch::equal(t, cb.states.at(state).at(name))) << state << "/" << name;
+  // The steps after the resume used the restored optimizer; equal weights show it was exact
+  // (its archive bytes embed per-process name-mangling counters and are not compared).
+}
+
+std::string last_line(const std::string& s) {
+  auto end = s.find_last_not_of('\n');
+  auto start = s.rfind('\n', end);
+  return s.substr(start == std::string::npos ? 0 : start + 1,
+                  end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+}  // namespace
+
+TEST(CliModel, TrainWritesARunDirectoryThatDescribesItself) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir);
+  for (const auto& f :
+       {"model.pt", "config.toml", "log.txt", "metrics.jsonl", "samples.png", "checkpoints/step-00000004.pt"})
+    EXPECT_TRUE(file_exists(dir + "/run/" + f)) << f;
+  EXPECT_NE(read_text(dir + "/run/config.toml").find("widths=\"8,16\""), std::string::npos)
+      << read_text(dir + "/run/config.toml");
+  auto r = run_ddim({"info", model});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("denoiser"), std::string::npos);
+  EXPECT_NE(r.out.find("U-Net, widths [8,16]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("continuous-cosine"), std::string::npos);
+  r = run_ddim({"info", model, "--json"});
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["meta"]["step"], 4);
+  EXPECT_EQ(j["meta"]["data"]["shape"], (std::vector<int64_t>{1, 32, 32}));
+  EXPECT_GT(j["meta"]["parameters"].get<int64_t>(), 1000);
+  // A second run into the same directory would overwrite it: refused.
+  r = run_ddim(train_args(dir + "/mnist", dir + "/run", 2));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(last_line(r.err).find("already holds a training run"), std::string::npos) << r.err;
+}
+
+TEST(CliModel, ResumedRunEndsWithTheSameBits) {
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir + "/mnist", 32, 8);
+  ASSERT_EQ(run_ddim(train_args(dir + "/mnist", dir + "/straight", 6)).status, 0);
+  ASSERT_EQ(run_ddim(train_args(dir + "/mnist", dir + "/resumed", 3)).status, 0);
+  auto r = run_ddim({"train", "--resume", dir + "/resumed", "--steps", "6", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  expect_same_states(dir + "/straight/model.pt", dir + "/resumed/model.pt");
+}
+
+TEST(CliModel, SigintSavesACheckpointAndTheRunResumes) {
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir + "/mnist", 32, 8);
+  auto args = train_args(dir + "/mnist", dir + "/run", 100000);
+  const int pid = spawn_ddim(args, dir + "/train");
+  // Wait until training has started (the first metrics line), then interrupt.
+  for (int i = 0; i < 600 && read_text(dir + "/run/metrics.jsonl").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_ddim(pid), 130);
+  const auto err = read_text(dir + "/train.err");
+  EXPECT_NE(err.find("continue with: ddim train --resume"), std::string::npos) << err;
+  auto ck = load_checkpoint(dir + "/run/model.pt");
+  const int64_t step = ck.meta["step"].get<int64_t>();
+  EXPECT_GT(step, 0);
+  auto r =
+      run_ddim({"train", "--resume", dir + "/run", "--steps", std::to_string(step + 2), "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_checkpoint(dir + "/run/model.pt").meta["step"], step + 2);
+}
+
+TEST(CliModel, BadCheckpointsGetOneClearLine) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir, 2);
+  auto bytes = read_bytes(model);
+  bytes.resize(bytes.size() / 2);
+  write_bytes(dir + "/cut.pt", bytes);
+  save_tensor(dir + "/seeds.pt", torch::randn({2, 1, 32, 32}));
+  write_text(dir + "/text.pt", "hello");
+  for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{
+           {dir + "/cut.pt", "cut.pt: not a readable .pt file"},
+           {dir + "/seeds.pt", "seeds.pt: not a ddim checkpoint"},
+           {dir + "/text.pt", "text.pt: not a readable .pt file"},
+           {dir + "/missing.pt", "missing.pt: no such file"}}) {
+    for (const auto& cmd : {std::vector<std::string>{"info", file},
+                            std::vector<std::string>{"sample", "--model", file, "--out", dir + "/s"}}) {
+      auto r = run_ddim(cmd);
+      EXPECT_EQ(r.status, 1) << file;
+      EXPECT_NE(last_line(r.err).find(message), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_FALSE(file_exists(dir + "/s/samples.pt"));
+}
+
+TEST(CliModel, SampleIsReproducibleAndTakesSeedFiles) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir);
+  auto r =
+      run_ddim({"sample", "--model", model, "--n", "5", "--steps", "3", "--seed", "7", "--out", dir + "/a"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(
+      run_ddim({"sample", "--model", model, "--n", "5", "--steps", "3", "--seed", "7", "--out", dir + "/b"})
+          .status,
+      0);
+  auto a = load_tensor(dir + "/a/samples.pt");
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{5, 1, 28, 28}));  // padding cropped
+  EXPECT_EQ(load_tensor(dir + "/a/seeds.pt").sizes(), (std::vector<int64_t>{5, 1, 32, 32}));
+  EXPECT_TRUE(torch::equal(a, load_tensor(dir + "/b/samples.pt")));
+  EXPECT_GE(a.min().item<float>(), 0.0f);
+  EXPECT_LE(a.max().item<float>(), 1.0f);
+  EXPECT_TRUE(file_exists(dir + "/a/samples.png"));
+  // The saved seeds generate the same samples.
+  r = run_ddim(
+      {"sample", "--model", model, "--seeds-in", dir + "/a/seeds.pt", "--steps", "3", "--out", dir + "/c"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(torch::equal(a, load_tensor(dir + "/c/samples.pt")));
+  // Seeds of another shape are refused, naming the file.
+  save_tensor(dir + "/wrong.pt", torch::randn({2, 3, 32, 32}));
+  r = run_ddim({"sample", "--model", model, "--seeds-in", dir + "/wrong.pt", "--out", dir + "/d"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(last_line(r.err).find("wrong.pt: seeds of shape 2x3x32x32 do not fit this model"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(CliModel, ReconstructWritesMetricsAndTheFigure) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir);
+  auto r = run_ddim({"reconstruct", "--model", model, "--limit", "3", "--steps", "4", "--out", dir + "/rec"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(read_text(dir + "/rec/metrics.json"));
+  EXPECT_EQ(j["per_image"].size(), 3u);
+  for (const auto& k : {"mse", "psnr", "ssim"}) EXPECT_TRUE(j["mean"].contains(k));
+  EXPECT_EQ(j["method"], "ddim");
+  EXPECT_TRUE(file_exists(dir + "/rec/reconstruction.png"));
+  EXPECT_EQ(load_tensor(dir + "/rec/reconstructions.pt").sizes(), (std::vector<int64_t>{3, 1, 28, 28}));
+  // Files of other sizes and channel counts are fitted to the model.
+  write_png(dir + "/gray28.png", torch::rand({1, 28, 28}));
+  write_png(dir + "/rgb40.png", torch::rand({3, 40, 50}));
+  r = run_ddim({"reconstruct", "--model", model, "--images", dir + "/gray28.png", dir + "/rgb40.png",
+                "--method", "fixed-point", "--iters", "2", "--steps", "3", "--out", dir + "/files"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/files/metrics.json"))["per_image"].size(), 2u);
+  // A corrupt image is refused with its name.
+  write_text(dir + "/bad.png", "\x89PNG\r\n\x1a\nxxxx");
+  r = run_ddim({"reconstruct", "--model", model, "--images", dir + "/bad.png", "--out", dir + "/bad"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(last_line(r.err).find("bad.png"), std::string::npos) << r.err;
+}
+
+TEST(CliModel, InvertAndInterpolate) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir);
+  auto r = run_ddim({"invert", "--model", model, "--limit", "4", "--steps", "3", "--out", dir + "/inv"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_tensor(dir + "/inv/seeds.pt").sizes(), (std::vector<int64_t>{4, 1, 32, 32}));
+  EXPECT_TRUE(file_exists(dir + "/inv/seeds.png"));
+  r = run_ddim({"interpolate", "--model", model, "--from", "0", "--to", "1", "--frames", "5", "--steps", "3",
+                "--mode", "slerp", "--out", dir + "/strip.png"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(file_exists(dir + "/strip.png"));
+  EXPECT_EQ(load_tensor(dir + "/strip.pt").size(0), 5);
+  auto j = nlohmann::json::parse(read_text(dir + "/strip.json"));
+  EXPECT_EQ(j["frame_to_frame_mse"].size(), 4u);
+  EXPECT_EQ(j["per_image"].size(), 2u);
+}
+
+TEST(CliModel, ScheduleWritesTheTwoFigures) {
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir + "/mnist", 4, 4);
+  auto r = run_ddim({"schedule", "--kind", "all", "--data", "mnist:" + dir + "/mnist", "--out", dir + "/s"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& f : {"alpha.png", "alpha.csv", "noising.png", "schedules.json"})
+    EXPECT_TRUE(file_exists(dir + "/s/" + f)) << f;
+  const auto csv = read_text(dir + "/s/alpha.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "t,continuous-cosine,linear,quadratic,cosine");
+  // t = 0: continuous cosine starts at 0.95^2, the discrete ones at 1.
+  const auto row = csv.substr(csv.find('\n') + 1, csv.find('\n', csv.find('\n') + 1) - csv.find('\n') - 1);
+  EXPECT_EQ(row, "0.000000,0.9025,1,1,1");
+}
+
+TEST(CliModel, ExportLoadsIntoThePyTorchPort) {
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "Python torch is not installed (scripts/install-deps.sh installs python3-torch)";
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir, 6);
+  auto r = run_ddim({"export", "--model", model, "--out", dir + "/weights.pt"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // ddim's own prediction on a fixed input ...
+  auto d = load_denoiser(model);
+  d.network().set_channels_last(false);
+  auto x = torch::randn({2, 1, 32, 32});
+  auto v = torch::tensor({0.3f, 0.9f});
+  torch::NoGradGuard ng;
+  save_tensor_dict(dir + "/io.pt", {{"x", x}, {"v", v}, {"eps", d.network().forward(x, v)}});
+  // ... equals the PyTorch port's with the exported weights.
+  write_text(dir + "/check.py",
+             "import sys, torch\n"
+             "sys.path.insert(0, sys.argv[1] + '/bench')\n"
+             "from pytorch_unet import UNet\n"
+             "net = UNet(channels=1, widths=(8, 16), block_depth=1, embedding_dims=8)\n"
+             "net.load_state_dict(torch.load(sys.argv[2] + '/weights.pt'))\n"
+             "net.eval()\n"
+             "io = torch.load(sys.argv[2] + '/io.pt')\n"
+             "with torch.no_grad():\n"
+             "    out = net(io['x'], io['v'])\n"
+             "err = float((out - io['eps']).abs().max())\n"
+             "assert err < 1e-4, err\n");
+  EXPECT_EQ(std::system(("/usr/bin/python3 " + dir + "/check.py " + source_dir() + " " + dir).c_str()), 0);
+}

@@ -1,0 +1,145 @@
+#include <cmath>
+
+#include "ddim/blocks.h"
+#include "ddim/error.h"
+#include "ddim/mlp.h"
+#include "ddim/unet.h"
+#include "support.h"
+
+using namespace ddim;
+using namespace ddim::test;
+
+class Network : public SeededTest {};
+
+TEST_F(Network, ReferenceParameterCountsOfThePaper) {
+  UNetOptions o;
+  o.channels = 3;
+  o.widths = {32, 64, 96, 128};
+  o.embedding_dims = 32;
+  EXPECT_EQ(count_parameters(UNet(o)), 1950627);
+  o.widths = {48, 96, 192, 384};
+  o.embedding_dims = 64;
+  o.image_size = 64;
+  EXPECT_EQ(count_parameters(UNet(o)), 9605187);
+}
+
+TEST_F(Network, OutputShapeAndZeroInitialisedHead) {
+  UNetOptions o;
+  o.channels = 3;
+  o.widths = {8, 16, 24};
+  UNet net(o);
+  auto x = torch::randn({5, 3, 32, 32});
+  auto y = net.forward(x, torch::rand({5}));
+  EXPECT_EQ(y.sizes(), x.sizes());
+  EXPECT_EQ(y.abs().max().item<float>(), 0.0f);  // a fresh network predicts no noise
+}
+
+TEST_F(Network, SinusoidalEmbeddingMatchesHandComputation) {
+  auto v = torch::tensor({0.25f});
+  auto e = sinusoidal_embedding(v, 4, 1000.0);
+  // Frequencies 1 and 1000 (log-spaced, both ends included).
+  EXPECT_NEAR(e[0][0].item<float>(), std::sin(2 * M_PI * 1 * 0.25), 1e-5);
+  EXPECT_NEAR(e[0][1].item<float>(), std::sin(2 * M_PI * 1000 * 0.25), 1e-3);
+  EXPECT_NEAR(e[0][2].item<float>(), std::cos(2 * M_PI * 1 * 0.25), 1e-5);
+  EXPECT_NEAR(e[0][3].item<float>(), std::cos(2 * M_PI * 1000 * 0.25), 1e-3);
+}
+
+TEST_F(Network, OptionsBeyondThePaperWork) {
+  UNetOptions o;
+  o.widths = {8, 16, 32};
+  o.norm = NormKind::Group;
+  o.groups = 4;
+  o.dropout = 0.1;
+  o.attention_resolutions = {16, 8};
+  o.attention_heads = 2;
+  UNet net(o);
+  auto x = torch::randn({2, 1, 32, 32});
+  EXPECT_EQ(net.forward(x, torch::rand({2})).sizes(), x.sizes());
+  EXPECT_EQ(UNetOptions::from_json(o.to_json()).to_json(), o.to_json());
+}
+
+TEST_F(Network, BadOptionsNameTheValue) {
+  UNetOptions o;
+  o.widths = {8, 16, 32, 64};
+  o.image_size = 28;  // not divisible by 8
+  try {
+    o.validate();
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("image size 28"), std::string::npos);
+  }
+  o.image_size = 32;
+  o.attention_resolutions = {12};
+  EXPECT_THROW(o.validate(), InvalidArgument);
+  o.attention_resolutions = {};
+  o.widths = {8};
+  EXPECT_THROW(o.validate(), InvalidArgument);
+  EXPECT_THROW(make_network({{"kind", "transformer"}}), InvalidArgument);
+}
+
+TEST_F(Network, ChannelsLastEqualsTheDefaultLayout) {
+  UNetOptions o;
+  o.widths = {8, 16, 24};
+  UNet net(o);
+  // Give the head weights so that the output is not trivially zero.
+  for (auto& p : net.parameters()) p.data().normal_(0, 0.2);
+  net.eval();
+  auto x = torch::randn({3, 1, 32, 32});
+  auto v = torch::rand({3});
+  torch::NoGradGuard ng;
+  net.set_channels_last(true);
+  auto a = net.forward(x, v);
+  net.set_channels_last(false);
+  auto b = net.forward(x, v);
+  EXPECT_GT(a.abs().max().item<float>(), 0.0f);
+  EXPECT_LT(((a - b).abs().max() / a.abs().max()).item<float>(), 1e-5);
+}
+
+TEST_F(Network, AdaGNStartsAsGroupNormAndTheConditionModulates) {
+  // A fresh modulated block equals the same block without modulation (plain GroupNorm).
+  ResidualBlock plain(8, 8, NormKind::Group, 4, 0.0);
+  ResidualBlock modulated(8, 8, NormKind::Group, 4, 0.0, /*temb_dim=*/6, /*cond_dim=*/5);
+  auto ps = plain->named_parameters();
+  for (auto& p : modulated->named_parameters()) {
+    if (ps.contains(p.key())) p.value().data().copy_(ps[p.key()]);
+  }
+  // The plain block's GroupNorm has affine weights 1 and bias 0: the same function.
+  auto x = torch::randn({2, 8, 6, 6});
+  auto temb = torch::randn({2, 6}), cond = torch::randn({2, 5});
+  EXPECT_TRUE(torch::allclose(plain->forward(x), modulated->forward(x, temb, cond), 1e-5, 1e-6));
+  // With trained modulation, a zero condition gives the time-only modulation (z_s = 1) and
+  // another condition changes the output.
+  for (auto& p : modulated->named_parameters())
+    if (p.key().find("_mod") != std::string::npos) p.value().data().normal_(0, 0.5);
+  auto zero = modulated->forward(x, temb, torch::zeros({2, 5}));
+  auto none = modulated->forward(x, temb, torch::Tensor());
+  EXPECT_FALSE(torch::allclose(zero, modulated->forward(x, temb, cond), 1e-3, 1e-3));
+  // z_s = 1 + W 0 + b differs from 1 only through the bias: zero the bias to compare.
+  for (auto& p : modulated->named_parameters())
+    if (p.key() == "cond_mod.bias") p.value().data().zero_();
+  EXPECT_TRUE(torch::allclose(modulated->forward(x, temb, torch::zeros({2, 5})), none, 1e-5, 1e-6));
+}
+
+TEST_F(Network, ConditionedUNetNeedsItsCondition) {
+  UNetOptions o;
+  o.widths = {8, 16};
+  o.norm = NormKind::Group;
+  o.cond_dim = 4;
+  UNet net(o);
+  auto x = torch::randn({2, 1, 32, 32});
+  EXPECT_EQ(net.forward(x, torch::rand({2}), torch::randn({2, 4})).sizes(), x.sizes());
+  EXPECT_THROW(net.forward(x, torch::rand({2})), c10::Error);
+}
+
+TEST_F(Network, MlpShapesAndZeroStart) {
+  MLPOptions o;
+  o.dim = 2;
+  o.width = 16;
+  o.layers = 3;
+  MLP net(o);
+  auto x = torch::randn({7, 2});
+  auto y = net.forward(x, torch::rand({7}));
+  EXPECT_EQ(y.sizes(), x.sizes());
+  EXPECT_EQ(y.abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(make_network(o.to_json())->describe(), o.to_json());
+}

@@ -1,0 +1,161 @@
+// `ddim bench`: speed and memory of the hot loops, one JSON line each, for side-by-side
+// comparisons with the PyTorch baselines in bench/ (bench/run.sh runs both).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "commands.h"
+#include "common.h"
+#include "ddim/ddim.h"
+#include "ddim/denoiser_trainer.h"
+#include "ddim/rng.h"
+#include "ddim/unet.h"
+
+namespace ddim::cli {
+namespace {
+
+struct BenchArgs {
+  std::string widths = "32,64,96,128";
+  int64_t block_depth = 2;
+  int64_t embedding_dims = 32;
+  int64_t image_size = 32;
+  int64_t channels = 1;
+  int64_t batch = 64;
+  int64_t iters = 20;
+  int64_t warmup = 3;
+  int64_t steps = 10;
+  bool bf16 = false;
+  bool nchw = false;
+};
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+UNetOptions unet_options(const BenchArgs& a) {
+  UNetOptions o;
+  o.channels = a.channels;
+  o.image_size = a.image_size;
+  o.widths = parse_int_list(a.widths, "--widths");
+  o.block_depth = a.block_depth;
+  o.embedding_dims = a.embedding_dims;
+  o.validate();
+  return o;
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+nlohmann::ordered_json report(const std::string& what, const BenchArgs& a, const torch::Device& device,
+                              double seconds, double images) {
+  nlohmann::ordered_json j;
+  j["impl"] = "ddim";
+  j["what"] = what;
+  j["device"] = device.str();
+  j["threads"] = torch::get_num_threads();
+  j["widths"] = parse_int_list(a.widths, "--widths");
+  j["image_size"] = a.image_size;
+  j["channels"] = a.channels;
+  j["batch"] = a.batch;
+  j["iters"] = a.iters;
+  j["seconds"] = seconds;
+  j["images_per_s"] = images / seconds;
+  j["peak_rss_mb"] = peak_rss_mb();
+  return j;
+}
+
+int run_bench_train(const BenchArgs& a) {
+  const auto device = init_runtime();
+  const auto opts = unet_options(a);
+  Dataset data;
+  data.spec = "synthetic";
+  data.storage = torch::randint(0, 256, {4 * a.batch, a.channels, a.image_size, a.image_size},
+                                torch::TensorOptions().dtype(torch::kUInt8));
+  DenoiserTrainOptions t;
+  t.batch = a.batch;
+  t.preview_samples = 0;
+  t.bf16 = a.bf16;
+  DenoiserTrainer trainer(opts.to_json(), ScheduleOptions{}, data, nullptr, t, device);
+  trainer.model().set_channels_last(!a.nchw);
+  for (int64_t i = 0; i < a.warmup; ++i) trainer.step(i);
+  synchronize(device);
+  torch::Tensor last;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.iters; ++i) last = trainer.step(a.warmup + i);
+  last.item<float>();
+  synchronize(device);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = report("train", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["parameters"] = count_parameters(trainer.model());
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+int run_bench_sample(const BenchArgs& a) {
+  const auto device = init_runtime();
+  const auto opts = unet_options(a);
+  auto net = std::make_shared<UNet>(opts);
+  net->to(device);
+  net->eval();
+  net->set_channels_last(!a.nchw);
+  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), DataInfo{});
+  const auto grid = make_time_grid(denoiser.schedule(), a.steps);
+  auto gen = make_generator(global_options().seed);
+  torch::NoGradGuard no_grad;
+  auto run = [&] {
+    auto seeds = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
+    return ddim_sample(denoiser.eps_fn(), seeds, grid).x;
+  };
+  for (int64_t i = 0; i < a.warmup; ++i) run();
+  synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.iters; ++i) run();
+  synchronize(device);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = report("sample", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["steps"] = a.steps;
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+void add_common(CLI::App* sub, BenchArgs& a) {
+  sub->add_option("--widths", a.widths, "U-Net widths")->capture_default_str();
+  sub->add_option("--block-depth", a.block_depth, "Residual blocks per resolution")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_option("--embedding-dims", a.embedding_dims, "Noise embedding size")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_option("--image-size", a.image_size, "Image side")->check(kPositive)->capture_default_str();
+  sub->add_option("--channels", a.channels, "Image channels")->check(kPositive)->capture_default_str();
+  sub->add_option("--batch", a.batch, "Batch size")->check(kPositive)->capture_default_str();
+  sub->add_option("--iters", a.iters, "Timed iterations")->check(kPositive)->capture_default_str();
+  sub->add_option("--warmup", a.warmup, "Untimed iterations first")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_flag("--bf16", a.bf16, "bf16 autocast (CUDA)");
+  sub->add_flag("--nchw", a.nchw, "Use the NCHW layout instead of channels-last (to measure what it gives)");
+}
+
+}  // namespace
+
+void setup_bench(CLI::App& app) {
+  auto* bench = app.add_subcommand(
+      "bench", "Measure speed and peak memory (one JSON line); bench/run.sh compares with PyTorch");
+  bench->require_subcommand(1);
+  auto train = std::make_shared<BenchArgs>();
+  auto* t = bench->add_subcommand("train", "Training steps of the paper's U-Net on synthetic data: images/s");
+  add_common(t, *train);
+  on_run(t, [train] { return run_bench_train(*train); });
+  auto sample = std::make_shared<BenchArgs>();
+  auto* s = bench->add_subcommand("sample", "DDIM sampling with the paper's U-Net: images/s");
+  add_common(s, *sample);
+  s->add_option("--steps", sample->steps, "DDIM steps")->check(kPositive)->capture_default_str();
+  on_run(s, [sample] { return run_bench_sample(*sample); });
+}
+
+}  // namespace ddim::cli

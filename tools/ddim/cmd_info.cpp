@@ -1,0 +1,143 @@
+// `ddim info MODEL`: what a checkpoint is, how it was made, and how large its networks are;
+// `ddim export`: a plain state dict for Python users.
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "common.h"
+#include "ddim/checkpoint.h"
+#include "ddim/denoiser.h"
+#include "ddim/error.h"
+#include "ddim/tensor_io.h"
+
+namespace ddim::cli {
+namespace {
+
+struct InfoArgs {
+  std::string model;
+  bool json = false;
+};
+
+struct ExportArgs {
+  std::string model, out, weights = "ema";
+};
+
+std::string thousands(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string describe_arch(const nlohmann::json& a) {
+  const auto kind = a.value("kind", std::string("?"));
+  if (kind == "unet") {
+    std::string s = fmt::format("U-Net, widths {}, block depth {}, {}", a.at("widths").dump(),
+                                a.value("block_depth", 2), a.value("norm", "batch") + std::string("norm"));
+    if (a.value("noise_input", true)) s += fmt::format(", noise embedding {}", a.value("embedding_dims", 32));
+    if (a.value("dropout", 0.0) > 0) s += fmt::format(", dropout {}", a.value("dropout", 0.0));
+    if (!a.value("attention_resolutions", std::vector<int64_t>{}).empty())
+      s += ", attention at " + a.at("attention_resolutions").dump();
+    if (a.value("cond_dim", 0) > 0)
+      s += fmt::format(", AdaGN conditioning on {} dims", a.value("cond_dim", 0));
+    return s;
+  }
+  if (kind == "mlp")
+    return fmt::format("MLP, {} hidden layers of {}, data size {}", a.value("layers", 0), a.value("width", 0),
+                       a.value("dim", 0));
+  return a.dump();
+}
+
+int run_info(const InfoArgs& a) {
+  const auto ck = load_checkpoint(a.model);
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(a.model, ec);
+  if (a.json) {
+    nlohmann::ordered_json j;
+    j["file"] = a.model;
+    j["bytes"] = bytes;
+    j["meta"] = ck.meta;
+    for (const auto& [name, state] : ck.states) {
+      int64_t n = 0;
+      for (const auto& [k, t] : state) n += t.numel();
+      j["state_elements"][name] = n;
+    }
+    std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  const auto& m = ck.meta;
+  auto line = [](const std::string& key, const std::string& value) {
+    std::cout << fmt::format("{:<12} {}\n", key, value);
+  };
+  line("file", fmt::format("{} ({:.1f} MB)", a.model, static_cast<double>(bytes) / 1e6));
+  line("kind", ck.kind());
+  if (m.contains("step"))
+    line("step",
+         fmt::format("{}{}", m.at("step").get<int64_t>(),
+                     m.contains("epoch") ? fmt::format(" (epoch {:.2f})", m.at("epoch").get<double>()) : ""));
+  if (m.contains("arch")) line("network", describe_arch(m.at("arch")));
+  if (m.contains("parameters")) line("parameters", thousands(m.at("parameters").get<int64_t>()));
+  if (m.contains("schedule")) {
+    const auto& s = m.at("schedule");
+    const auto kind = s.value("kind", std::string("?"));
+    line("schedule", kind == "continuous-cosine"
+                         ? fmt::format("{} (s_min {}, s_max {})", kind, s.value("min_signal_rate", 0.02),
+                                       s.value("max_signal_rate", 0.95))
+                         : fmt::format("{} (T = {})", kind, s.value("timesteps", 1000)));
+  }
+  if (m.contains("data")) {
+    const auto d = DataInfo::from_json(m.at("data"));
+    line("data", fmt::format("{}, {} examples, shape {}{}", d.spec, d.examples, fmt::join(d.shape, "x"),
+                             d.padding.any() ? fmt::format(" (zero padding {} {} {} {})", d.padding.top,
+                                                           d.padding.bottom, d.padding.left, d.padding.right)
+                                             : ""));
+  }
+  if (m.contains("stats"))
+    line("statistics",
+         fmt::format("mean {}, std {}", m.at("stats").at("mean").dump(), m.at("stats").at("std").dump()));
+  for (const auto& key : {"denoiser", "embedder", "train"})
+    if (m.contains(key)) line(key, m.at(key).dump());
+  for (const auto& [name, state] : ck.states) {
+    int64_t n = 0;
+    for (const auto& [k, t] : state) n += t.numel();
+    line("state", fmt::format("'{}': {} tensors, {} values", name, state.size(), thousands(n)));
+  }
+  return 0;
+}
+
+int run_export(const ExportArgs& a) {
+  const auto ck = load_checkpoint(a.model);
+  const std::string state = a.weights == "ema" ? "ema" : "model";
+  const auto it = ck.states.find(state);
+  DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights (states: {})", a.model, state,
+             ck.states.empty() ? "none" : ck.states.begin()->first);
+  save_tensor_dict(a.out, it->second);
+  spdlog::info("wrote {} ({} tensors, the {} weights of {}); in Python: torch.load('{}')", a.out,
+               it->second.size(), state, a.model, a.out);
+  return 0;
+}
+
+}  // namespace
+
+void setup_info(CLI::App& app) {
+  auto a = std::make_shared<InfoArgs>();
+  auto* sub = app.add_subcommand(
+      "info", "Describe a ddim checkpoint: kind, network, parameter count, schedule, data, training");
+  sub->add_option("model", a->model, "Checkpoint file (e.g. runs/q/model.pt)")->required();
+  sub->add_flag("--json", a->json, "Print the whole description as one JSON object");
+  on_run(sub, [a] { return run_info(*a); });
+
+  auto e = std::make_shared<ExportArgs>();
+  auto* ex = app.add_subcommand("export",
+                                "Write a checkpoint's weights as a plain state dict for Python's torch.load");
+  ex->footer(
+      "\nThe names match bench/pytorch_unet.py, a PyTorch port of the paper's U-Net:\n"
+      "  net = UNet(channels=1, widths=(32, 64, 96, 128)); net.load_state_dict(torch.load('weights.pt'))");
+  ex->add_option("--model", e->model, "Checkpoint file")->required();
+  ex->add_option("--out", e->out, "Output .pt file")->required();
+  ex->add_option("--weights", e->weights, "ema (what ddim samples with) or raw (the trained weights)")
+      ->check(CLI::IsMember({"ema", "raw"}))
+      ->capture_default_str();
+  on_run(ex, [e] { return run_export(*e); });
+}
+
+}  // namespace ddim::cli

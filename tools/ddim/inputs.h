@@ -1,0 +1,37 @@
+// Inputs of the commands that embed or reconstruct images: image files, or a split of a data
+// set (by default the model's own training data, test split), fitted to the model's shape.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "ddim/denoiser.h"
+
+namespace ddim::cli {
+
+struct InputArgs {
+  std::vector<std::string> images;
+  DataArgs data;
+};
+
+/// Declares --images and the data options (default: the model's data, test split, first
+/// `limit` examples).
+void add_input_options(CLI::App* sub, InputArgs& args, int64_t limit = 64);
+
+struct Inputs {
+  torch::Tensor images;            ///< [N, C, H, W] in [0, 1], the model's shape (padded)
+  std::vector<std::string> names;  ///< file names, or "test[i]"
+  torch::Tensor labels;            ///< [N] when the data set has labels
+};
+
+Inputs load_inputs(const InputArgs& args, const DataInfo& model);
+
+/// Loads seeds for `model`: [N, *shape], or a single seed [*shape], or a cloud
+/// [images, K, *shape] (flattened to [images * K, *shape]). Throws ddim::InvalidArgument
+/// naming the file when the shape does not fit.
+torch::Tensor load_seeds(const std::string& path, const DataInfo& model);
+
+}  // namespace ddim::cli
