@@ -221,6 +221,10 @@ void DenoiserTrainer::preview(const std::string& dir, int64_t step) {
     p.title = fmt::format("step {}: {} samples (S = {}) over the data", step, samples.size(0),
                           options_.preview_steps);
     p.equal_axes = true;
+    // The data's bounding box, half as large again: stray samples do not squash the picture.
+    const auto lo = std::get<0>(data.min(0)), hi = std::get<0>(data.max(0)), pad = (hi - lo) * 0.25;
+    p.limits = {(lo[0] - pad[0]).item<double>(), (hi[0] + pad[0]).item<double>(),
+                (lo[1] - pad[1]).item<double>(), (hi[1] + pad[1]).item<double>()};
     plot_xy(dir + "/samples.png",
             {Series::points("data", data.select(1, 0), data.select(1, 1)),
              Series::points("samples", samples.select(1, 0), samples.select(1, 1))},

@@ -150,6 +150,8 @@ void plot_xy(const std::string& path, const std::vector<Series>& series, const P
   }
   xr.finish(false);
   yr.finish(true);
+  if (o.limits.size() == 4)
+    xr.lo = o.limits[0], xr.hi = o.limits[1], yr.lo = o.limits[2], yr.hi = o.limits[3];
   Chart chart(path, o);
   chart->schr(0, 0.9);
   chart->env(xr.lo, xr.hi, yr.lo, yr.hi, o.equal_axes ? 1 : 0, o.log_y ? 20 : 2);
@@ -171,7 +173,9 @@ void plot_xy(const std::string& path, const std::vector<Series>& series, const P
       x.clear(), y.clear();
     };
     for (size_t k = 0; k < ys[i].size(); ++k) {
-      if (std::isfinite(series[i].x[k]) && std::isfinite(ys[i][k])) {
+      const bool inside =
+          series[i].x[k] >= xr.lo && series[i].x[k] <= xr.hi && ys[i][k] >= yr.lo && ys[i][k] <= yr.hi;
+      if (std::isfinite(series[i].x[k]) && std::isfinite(ys[i][k]) && (inside || o.limits.empty())) {
         x.push_back(series[i].x[k]);
         y.push_back(ys[i][k]);
       } else {

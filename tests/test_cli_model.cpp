@@ -59,7 +59,7 @@ TEST(CliModel, TrainWritesARunDirectoryThatDescribesItself) {
   for (const auto& f :
        {"model.pt", "config.toml", "log.txt", "metrics.jsonl", "samples.png", "checkpoints/step-00000004.pt"})
     EXPECT_TRUE(file_exists(dir + "/run/" + f)) << f;
-  EXPECT_NE(read_text(dir + "/run/config.toml").find("widths=\"8,16\""), std::string::npos)
+  EXPECT_NE(read_text(dir + "/run/config.toml").find("widths = \"8,16\""), std::string::npos)
       << read_text(dir + "/run/config.toml");
   auto r = run_ddim({"info", model});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -129,6 +129,15 @@ TEST(CliModel, BadCheckpointsGetOneClearLine) {
     }
   }
   EXPECT_FALSE(file_exists(dir + "/s/samples.pt"));
+}
+
+TEST(CliModel, NonFiniteLossStopsTrainingWithAClearMessage) {
+  const auto dir = scratch_dir();
+  auto r = run_ddim({"train", "--data", "toy:gaussian", "--toy-size", "256", "--lr", "1e30", "--steps", "50",
+                     "--log-every", "5", "--checkpoint-every", "1000", "--out", dir + "/run"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(last_line(r.err).find("the training loss became nan"), std::string::npos) << r.err;
+  EXPECT_FALSE(file_exists(dir + "/run/model.pt"));  // nothing bad was saved
 }
 
 TEST(CliModel, SampleIsReproducibleAndTakesSeedFiles) {

@@ -26,6 +26,9 @@ struct PlotOptions {
   bool log_y = false;       ///< logarithmic y axis (values <= 0 are dropped)
   bool equal_axes = false;  ///< one unit is as long on both axes
   bool legend = true;       ///< a legend when there are labelled series
+  /// Fixed axis ranges {x_min, x_max, y_min, y_max} (points outside are not drawn); empty:
+  /// fit the data.
+  std::vector<double> limits;
   int width = 900, height = 600;
 };
 

@@ -85,13 +85,73 @@ torch::Device init_runtime() {
   return device;
 }
 
+namespace {
+
+// A TOML value: numbers and booleans bare, everything else quoted.
+std::string toml_value(const std::string& v) {
+  if (v == "true" || v == "false") return v;
+  if (!v.empty()) {
+    char* end = nullptr;
+    std::strtod(v.c_str(), &end);
+    if (end && *end == '\0' && v.find_first_of("0123456789") != std::string::npos) return v;
+  }
+  std::string q = "\"";
+  for (char c : v) q += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  return q + "\"";
+}
+
+void write_options(const CLI::App& app, std::string& out) {
+  for (const auto* opt : app.get_options()) {
+    const auto name = opt->get_single_name();
+    if (name.empty() || name == "help" || name == "help-all" || name == "config" || name == "version" ||
+        opt->get_positional())
+      continue;
+    auto values = opt->reduced_results();
+    std::string value;
+    if (values.empty()) {
+      if (opt->get_type_size() == 0) {
+        value = "false";  // a flag that was not given
+      } else {
+        value = opt->get_default_str();
+        if (value.empty()) continue;  // no value and no default: leave it out
+        value = toml_value(value);
+      }
+    } else if (values.size() == 1) {
+      value = opt->get_type_size() == 0 ? (values[0] == "0" || values[0] == "false" ? "false" : "true")
+                                        : toml_value(values[0]);
+    } else {
+      value = "[";
+      for (size_t i = 0; i < values.size(); ++i) value += (i ? ", " : "") + toml_value(values[i]);
+      value += "]";
+    }
+    out += fmt::format("{} = {}\n", name, value);
+  }
+}
+
+void write_section(const CLI::App& app, const std::string& prefix, std::string& out) {
+  for (const auto* sub : app.get_subcommands()) {  // only the parsed ones
+    const std::string name = prefix.empty() ? sub->get_name() : prefix + "." + sub->get_name();
+    out += "\n[" + name + "]\n";
+    write_options(*sub, out);
+    write_section(*sub, name, out);
+  }
+}
+
+}  // namespace
+
+std::string effective_config() {
+  if (!g_root) return {};
+  std::string out =
+      "# The effective options of this run: `ddim --config config.toml <command>` repeats it\n"
+      "# (options given on the command line override the file).\n";
+  write_options(*g_root, out);
+  write_section(*g_root, "", out);
+  return out;
+}
+
 void open_run_dir(const std::string& dir) {
   make_directories(dir);
-  if (g_root) {
-    std::string text = "# Effective configuration of this run: `ddim ... --config " + dir +
-                       "/config.toml` repeats it.\n" + g_root->config_to_str(true, true);
-    write_file_atomic(dir + "/config.toml", text);
-  }
+  if (g_root) write_file_atomic(dir + "/config.toml", effective_config());
   auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/log.txt", /*truncate=*/false);
   file->set_level(spdlog::level::debug);
   file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l: %v");

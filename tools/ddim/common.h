@@ -45,6 +45,9 @@ torch::Device init_runtime();
 /// Sets up console logging at the --log-level (or SPDLOG_LEVEL) level.
 void init_logging(const std::string& level);
 
+/// The global options and those of the parsed subcommand(s), as TOML that --config reads.
+std::string effective_config();
+
 /// Creates a run directory: the directory itself, `config.toml` with the effective options
 /// of this command, and a debug-level log file `log.txt` beside the console log.
 void open_run_dir(const std::string& dir);
