@@ -45,8 +45,26 @@ torch::Tensor ddim_step(const torch::Tensor& x, const torch::Tensor& eps, const 
   return to.signal * x0 + to.noise * eps;
 }
 
-DdimResult ddim_sample(const EpsFn& eps_fn, const torch::Tensor& x_T, const TimeGrid& grid,
-                       const SampleOptions& o) {
+torch::Tensor ddim_sample_step(const EpsFn& eps_fn, const torch::Tensor& x, const Rates& from, const Rates& to,
+                               const SampleOptions& o) {
+  auto eps = eps_fn(x, from);
+  auto x0 = (x - from.noise * eps) / from.signal;
+  if (o.clip_x0) {
+    x0 = x0.clamp(o.clip_x0->first, o.clip_x0->second);
+    eps = (x - from.signal * x0) / from.noise;
+  }
+  if (o.eta > 0 && to.noise > 0) {
+    // Song et al. 2021 eq. 12: keep sigma^2 of the noise fresh, the rest deterministic.
+    const double a = from.signal * from.signal, a_next = to.signal * to.signal;
+    const double sigma = o.eta * std::sqrt((1 - a_next) / (1 - a)) * std::sqrt(std::max(0.0, 1 - a / a_next));
+    const double dir = std::sqrt(std::max(0.0, 1 - a_next - sigma * sigma));
+    auto z = randn(x.sizes(), *o.generator, x.options());
+    return to.signal * x0 + dir * eps + sigma * z;
+  }
+  return to.signal * x0 + to.noise * eps;
+}
+
+DdimResult ddim_sample(const EpsFn& eps_fn, const torch::Tensor& x_T, const TimeGrid& grid, const SampleOptions& o) {
   DDIM_CHECK_ARG(grid.steps() > 0, "an empty time grid");
   DDIM_CHECK_ARG(o.eta >= 0, "eta must not be negative, got {}", o.eta);
   DDIM_CHECK_ARG(o.eta == 0 || o.generator != nullptr, "stochastic DDIM (eta > 0) needs a generator");
@@ -54,25 +72,7 @@ DdimResult ddim_sample(const EpsFn& eps_fn, const torch::Tensor& x_T, const Time
   auto x = x_T;
   if (o.keep_trajectory) r.trajectory.push_back(x.detach());
   for (int64_t k = 0; k < grid.steps(); ++k) {
-    const Rates& from = grid.rates[k];
-    const Rates& to = grid.rates[k + 1];
-    auto eps = eps_fn(x, from);
-    auto x0 = (x - from.noise * eps) / from.signal;
-    if (o.clip_x0) {
-      x0 = x0.clamp(o.clip_x0->first, o.clip_x0->second);
-      eps = (x - from.signal * x0) / from.noise;
-    }
-    if (o.eta > 0 && to.noise > 0) {
-      // Song et al. 2021 eq. 12: keep sigma^2 of the noise fresh, the rest deterministic.
-      const double a = from.signal * from.signal, a_next = to.signal * to.signal;
-      const double sigma =
-          o.eta * std::sqrt((1 - a_next) / (1 - a)) * std::sqrt(std::max(0.0, 1 - a / a_next));
-      const double dir = std::sqrt(std::max(0.0, 1 - a_next - sigma * sigma));
-      auto z = randn(x.sizes(), *o.generator, x.options());
-      x = to.signal * x0 + dir * eps + sigma * z;
-    } else {
-      x = to.signal * x0 + to.noise * eps;
-    }
+    x = ddim_sample_step(eps_fn, x, grid.rates[k], grid.rates[k + 1], o);
     if (o.keep_trajectory) r.trajectory.push_back(x.detach());
   }
   r.x = x;

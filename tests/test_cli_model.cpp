@@ -213,6 +213,43 @@ TEST(CliModel, InvertAndInterpolate) {
   EXPECT_EQ(j["per_image"].size(), 2u);
 }
 
+TEST(CliModel, SynthesizeAndAnalyseTheCloud) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir);
+  auto r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--iters", "4", "--steps",
+                     "3", "--checkpointing", "--out", dir + "/syn"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_tensor(dir + "/syn/seeds.pt").sizes(), (std::vector<int64_t>{2, 3, 1, 32, 32}));
+  auto j = nlohmann::json::parse(read_text(dir + "/syn/metrics.json"));
+  EXPECT_EQ(j["per_image"].size(), 6u);
+  EXPECT_EQ(j["per_image"][4]["image"], 1);
+  EXPECT_EQ(j["per_image"][4]["seed"], 1);
+  // One metrics line per iteration.
+  const auto lines = read_text(dir + "/syn/metrics.jsonl");
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 4);
+  EXPECT_TRUE(file_exists(dir + "/syn/synthesis.png"));
+  r = run_ddim({"cloud", "--model", model, "--cloud", dir + "/syn/seeds.pt", "--combinations", "5", "--steps", "3",
+                "--out", dir + "/cloud"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto c = nlohmann::json::parse(read_text(dir + "/cloud/cloud.json"));
+  ASSERT_EQ(c["images"].size(), 2u);
+  for (const auto& k : {"pairwise_distance_per_pixel", "mean_seed_mse", "progressive_mse", "convex_mse", "eigenvalues"})
+    EXPECT_TRUE(c["images"][0].contains(k)) << k;
+  EXPECT_EQ(c["images"][0]["progressive_mse"].size(), 3u);
+  EXPECT_EQ(c["images"][0]["eigenvalues"].size(), 2u);
+  for (const auto& f : {"eigenvalues.png", "eigenvalues.csv", "image000-averaging.png", "image000-combinations.png",
+                        "image001-components.png"})
+    EXPECT_TRUE(file_exists(dir + "/cloud/" + f)) << f;
+  // Refinement from seeds of the wrong count is refused.
+  save_tensor(dir + "/few.pt", torch::randn({5, 1, 32, 32}));
+  r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--init", dir + "/few.pt",
+                "--out", dir + "/bad"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(last_line(r.err).find("few.pt: holds 5 seeds, but 2 images x 3 seeds per image are needed"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(CliModel, ScheduleWritesTheTwoFigures) {
   const auto dir = scratch_dir();
   write_mnist_fixture(dir + "/mnist", 4, 4);

@@ -68,6 +68,11 @@ struct DdimResult {
   std::vector<torch::Tensor> trajectory;  ///< grid states, in the order visited (if kept)
 };
 
+/// One sampling step from x at `from` to `to`: eps evaluated at the current point, x0-hat
+/// optionally clipped, stochastic when options.eta > 0. The step ddim_sample repeats.
+torch::Tensor ddim_sample_step(const EpsFn& eps, const torch::Tensor& x, const Rates& from, const Rates& to,
+                               const SampleOptions& options);
+
 /// Runs the reverse process from x_T along `grid`. Differentiable when autograd is on.
 DdimResult ddim_sample(const EpsFn& eps, const torch::Tensor& x_T, const TimeGrid& grid,
                        const SampleOptions& options = {});

@@ -13,11 +13,13 @@ void setup_schedule(CLI::App& app);
 void setup_sample(CLI::App& app);
 void setup_invert(CLI::App& app);
 void setup_interpolate(CLI::App& app);
+void setup_synthesize(CLI::App& app);
+void setup_cloud(CLI::App& app);
 
 /// Declares every subcommand on `app`, in the order `--help` lists them.
 inline void register_commands(CLI::App& app) {
   for (auto* setup : {setup_data, setup_schedule, setup_train, setup_sample, setup_invert, setup_interpolate,
-                      setup_info, setup_bench})
+                      setup_synthesize, setup_cloud, setup_info, setup_bench})
     setup(app);
 }
 
