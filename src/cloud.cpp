@@ -40,11 +40,13 @@ torch::Tensor random_convex_combinations(const torch::Tensor& cloud, int64_t n, 
   auto e = -torch::log(rand({n, k}, gen).to(torch::kFloat64).clamp_min(1e-12));
   auto w = e / e.sum(1, true);
   if (weights) *weights = w;
-  return w.matmul(flat(cloud)).view([&] {
-    auto s = cloud.sizes().vec();
-    s[0] = n;
-    return s;
-  }()).to(cloud.scalar_type());
+  return w.matmul(flat(cloud))
+      .view([&] {
+        auto s = cloud.sizes().vec();
+        s[0] = n;
+        return s;
+      }())
+      .to(cloud.scalar_type());
 }
 
 PrincipalComponents principal_components(const torch::Tensor& cloud) {

@@ -45,8 +45,8 @@ torch::Tensor ddim_step(const torch::Tensor& x, const torch::Tensor& eps, const 
   return to.signal * x0 + to.noise * eps;
 }
 
-torch::Tensor ddim_sample_step(const EpsFn& eps_fn, const torch::Tensor& x, const Rates& from, const Rates& to,
-                               const SampleOptions& o) {
+torch::Tensor ddim_sample_step(const EpsFn& eps_fn, const torch::Tensor& x, const Rates& from,
+                               const Rates& to, const SampleOptions& o) {
   auto eps = eps_fn(x, from);
   auto x0 = (x - from.noise * eps) / from.signal;
   if (o.clip_x0) {
@@ -64,7 +64,8 @@ torch::Tensor ddim_sample_step(const EpsFn& eps_fn, const torch::Tensor& x, cons
   return to.signal * x0 + to.noise * eps;
 }
 
-DdimResult ddim_sample(const EpsFn& eps_fn, const torch::Tensor& x_T, const TimeGrid& grid, const SampleOptions& o) {
+DdimResult ddim_sample(const EpsFn& eps_fn, const torch::Tensor& x_T, const TimeGrid& grid,
+                       const SampleOptions& o) {
   DDIM_CHECK_ARG(grid.steps() > 0, "an empty time grid");
   DDIM_CHECK_ARG(o.eta >= 0, "eta must not be negative, got {}", o.eta);
   DDIM_CHECK_ARG(o.eta == 0 || o.generator != nullptr, "stochastic DDIM (eta > 0) needs a generator");

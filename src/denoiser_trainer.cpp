@@ -12,8 +12,9 @@
 namespace ddim {
 namespace {
 // Random streams of a training run (rng.h: mix_seed(seed, stream, counter)).
-constexpr uint64_t kOrderStream = 1, kNoiseStream = 2, kDropoutStream = 3, kPreviewStream = 4,
-                   kValidStream = 5, kInitStream = 6;
+// (Stream 1 is the data order, EpochOrder's.)
+constexpr uint64_t kNoiseStream = 2, kDropoutStream = 3, kPreviewStream = 4, kValidStream = 5,
+                   kInitStream = 6;
 }  // namespace
 
 nlohmann::json DenoiserTrainOptions::to_json() const {
@@ -68,14 +69,10 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
       schedule_options_(schedule),
       schedule_(schedule),
       extra_meta_(std::move(extra_meta)),
-      sync_(sync) {
+      sync_(sync),
+      order_(train.size(), options.batch, options.seed, sync ? sync->world_size() : 1,
+             sync ? sync->rank() : 0) {
   options_.validate();
-  const int64_t world = sync_ ? sync_->world_size() : 1;
-  const int64_t global_batch = options_.batch * world;
-  DDIM_CHECK_ARG(train.size() >= global_batch,
-                 "the batch ({} examples{}) is larger than the data ({} examples): lower --batch",
-                 global_batch, world > 1 ? fmt::format(" over {} processes", world) : "", train.size());
-  steps_per_epoch_ = train.size() / global_batch;
   stats_ = Standardizer::fit(train);
   data_info_ = DataInfo::of(train);
   // The initial weights are a function of the seed.
@@ -106,21 +103,6 @@ int64_t DenoiserTrainer::examples_per_step() const {
   return options_.batch * (sync_ ? sync_->world_size() : 1);
 }
 
-torch::Tensor DenoiserTrainer::batch_indices(int64_t step) {
-  // Epoch e visits the data in the order randperm(seed, e): a pure function of the step, so
-  // a resumed run reads exactly the batches the uninterrupted run would have read.
-  const int64_t epoch = step / steps_per_epoch_, pos = step % steps_per_epoch_;
-  if (epoch != cached_epoch_) {
-    auto gen = make_generator(mix_seed(options_.seed, kOrderStream, epoch));
-    cached_order_ = randperm(data_.size(), gen);
-    cached_epoch_ = epoch;
-  }
-  const int64_t world = sync_ ? sync_->world_size() : 1, rank = sync_ ? sync_->rank() : 0;
-  // The global batch of this step, and this process's share of it.
-  auto global = cached_order_.narrow(0, pos * options_.batch * world, options_.batch * world);
-  return global.narrow(0, rank * options_.batch, options_.batch);
-}
-
 double DenoiserTrainer::learning_rate(int64_t step) const {
   if (options_.warmup > 0 && step < options_.warmup)
     return options_.lr * static_cast<double>(step + 1) / static_cast<double>(options_.warmup);
@@ -130,7 +112,7 @@ double DenoiserTrainer::learning_rate(int64_t step) const {
 torch::Tensor DenoiserTrainer::step(int64_t step) {
   model_->train();
   const int64_t world = sync_ ? sync_->world_size() : 1, rank = sync_ ? sync_->rank() : 0;
-  auto x0 = stats_.standardize(data_.get(batch_indices(step)));
+  auto x0 = stats_.standardize(data_.get(order_.indices(step)));
   // The noise of the whole global batch is drawn, and this process takes its share, so that
   // data-parallel training equals one process training on the global batch.
   auto gen = make_generator(mix_seed(options_.seed, kNoiseStream, step), device_);
@@ -179,7 +161,7 @@ Checkpoint DenoiserTrainer::checkpoint(int64_t step) const {
   ck.meta = ema_denoiser().describe();
   ck.meta["kind"] = "denoiser";
   ck.meta["step"] = step;
-  ck.meta["epoch"] = static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
+  ck.meta["epoch"] = static_cast<double>(step) / static_cast<double>(order_.steps_per_epoch());
   ck.meta["train"] = options_.to_json();
   ck.meta["world_size"] = sync_ ? sync_->world_size() : 1;
   for (const auto& [k, v] : extra_meta_.items()) ck.meta[k] = v;

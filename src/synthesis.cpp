@@ -6,8 +6,9 @@
 
 namespace ddim {
 
-SynthesisResult synthesize_seeds(const Denoiser& d, const torch::Tensor& targets, int64_t k, const torch::Tensor& init,
-                                 const SynthesisOptions& o, at::Generator& generator, const SynthesisCallback& callback) {
+SynthesisResult synthesize_seeds(const Denoiser& d, const torch::Tensor& targets, int64_t k,
+                                 const torch::Tensor& init, const SynthesisOptions& o,
+                                 at::Generator& generator, const SynthesisCallback& callback) {
   DDIM_CHECK_ARG(k > 0, "--seeds-per-image must be positive, got {}", k);
   DDIM_CHECK_ARG(o.iterations > 0 && o.lr > 0 && o.steps > 0 && o.batch > 0,
                  "iterations, learning rate, steps and batch must be positive");

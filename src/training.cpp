@@ -7,6 +7,7 @@
 
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "ddim/rng.h"
 
 namespace fs = std::filesystem;
 
@@ -34,6 +35,26 @@ void append_line(const std::string& path, const std::string& line) {
 }
 
 }  // namespace
+
+EpochOrder::EpochOrder(int64_t examples, int64_t batch, uint64_t seed, int64_t world, int64_t rank)
+    : examples_(examples), batch_(batch), world_(world), rank_(rank), seed_(seed) {
+  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
+  DDIM_CHECK_ARG(examples >= batch * world,
+                 "the batch ({} examples{}) is larger than the data ({} examples): lower --batch",
+                 batch * world, world > 1 ? fmt::format(" over {} processes", world) : "", examples);
+  steps_per_epoch_ = examples / (batch * world);
+}
+
+torch::Tensor EpochOrder::indices(int64_t step) {
+  const int64_t epoch = step / steps_per_epoch_, pos = step % steps_per_epoch_;
+  if (epoch != cached_epoch_) {
+    auto gen = make_generator(mix_seed(seed_, /*order stream*/ 1, epoch));
+    order_ = randperm(examples_, gen);
+    cached_epoch_ = epoch;
+  }
+  auto global = order_.narrow(0, pos * batch_ * world_, batch_ * world_);
+  return global.narrow(0, rank_ * batch_, batch_);
+}
 
 std::string latest_checkpoint(const std::string& dir) {
   std::error_code ec;

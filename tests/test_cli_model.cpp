@@ -216,8 +216,8 @@ TEST(CliModel, InvertAndInterpolate) {
 TEST(CliModel, SynthesizeAndAnalyseTheCloud) {
   const auto dir = scratch_dir();
   const auto model = tiny_model(dir);
-  auto r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--iters", "4", "--steps",
-                     "3", "--checkpointing", "--out", dir + "/syn"});
+  auto r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--iters", "4",
+                     "--steps", "3", "--checkpointing", "--out", dir + "/syn"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(load_tensor(dir + "/syn/seeds.pt").sizes(), (std::vector<int64_t>{2, 3, 1, 32, 32}));
   auto j = nlohmann::json::parse(read_text(dir + "/syn/metrics.json"));
@@ -228,26 +228,62 @@ TEST(CliModel, SynthesizeAndAnalyseTheCloud) {
   const auto lines = read_text(dir + "/syn/metrics.jsonl");
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 4);
   EXPECT_TRUE(file_exists(dir + "/syn/synthesis.png"));
-  r = run_ddim({"cloud", "--model", model, "--cloud", dir + "/syn/seeds.pt", "--combinations", "5", "--steps", "3",
-                "--out", dir + "/cloud"});
+  r = run_ddim({"cloud", "--model", model, "--cloud", dir + "/syn/seeds.pt", "--combinations", "5", "--steps",
+                "3", "--out", dir + "/cloud"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto c = nlohmann::json::parse(read_text(dir + "/cloud/cloud.json"));
   ASSERT_EQ(c["images"].size(), 2u);
-  for (const auto& k : {"pairwise_distance_per_pixel", "mean_seed_mse", "progressive_mse", "convex_mse", "eigenvalues"})
+  for (const auto& k :
+       {"pairwise_distance_per_pixel", "mean_seed_mse", "progressive_mse", "convex_mse", "eigenvalues"})
     EXPECT_TRUE(c["images"][0].contains(k)) << k;
   EXPECT_EQ(c["images"][0]["progressive_mse"].size(), 3u);
   EXPECT_EQ(c["images"][0]["eigenvalues"].size(), 2u);
-  for (const auto& f : {"eigenvalues.png", "eigenvalues.csv", "image000-averaging.png", "image000-combinations.png",
-                        "image001-components.png"})
+  for (const auto& f : {"eigenvalues.png", "eigenvalues.csv", "image000-averaging.png",
+                        "image000-combinations.png", "image001-components.png"})
     EXPECT_TRUE(file_exists(dir + "/cloud/" + f)) << f;
   // Refinement from seeds of the wrong count is refused.
   save_tensor(dir + "/few.pt", torch::randn({5, 1, 32, 32}));
-  r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--init", dir + "/few.pt",
-                "--out", dir + "/bad"});
+  r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--init",
+                dir + "/few.pt", "--out", dir + "/bad"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(last_line(r.err).find("few.pt: holds 5 seeds, but 2 images x 3 seeds per image are needed"),
             std::string::npos)
       << r.err;
+}
+
+TEST(CliModel, TrainEmbedderEmbedAndReconstructWithIt) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir);
+  auto r =
+      run_ddim({"train-embedder", "--model", model, "--arch", "conv3-16", "--batch", "8", "--steps", "3",
+                "--ddim-steps", "2", "--log-every", "1", "--validation-images", "4", "--out", dir + "/emb"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(file_exists(dir + "/emb/preview.png"));
+  const auto metrics = read_text(dir + "/emb/metrics.jsonl");
+  EXPECT_NE(metrics.find("valid_mse"), std::string::npos);
+  r = run_ddim({"info", dir + "/emb/model.pt"});
+  EXPECT_NE(r.out.find("embedder"), std::string::npos);
+  EXPECT_NE(r.out.find("7,233"), std::string::npos) << r.out;
+  r = run_ddim({"embed", "--model", model, "--embedder", dir + "/emb/model.pt", "--limit", "3", "--steps",
+                "2", "--refine", "2", "--out", dir + "/e"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(read_text(dir + "/e/metrics.json"));
+  EXPECT_TRUE(j.contains("before_refinement"));
+  EXPECT_EQ(j["refine"], 2);
+  EXPECT_TRUE(file_exists(dir + "/e/embedding.png"));
+  r = run_ddim({"reconstruct", "--model", model, "--embedder", dir + "/emb/model.pt", "--limit", "2",
+                "--steps", "2", "--out", dir + "/rec"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/rec/metrics.json"))["method"], "embedder");
+  // Paired with another denoiser: refused, naming both, unless forced.
+  ASSERT_EQ(run_ddim(train_args(dir + "/mnist", dir + "/other", 2)).status, 0);
+  r = run_ddim({"embed", "--model", dir + "/other/model.pt", "--embedder", dir + "/emb/model.pt", "--limit",
+                "2", "--out", dir + "/bad"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(last_line(r.err).find("was trained against the denoiser"), std::string::npos) << r.err;
+  r = run_ddim({"embed", "--model", dir + "/other/model.pt", "--embedder", dir + "/emb/model.pt", "--limit",
+                "2", "--steps", "2", "--force", "--out", dir + "/forced"});
+  EXPECT_EQ(r.status, 0) << r.err;
 }
 
 TEST(CliModel, ScheduleWritesTheTwoFigures) {

@@ -31,8 +31,8 @@ class GaussianOracle : public EpsNetwork {
 Denoiser gaussian_denoiser(const torch::Tensor& mu, const torch::Tensor& sigma) {
   DataInfo info;
   info.shape = {mu.size(0)};
-  return Denoiser(std::make_shared<GaussianOracle>(mu, sigma), ScheduleOptions{}, Standardizer::identity(mu.size(0)),
-                  info);
+  return Denoiser(std::make_shared<GaussianOracle>(mu, sigma), ScheduleOptions{},
+                  Standardizer::identity(mu.size(0)), info);
 }
 
 }  // namespace

@@ -70,14 +70,12 @@ class DenoiserTrainer : public TrainingTask {
   bool writes_files() const override { return sync_ == nullptr || sync_->rank() == 0; }
 
   /// Steps in one pass over the data (the batch drops the remainder).
-  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  int64_t steps_per_epoch() const { return order_.steps_per_epoch(); }
   /// The EMA network as a denoiser (shares the weights).
   Denoiser ema_denoiser() const;
   EpsNetwork& model() { return *model_; }
 
  private:
-  torch::Tensor batch_indices(int64_t step);
-
   DenoiserTrainOptions options_;
   torch::Device device_;
   Dataset data_;
@@ -89,9 +87,7 @@ class DenoiserTrainer : public TrainingTask {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   nlohmann::json extra_meta_;
   GradientSync* sync_;
-  int64_t steps_per_epoch_ = 1;
-  int64_t cached_epoch_ = -1;
-  torch::Tensor cached_order_;
+  EpochOrder order_;
   // A fixed validation batch: data, times and noise.
   torch::Tensor valid_x0_, valid_t_, valid_eps_;
 };

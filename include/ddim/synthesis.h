@@ -19,19 +19,20 @@
 namespace ddim {
 
 struct SynthesisOptions {
-  int64_t steps = 10;          ///< S, DDIM steps of the unrolled sampler
-  int64_t iterations = 1500;   ///< Adam iterations
-  double lr = 1e-2;            ///< Adam learning rate
-  Loss loss = Loss::MAE;       ///< distance to the target
-  double seed_penalty = 0.005; ///< weight of mean(z^2), which keeps seeds Gaussian-sized
-  bool checkpointing = false;  ///< per-step gradient checkpointing
-  double tolerance = 0.0;      ///< stop when every seed's distance is below this (0: never)
-  int64_t batch = 256;         ///< seeds optimised together (groups run one after another)
+  int64_t steps = 10;           ///< S, DDIM steps of the unrolled sampler
+  int64_t iterations = 1500;    ///< Adam iterations
+  double lr = 1e-2;             ///< Adam learning rate
+  Loss loss = Loss::MAE;        ///< distance to the target
+  double seed_penalty = 0.005;  ///< weight of mean(z^2), which keeps seeds Gaussian-sized
+  bool checkpointing = false;   ///< per-step gradient checkpointing
+  double tolerance = 0.0;       ///< stop when every seed's distance is below this (0: never)
+  int64_t batch = 256;          ///< seeds optimised together (groups run one after another)
 };
 
 /// Called after each iteration with the iteration number (1-based) and the distance of
 /// every seed of the current group, [G] (no penalty), and the group's index range.
-using SynthesisCallback = std::function<void(int64_t iteration, const torch::Tensor& distance, int64_t begin, int64_t end)>;
+using SynthesisCallback =
+    std::function<void(int64_t iteration, const torch::Tensor& distance, int64_t begin, int64_t end)>;
 
 struct SynthesisResult {
   torch::Tensor seeds;     ///< [I, K, *shape] on the CPU
@@ -42,8 +43,9 @@ struct SynthesisResult {
 
 /// targets: [I, *shape] in data units (images in [0, 1], the model's padded shape).
 /// init: [I, K, *shape] start seeds, or undefined to draw K per image from `generator`.
-SynthesisResult synthesize_seeds(const Denoiser& denoiser, const torch::Tensor& targets, int64_t seeds_per_image,
-                                 const torch::Tensor& init, const SynthesisOptions& options, at::Generator& generator,
+SynthesisResult synthesize_seeds(const Denoiser& denoiser, const torch::Tensor& targets,
+                                 int64_t seeds_per_image, const torch::Tensor& init,
+                                 const SynthesisOptions& options, at::Generator& generator,
                                  const SynthesisCallback& callback = {});
 
 }  // namespace ddim

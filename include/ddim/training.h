@@ -21,6 +21,25 @@
 
 namespace ddim {
 
+/// Which examples each step reads: epoch e visits the data in the order randperm(seed, e),
+/// `batch` examples a step (the remainder of an epoch is dropped). A pure function of the
+/// step, so a resumed run reads exactly the batches the uninterrupted run would have read.
+/// With several data-parallel processes each step reads a global batch of batch * world
+/// examples and process `rank` takes its share.
+class EpochOrder {
+ public:
+  EpochOrder(int64_t examples, int64_t batch, uint64_t seed, int64_t world = 1, int64_t rank = 0);
+  /// int64 [batch] indices of this process's examples at `step`.
+  torch::Tensor indices(int64_t step);
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+
+ private:
+  int64_t examples_, batch_, world_, rank_, steps_per_epoch_;
+  uint64_t seed_;
+  int64_t cached_epoch_ = -1;
+  torch::Tensor order_;
+};
+
 class TrainingTask {
  public:
   virtual ~TrainingTask() = default;

@@ -43,13 +43,13 @@ int run_cloud(const CloudArgs& a) {
   DDIM_CHECK_ARG(info.is_image(), "cloud analysis draws images; this model works on points");
   auto seeds = load_tensor(a.cloud).to(torch::kFloat32);
   DDIM_CHECK_ARG(seeds.dim() == static_cast<int64_t>(info.shape.size()) + 2 && seeds.size(1) >= 2,
-                 "{}: a cloud file is [images, K, {}] with K >= 2 (ddim synthesize writes one), got {}", a.cloud,
-                 fmt::join(info.shape, ", "), fmt::join(seeds.sizes(), "x"));
+                 "{}: a cloud file is [images, K, {}] with K >= 2 (ddim synthesize writes one), got {}",
+                 a.cloud, fmt::join(info.shape, ", "), fmt::join(seeds.sizes(), "x"));
   const auto targets_path =
       a.targets.empty() ? (std::filesystem::path(a.cloud).parent_path() / "targets.pt").string() : a.targets;
   auto targets = load_tensor(targets_path).to(torch::kFloat32);
-  DDIM_CHECK_ARG(targets.size(0) == seeds.size(0), "{} holds {} targets for {} clouds", targets_path, targets.size(0),
-                 seeds.size(0));
+  DDIM_CHECK_ARG(targets.size(0) == seeds.size(0), "{} holds {} targets for {} clouds", targets_path,
+                 targets.size(0), seeds.size(0));
   std::vector<double> factors;
   for (auto f : parse_int_list(a.factors, "--factors")) factors.push_back(static_cast<double>(f));
   open_run_dir(a.out);
@@ -57,7 +57,9 @@ int run_cloud(const CloudArgs& a) {
   const auto grid = a.sampler.grid(d);
   const SampleOptions plain;
   auto gen = make_generator(global_options().seed);
-  auto render = [&](const torch::Tensor& z) { return crop_padding(generate(d, z, grid, plain, a.sampler.batch), info); };
+  auto render = [&](const torch::Tensor& z) {
+    return crop_padding(generate(d, z, grid, plain, a.sampler.batch), info);
+  };
   nlohmann::ordered_json report;
   report["model"] = a.model;
   report["cloud"] = a.cloud;
@@ -68,14 +70,18 @@ int run_cloud(const CloudArgs& a) {
   for (int64_t i = 0; i < images; ++i) {
     const auto cloud = seeds[i];
     const auto target = crop_padding(targets.slice(0, i, i + 1), info);
-    auto mse_to_target = [&](const torch::Tensor& imgs) { return mse_per_image(imgs, target.expand_as(imgs)); };
+    auto mse_to_target = [&](const torch::Tensor& imgs) {
+      return mse_per_image(imgs, target.expand_as(imgs));
+    };
     nlohmann::ordered_json j;
     j["pairwise_distance"] = mean_pairwise_distance(cloud);
     j["pairwise_distance_per_pixel"] = mean_pairwise_distance_per_pixel(cloud);
-    j["seed_norm_per_pixel"] = (cloud.flatten(1).norm(2, 1) / std::sqrt(double(cloud[0].numel()))).mean().item<double>();
+    j["seed_norm_per_pixel"] =
+        (cloud.flatten(1).norm(2, 1) / std::sqrt(double(cloud[0].numel()))).mean().item<double>();
     // Each seed alone.
     const auto single = mse_to_target(render(cloud));
-    j["seed_mse"] = {{"mean", single.mean().item<double>()}, {"min", single.min().item<double>()},
+    j["seed_mse"] = {{"mean", single.mean().item<double>()},
+                     {"min", single.min().item<double>()},
                      {"max", single.max().item<double>()}};
     // Progressive averaging (Fig. 13).
     const auto means = progressive_means(cloud);
@@ -91,7 +97,8 @@ int run_cloud(const CloudArgs& a) {
     // PCA (Fig. 14).
     const auto pc = principal_components(cloud);
     j["eigenvalues"] = to_vector(pc.eigenvalues);
-    spectra.push_back(Series::line(fmt::format("image {}", i), torch::arange(1, pc.eigenvalues.size(0) + 1), pc.eigenvalues));
+    spectra.push_back(Series::line(fmt::format("image {}", i), torch::arange(1, pc.eigenvalues.size(0) + 1),
+                                   pc.eigenvalues));
     report["images"].push_back(j);
 
     const std::string prefix = fmt::format("{}/image{:03d}", a.out, i);
@@ -106,9 +113,11 @@ int run_cloud(const CloudArgs& a) {
       errs.push_back(fmt::format("{:.4f}", progressive[p].item<double>()));
     }
     LabeledRowsOptions lo;
-    lo.title = fmt::format("image {}: averages of 1 ... {} seeds and their images, MSE above (Fig. 13)", i, k);
+    lo.title =
+        fmt::format("image {}: averages of 1 ... {} seeds and their images, MSE above (Fig. 13)", i, k);
     write_png(prefix + "-averaging.png",
-              labeled_rows({seed_to_image(crop_padding(means.index_select(0, idx), info)), mean_images.index_select(0, idx)},
+              labeled_rows({seed_to_image(crop_padding(means.index_select(0, idx), info)),
+                            mean_images.index_select(0, idx)},
                            {"mean seed", "its image"}, {counts, errs}, lo));
     // Fig. 12: the target, then the images of the internal points, ten a row.
     std::vector<torch::Tensor> combo_rows = {target};
@@ -117,8 +126,9 @@ int run_cloud(const CloudArgs& a) {
       combo_rows.push_back(internal_images.slice(0, c, std::min(internal_images.size(0), c + 10)));
       combo_labels.push_back(c == 0 ? "internal points" : "");
     }
-    lo.title = fmt::format("image {}: images of {} random convex combinations of its seeds; mean MSE {:.4f} (Fig. 12)",
-                           i, a.combinations, convex.mean().item<double>());
+    lo.title = fmt::format(
+        "image {}: images of {} random convex combinations of its seeds; mean MSE {:.4f} (Fig. 12)", i,
+        a.combinations, convex.mean().item<double>());
     write_png(prefix + "-combinations.png", labeled_rows(combo_rows, combo_labels, {}, lo));
     // Fig. 14: from the mean seed along the most and the least significant components.
     std::vector<torch::Tensor> rows;
@@ -132,16 +142,19 @@ int run_cloud(const CloudArgs& a) {
     const auto base = render(mean_seed.unsqueeze(0));
     for (auto c : comps) {
       std::vector<torch::Tensor> moved;
-      for (double f : factors) moved.push_back(mean_seed + f * pc.components[c].to(torch::kFloat32).view(cloud[0].sizes()));
+      for (double f : factors)
+        moved.push_back(mean_seed + f * pc.components[c].to(torch::kFloat32).view(cloud[0].sizes()));
       auto imgs = render(torch::stack(moved));
       auto change = mse_per_image(imgs, base.expand_as(imgs));
       rows.push_back(imgs);
       labels.push_back(fmt::format("PC {} (ev {:.2g})", c + 1, pc.eigenvalues[c].item<double>()));
       std::vector<std::string> cap;
-      for (size_t fi = 0; fi < factors.size(); ++fi) cap.push_back(fmt::format("{:+g}: {:.3f}", factors[fi], change[fi].item<double>()));
+      for (size_t fi = 0; fi < factors.size(); ++fi)
+        cap.push_back(fmt::format("{:+g}: {:.3f}", factors[fi], change[fi].item<double>()));
       caps.push_back(cap);
     }
-    lo.title = fmt::format("image {}: mean seed moved along principal components by the factor; MSE to its image (Fig. 14)", i);
+    lo.title = fmt::format(
+        "image {}: mean seed moved along principal components by the factor; MSE to its image (Fig. 14)", i);
     write_png(prefix + "-components.png", labeled_rows(rows, labels, caps, lo));
     progress.update(i + 1);
   }
@@ -159,7 +172,8 @@ int run_cloud(const CloudArgs& a) {
   std::string csv = "image,component,eigenvalue\n";
   for (int64_t i = 0; i < images; ++i) {
     const auto& ev = report["images"][i]["eigenvalues"];
-    for (size_t c = 0; c < ev.size(); ++c) csv += fmt::format("{},{},{:.8g}\n", i, c + 1, ev[c].get<double>());
+    for (size_t c = 0; c < ev.size(); ++c)
+      csv += fmt::format("{},{},{:.8g}\n", i, c + 1, ev[c].get<double>());
   }
   write_file_atomic(a.out + "/eigenvalues.csv", csv);
   PlotOptions p;
@@ -169,9 +183,10 @@ int run_cloud(const CloudArgs& a) {
   p.log_y = true;
   p.legend = images <= 8;
   plot_xy(a.out + "/eigenvalues.png", spectra, p);
-  spdlog::info("pairwise distance per pixel {:.3f}, mean-seed MSE {:.5f} (means over {} clouds); wrote {}/cloud.json",
-               report["summary"]["pairwise_distance_per_pixel"].get<double>(), report["summary"]["mean_seed_mse"].get<double>(),
-               images, a.out);
+  spdlog::info(
+      "pairwise distance per pixel {:.3f}, mean-seed MSE {:.5f} (means over {} clouds); wrote {}/cloud.json",
+      report["summary"]["pairwise_distance_per_pixel"].get<double>(),
+      report["summary"]["mean_seed_mse"].get<double>(), images, a.out);
   return 0;
 }
 
@@ -179,7 +194,8 @@ int run_cloud(const CloudArgs& a) {
 
 void setup_cloud(CLI::App& app) {
   auto a = std::make_shared<CloudArgs>();
-  auto* sub = app.add_subcommand("cloud", "Analyse clouds of seeds of the same image: distances, averages, convex combinations, PCA");
+  auto* sub = app.add_subcommand(
+      "cloud", "Analyse clouds of seeds of the same image: distances, averages, convex combinations, PCA");
   sub->footer(
       "\nWrites cloud.json, eigenvalues.csv/png, and per image: -averaging.png (Fig. 13),\n"
       "-combinations.png (Fig. 12) and -components.png (Fig. 14).");
@@ -187,8 +203,12 @@ void setup_cloud(CLI::App& app) {
   sub->add_option("--cloud", a->cloud, "Seeds [images, K, C, H, W] (ddim synthesize's seeds.pt)")->required();
   sub->add_option("--targets", a->targets, "Target images (default: targets.pt beside the cloud)");
   sub->add_option("--out", a->out, "Output directory")->capture_default_str();
-  sub->add_option("--combinations", a->combinations, "Random internal points per cloud")->check(kPositive)->capture_default_str();
-  sub->add_option("--columns", a->columns, "Columns of the averaging strip")->check(kPositive)->capture_default_str();
+  sub->add_option("--combinations", a->combinations, "Random internal points per cloud")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_option("--columns", a->columns, "Columns of the averaging strip")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--components", a->components, "Most and least significant components to move along")
       ->check(kPositive)
       ->capture_default_str();

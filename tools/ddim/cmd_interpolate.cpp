@@ -45,7 +45,7 @@ int run_interpolate(const InterpolateArgs& a) {
   const auto& info = d.data();
   DDIM_CHECK_ARG(info.is_image(), "interpolation pictures need an image model");
   auto ends = torch::cat({load_end(a.from, a, info), load_end(a.to, a, info)});
-  auto seeds = embed_images(d, ends, a.embed, a.sampler, {});
+  auto seeds = embed_images(d, a.model, ends, a.embed, a.sampler, {});
   const auto mode = interpolation_from_string(a.mode);
   auto path = interpolate_seeds(seeds[0], seeds[1], a.frames, mode);
   auto opts = a.sampler.sample_options(d);
@@ -72,7 +72,7 @@ int run_interpolate(const InterpolateArgs& a) {
   extra["to"] = a.to;
   extra["mode"] = a.mode;
   extra["frames"] = a.frames;
-  extra["method"] = a.embed.method;
+  extra["method"] = a.embed.resolved_method();
   extra["steps"] = a.sampler.steps;
   // How far consecutive frames are apart, in pixel MSE: a smooth path has even steps.
   auto steps = mse_per_image(frames.slice(0, 1), frames.slice(0, 0, -1));

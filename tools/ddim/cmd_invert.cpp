@@ -30,9 +30,10 @@ struct Timed {
 };
 
 Timed timed_embed(const Denoiser& d, const torch::Tensor& images, const InvertArgs& a) {
-  Progress progress("invert", images.size(0), "img");
+  Progress progress("embed", images.size(0), "img");
   const auto start = std::chrono::steady_clock::now();
-  auto seeds = embed_images(d, images, a.embed, a.sampler, [&](int64_t done) { progress.update(done); });
+  auto seeds =
+      embed_images(d, a.model, images, a.embed, a.sampler, [&](int64_t done) { progress.update(done); });
   progress.finish();
   return {seeds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
 }
@@ -54,7 +55,7 @@ int run_invert(const InvertArgs& a) {
                          {"images", "seeds"}, {}, lo));
   nlohmann::ordered_json j;
   j["model"] = a.model;
-  j["method"] = a.embed.method;
+  j["method"] = a.embed.resolved_method();
   j["steps"] = a.sampler.steps;
   j["count"] = seeds.value.size(0);
   j["seconds"] = seeds.seconds;
@@ -86,11 +87,12 @@ int run_reconstruct(const InvertArgs& a) {
   const auto report = ReconstructionReport::compute(originals, outputs);
   nlohmann::ordered_json extra;
   extra["model"] = a.model;
-  extra["method"] = a.embed.method;
-  if (a.embed.method == "fixed-point")
-    extra["iters"] = a.embed.iters;
-  else
-    extra["label"] = a.embed.label;
+  const auto method = a.embed.resolved_method();
+  extra["method"] = method;
+  if (method == "fixed-point") extra["iters"] = a.embed.iters;
+  if (method == "ddim") extra["label"] = a.embed.label;
+  if (method == "embedder") extra["embedder"] = a.embed.embedder;
+  if (a.embed.refine > 0) extra["refine"] = a.embed.refine;
   extra["steps"] = a.sampler.steps;
   extra["seconds_per_image_embed"] = seeds.seconds / static_cast<double>(in.images.size(0));
   write_json(a.out + "/metrics.json", report.to_json(extra).dump(2));
@@ -130,7 +132,8 @@ void add_options(CLI::App* sub, InvertArgs& a) {
 void setup_invert(CLI::App& app) {
   auto a = std::make_shared<InvertArgs>();
   a->out = "inversion";
-  auto* sub = app.add_subcommand("invert", "Map images to seeds by DDIM inversion (plain or fixed-point)");
+  auto* sub = app.add_subcommand(
+      "invert", "Map images to seeds by DDIM inversion (plain or fixed-point) or an embedder");
   sub->footer("\nWrites seeds.pt ([N, C, H, W]), seeds.png and invert.json. Inversion never clips.");
   add_options(sub, *a);
   on_run(sub, [a] { return run_invert(*a); });

@@ -40,8 +40,8 @@ int run_synthesize(SynthesizeArgs a) {
     init = load_seeds(a.init, info);
     const int64_t images = in.images.size(0);
     DDIM_CHECK_ARG(init.size(0) % images == 0 && init.size(0) / images == a.seeds_per_image,
-                   "{}: holds {} seeds, but {} images x {} seeds per image are needed", a.init, init.size(0), images,
-                   a.seeds_per_image);
+                   "{}: holds {} seeds, but {} images x {} seeds per image are needed", a.init, init.size(0),
+                   images, a.seeds_per_image);
     auto shape = init.sizes().vec();
     shape[0] = a.seeds_per_image;
     shape.insert(shape.begin(), images);
@@ -50,36 +50,37 @@ int run_synthesize(SynthesizeArgs a) {
   open_run_dir(a.out);
   const int64_t images = in.images.size(0), total = images * a.seeds_per_image;
   const int64_t groups = (total + a.options.batch - 1) / a.options.batch;
-  spdlog::info("synthesising {} seeds for each of {} images: {} iterations of Adam (lr {}), S = {}{}", a.seeds_per_image,
-               images, a.options.iterations, a.options.lr, a.options.steps,
+  spdlog::info("synthesising {} seeds for each of {} images: {} iterations of Adam (lr {}), S = {}{}",
+               a.seeds_per_image, images, a.options.iterations, a.options.lr, a.options.steps,
                a.options.checkpointing ? ", per-step gradient checkpointing" : "");
   Progress progress("synthesize", a.options.iterations * groups, "it");
   std::ofstream metrics(a.out + "/metrics.jsonl", std::ios::trunc);
   int64_t group = 0, last_begin = -1;
   auto gen = make_generator(global_options().seed);
-  const auto result = synthesize_seeds(
-      d, in.images, a.seeds_per_image, init, a.options, gen,
-      [&](int64_t it, const torch::Tensor& dist, int64_t begin, int64_t end) {
-        if (begin != last_begin) {
-          if (last_begin >= 0) ++group;
-          last_begin = begin;
-        }
-        // The mean distance of each image's seeds in this group.
-        auto cpu = dist.to(torch::kCPU, torch::kFloat64);
-        nlohmann::ordered_json j;
-        j["iteration"] = it;
-        j["seeds"] = {begin, end};
-        j["loss_mean"] = cpu.mean().item<double>();
-        j["loss_max"] = cpu.max().item<double>();
-        nlohmann::ordered_json per = nlohmann::ordered_json::object();
-        for (int64_t s = begin; s < end; ++s) {
-          const auto key = std::to_string(s / a.seeds_per_image);
-          per[key] = per.value(key, 0.0) + cpu[s - begin].item<double>() / a.seeds_per_image;
-        }
-        j["loss_per_image"] = per;
-        metrics << j.dump() << '\n';
-        progress.update(group * a.options.iterations + it, fmt::format("loss {:.4f}", j["loss_mean"].get<double>()));
-      });
+  const auto result =
+      synthesize_seeds(d, in.images, a.seeds_per_image, init, a.options, gen,
+                       [&](int64_t it, const torch::Tensor& dist, int64_t begin, int64_t end) {
+                         if (begin != last_begin) {
+                           if (last_begin >= 0) ++group;
+                           last_begin = begin;
+                         }
+                         // The mean distance of each image's seeds in this group.
+                         auto cpu = dist.to(torch::kCPU, torch::kFloat64);
+                         nlohmann::ordered_json j;
+                         j["iteration"] = it;
+                         j["seeds"] = {begin, end};
+                         j["loss_mean"] = cpu.mean().item<double>();
+                         j["loss_max"] = cpu.max().item<double>();
+                         nlohmann::ordered_json per = nlohmann::ordered_json::object();
+                         for (int64_t s = begin; s < end; ++s) {
+                           const auto key = std::to_string(s / a.seeds_per_image);
+                           per[key] = per.value(key, 0.0) + cpu[s - begin].item<double>() / a.seeds_per_image;
+                         }
+                         j["loss_per_image"] = per;
+                         metrics << j.dump() << '\n';
+                         progress.update(group * a.options.iterations + it,
+                                         fmt::format("loss {:.4f}", j["loss_mean"].get<double>()));
+                       });
   progress.finish();
   metrics.close();
   save_tensor(a.out + "/seeds.pt", result.seeds);
@@ -126,8 +127,9 @@ int run_synthesize(SynthesizeArgs a) {
       captions.push_back(cap);
     }
     LabeledRowsOptions lo;
-    lo.title = fmt::format("seeds found by gradient descent ({} iterations, S = {}); MSE above each image (Fig. 11)",
-                           result.iterations, a.options.steps);
+    lo.title =
+        fmt::format("seeds found by gradient descent ({} iterations, S = {}); MSE above each image (Fig. 11)",
+                    result.iterations, a.options.steps);
     write_png(a.out + "/synthesis.png", labeled_rows(rows, labels, captions, lo));
   }
   spdlog::info("mean MSE {:.6f} over {} seeds ({} images); wrote {}/seeds.pt, synthesis.png, metrics.json",
@@ -139,7 +141,8 @@ int run_synthesize(SynthesizeArgs a) {
 
 void setup_synthesize(CLI::App& app) {
   auto a = std::make_shared<SynthesizeArgs>();
-  auto* sub = app.add_subcommand("synthesize", "Find seeds of target images by gradient descent through DDIM (paper Sec. 5.1)");
+  auto* sub = app.add_subcommand(
+      "synthesize", "Find seeds of target images by gradient descent through DDIM (paper Sec. 5.1)");
   sub->footer(
       "\nWrites seeds.pt ([images, K, C, H, W]), targets.pt, outputs.pt, synthesis.png (Fig. 11),\n"
       "metrics.json (per seed and mean) and metrics.jsonl (the loss of every iteration).\n"
@@ -147,25 +150,40 @@ void setup_synthesize(CLI::App& app) {
   sub->add_option("--model", a->model, "Denoiser checkpoint")->required();
   sub->add_option("--out", a->out, "Output directory")->capture_default_str();
   add_input_options(sub, a->inputs, 8);
-  sub->add_option("--seeds-per-image", a->seeds_per_image, "Seeds K per image (a cloud)")->check(kPositive)->capture_default_str();
-  sub->add_option("--init", a->init, "Start from these seeds (refinement), [images * K, C, H, W] or [images, K, C, H, W]");
-  sub->add_option("--iters", a->options.iterations, "Adam iterations")->check(kPositive)->capture_default_str();
-  sub->add_option("--steps", a->options.steps, "DDIM steps S of the unrolled sampler")->check(kPositive)->capture_default_str();
+  sub->add_option("--seeds-per-image", a->seeds_per_image, "Seeds K per image (a cloud)")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_option("--init", a->init,
+                  "Start from these seeds (refinement), [images * K, C, H, W] or [images, K, C, H, W]");
+  sub->add_option("--iters", a->options.iterations, "Adam iterations")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_option("--steps", a->options.steps, "DDIM steps S of the unrolled sampler")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--lr", a->options.lr, "Adam learning rate")->check(kPositive)->capture_default_str();
   sub->add_option("--loss", a->loss, "Distance to the target: mae (the authors') or mse")
       ->check(CLI::IsMember({"mae", "mse"}))
       ->capture_default_str();
-  sub->add_option("--penalty", a->options.seed_penalty, "Weight of mean(z^2)")->check(kNonNegative)->capture_default_str();
-  sub->add_option("--tolerance", a->options.tolerance, "Stop when every seed's distance is below this (0: never)")
+  sub->add_option("--penalty", a->options.seed_penalty, "Weight of mean(z^2)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_flag("--checkpointing", a->options.checkpointing,
-                "Per-step gradient checkpointing: memory of one step instead of S, for a second forward pass");
-  sub->add_option("--batch", a->options.batch, "Seeds optimised together")->check(kPositive)->capture_default_str();
+  sub->add_option("--tolerance", a->options.tolerance,
+                  "Stop when every seed's distance is below this (0: never)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_flag(
+      "--checkpointing", a->options.checkpointing,
+      "Per-step gradient checkpointing: memory of one step instead of S, for a second forward pass");
+  sub->add_option("--batch", a->options.batch, "Seeds optimised together")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--weights", a->weights, "ema or raw denoiser weights")
       ->check(CLI::IsMember({"ema", "raw"}))
       ->capture_default_str();
-  sub->add_option("--show", a->show, "Seeds per image in the picture")->check(kPositive)->capture_default_str();
+  sub->add_option("--show", a->show, "Seeds per image in the picture")
+      ->check(kPositive)
+      ->capture_default_str();
   on_run(sub, [a] { return run_synthesize(*a); });
 }
 

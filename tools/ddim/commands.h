@@ -15,11 +15,14 @@ void setup_invert(CLI::App& app);
 void setup_interpolate(CLI::App& app);
 void setup_synthesize(CLI::App& app);
 void setup_cloud(CLI::App& app);
+void setup_train_embedder(CLI::App& app);
+void setup_embed(CLI::App& app);
 
 /// Declares every subcommand on `app`, in the order `--help` lists them.
 inline void register_commands(CLI::App& app) {
-  for (auto* setup : {setup_data, setup_schedule, setup_train, setup_sample, setup_invert, setup_interpolate,
-                      setup_synthesize, setup_cloud, setup_info, setup_bench})
+  for (auto* setup :
+       {setup_data, setup_schedule, setup_train, setup_sample, setup_invert, setup_interpolate,
+        setup_synthesize, setup_cloud, setup_train_embedder, setup_embed, setup_info, setup_bench})
     setup(app);
 }
 

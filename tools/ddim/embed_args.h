@@ -1,10 +1,14 @@
-// How the embedding commands (invert, reconstruct, interpolate, ...) map images to seeds.
+// How the embedding commands (invert, reconstruct, interpolate, embed, ...) map images to
+// seeds: DDIM inversion, fixed-point inversion, or a trained embedding network, each
+// optionally refined by gradient descent on the seeds (seed paper Fig. 18).
 #pragma once
 
 #include "common.h"
 #include "ddim/ddim.h"
 #include "ddim/denoiser.h"
+#include "ddim/embedder_trainer.h"
 #include "ddim/pipeline.h"
+#include "ddim/synthesis.h"
 #include "sampling_args.h"
 
 namespace ddim::cli {
@@ -14,40 +18,27 @@ struct EmbedArgs {
   std::string label = "target";
   int64_t iters = 3;
   bool average = false;
+  std::string embedder;
+  bool force = false;
+  int64_t refine = 0;
+  double refine_lr = 1e-2;
 
-  InvertOptions invert_options() const {
-    InvertOptions o;
-    o.method = inversion_method_from_string(method);
-    o.label = eps_label_from_string(label);
-    o.iterations = iters;
-    o.average = average;
-    return o;
-  }
-  std::string describe() const {
-    return method == "fixed-point"
-               ? fmt::format("fixed-point inversion (K = {}{})", iters, average ? ", averaged" : "")
-               : fmt::format("DDIM inversion (eps labelled with the {} time)", label);
-  }
+  InvertOptions invert_options() const;
+  /// The method in effect: --embedder alone implies "embedder".
+  std::string resolved_method() const { return !embedder.empty() && method == "ddim" ? "embedder" : method; }
+  std::string describe() const;
 };
 
-inline void add_embed_options(CLI::App* sub, EmbedArgs& a) {
-  sub->add_option("--method", a.method, "ddim (plain DDIM inversion) or fixed-point (Meiri et al. 2023)")
-      ->check(CLI::IsMember({"ddim", "fixed-point"}))
-      ->capture_default_str();
-  sub->add_option("--label", a.label,
-                  "Plain inversion: time label of the eps call, target (the time it solves for) or current")
-      ->check(CLI::IsMember({"target", "current"}))
-      ->capture_default_str();
-  sub->add_option("--iters", a.iters, "Fixed-point iterations K per step")
-      ->check(kPositive)
-      ->capture_default_str();
-  sub->add_flag("--average", a.average, "Fixed point: average the iterates' eps (ReNoise)");
-}
+/// Declares --method, --label, --iters, --average, --embedder, --force, --refine, --refine-lr.
+void add_embed_options(CLI::App* sub, EmbedArgs& a, bool with_refine = true);
 
-/// Images in [0, 1] (model shape) -> seeds, by the chosen method.
-inline torch::Tensor embed_images(const Denoiser& d, const torch::Tensor& images, const EmbedArgs& e,
-                                  const SamplerArgs& s, const ProgressFn& progress) {
-  return invert(d, images, s.grid(d), e.invert_options(), s.batch, progress);
-}
+/// Gradient-descent refinement of seeds of `images` (one seed per image), e.refine iterations.
+torch::Tensor refine_seeds(const Denoiser& d, const torch::Tensor& images, const torch::Tensor& seeds,
+                           const EmbedArgs& e, const SamplerArgs& s);
+
+/// Images in [0, 1] (model shape) -> seeds [N, *shape] on the CPU, by the chosen method.
+/// `model_path` names the denoiser (an embedder must belong to it).
+torch::Tensor embed_images(const Denoiser& d, const std::string& model_path, const torch::Tensor& images,
+                           const EmbedArgs& e, const SamplerArgs& s, const ProgressFn& progress);
 
 }  // namespace ddim::cli

@@ -1,0 +1,93 @@
+// Training an embedding network (seed paper section 5.2, with the authors' choices): the
+// frozen EMA denoiser in eval mode; loss = MAE (or MSE) in [0, 1] between the image and the
+// clipped, de-standardised S-step DDIM output of E(x), gradients through all S unrolled
+// steps (optionally checkpointed per step); Adam, lr 1e-4. The checkpoint (kind "embedder")
+// names the denoiser it was trained against by fingerprint, and ddim refuses to pair it
+// with another one unless forced.
+#pragma once
+
+#include <memory>
+
+#include "ddim/dataset.h"
+#include "ddim/denoiser.h"
+#include "ddim/denoiser_trainer.h"
+#include "ddim/embedder.h"
+#include "ddim/loss.h"
+#include "ddim/training.h"
+
+namespace ddim {
+
+struct EmbedderTrainOptions {
+  int64_t batch = 64;
+  double lr = 1e-4;
+  Loss loss = Loss::MAE;
+  int64_t steps = 10;          ///< S of the unrolled sampler
+  bool checkpointing = false;  ///< per-step gradient checkpointing
+  bool bf16 = false;
+  int64_t preview_images = 8;
+  int64_t validation_images = 64;
+  uint64_t seed = 0;
+
+  nlohmann::json to_json() const;
+  static EmbedderTrainOptions from_json(const nlohmann::json& j);
+};
+
+/// The denoiser an embedder belongs to.
+struct DenoiserRef {
+  std::string path;
+  std::string fingerprint;
+  int64_t step = 0;
+  nlohmann::json to_json() const { return {{"path", path}, {"fingerprint", fingerprint}, {"step", step}}; }
+  static DenoiserRef of(const Checkpoint& ck, const std::string& path);
+};
+
+class EmbedderTrainer : public TrainingTask {
+ public:
+  EmbedderTrainer(const Denoiser& denoiser, const DenoiserRef& ref, const EmbedderOptions& arch,
+                  const Dataset& train, const Dataset* validation, const EmbedderTrainOptions& options,
+                  const torch::Device& device, nlohmann::json extra_meta = nlohmann::json::object(),
+                  GradientSync* sync = nullptr);
+
+  torch::Tensor step(int64_t step) override;
+  nlohmann::json log_values(int64_t step) override;
+  double learning_rate(int64_t) const override { return options_.lr; }
+  Checkpoint checkpoint(int64_t step) const override;
+  void restore(const Checkpoint& checkpoint, const std::string& what) override;
+  void preview(const std::string& dir, int64_t step) override;
+  int64_t examples_per_step() const override { return options_.batch * (sync_ ? sync_->world_size() : 1); }
+  bool writes_files() const override { return sync_ == nullptr || sync_->rank() == 0; }
+  int64_t steps_per_epoch() const { return order_.steps_per_epoch(); }
+  Embedder& embedder() { return *embedder_; }
+
+ private:
+  /// images in [0, 1] -> (seeds, reconstructions in [0, 1]) through the frozen denoiser.
+  std::pair<torch::Tensor, torch::Tensor> reconstruct(const torch::Tensor& images, bool differentiable);
+
+  Denoiser denoiser_;
+  DenoiserRef ref_;
+  EmbedderTrainOptions options_;
+  torch::Device device_;
+  Dataset data_;
+  std::shared_ptr<Embedder> embedder_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  TimeGrid grid_;
+  nlohmann::json extra_meta_;
+  GradientSync* sync_;
+  EpochOrder order_;
+  torch::Tensor valid_images_;
+};
+
+/// A trained embedder, its options and the denoiser it belongs to.
+struct LoadedEmbedder {
+  std::shared_ptr<Embedder> network;
+  DenoiserRef denoiser;
+  int64_t steps = 10;  ///< S it was trained for
+};
+
+/// Loads an embedder checkpoint (kind "embedder") in eval mode. When `denoiser` is given,
+/// refuses (ddim::InvalidArgument, naming both) a pairing with another denoiser than the one
+/// it was trained against, unless `force`.
+LoadedEmbedder load_embedder(const std::string& path, const Checkpoint* denoiser = nullptr,
+                             const std::string& denoiser_path = {}, bool force = false);
+
+}  // namespace ddim

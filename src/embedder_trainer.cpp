@@ -1,0 +1,184 @@
+#include "ddim/embedder_trainer.h"
+
+#include "ddim/annotate.h"
+#include "ddim/autocast.h"
+#include "ddim/error.h"
+#include "ddim/image.h"
+#include "ddim/metrics.h"
+#include "ddim/pipeline.h"
+#include "ddim/rng.h"
+#include "ddim/unrolled.h"
+
+namespace ddim {
+namespace {
+constexpr uint64_t kInitStream = 6;
+}
+
+nlohmann::json EmbedderTrainOptions::to_json() const {
+  return {{"batch", batch},
+          {"lr", lr},
+          {"loss", ddim::to_string(loss)},
+          {"steps", steps},
+          {"checkpointing", checkpointing},
+          {"bf16", bf16},
+          {"preview_images", preview_images},
+          {"validation_images", validation_images},
+          {"seed", seed}};
+}
+
+EmbedderTrainOptions EmbedderTrainOptions::from_json(const nlohmann::json& j) {
+  EmbedderTrainOptions o;
+  o.batch = j.value("batch", o.batch);
+  o.lr = j.value("lr", o.lr);
+  o.loss = loss_from_string(j.value("loss", std::string("mae")));
+  o.steps = j.value("steps", o.steps);
+  o.checkpointing = j.value("checkpointing", o.checkpointing);
+  o.bf16 = j.value("bf16", o.bf16);
+  o.preview_images = j.value("preview_images", o.preview_images);
+  o.validation_images = j.value("validation_images", o.validation_images);
+  o.seed = j.value("seed", o.seed);
+  return o;
+}
+
+DenoiserRef DenoiserRef::of(const Checkpoint& ck, const std::string& path) {
+  return {path, denoiser_fingerprint(ck), ck.meta.value("step", int64_t{0})};
+}
+
+EmbedderTrainer::EmbedderTrainer(const Denoiser& denoiser, const DenoiserRef& ref,
+                                 const EmbedderOptions& arch, const Dataset& train, const Dataset* validation,
+                                 const EmbedderTrainOptions& o, const torch::Device& device,
+                                 nlohmann::json extra_meta, GradientSync* sync)
+    : denoiser_(denoiser),
+      ref_(ref),
+      options_(o),
+      device_(device),
+      data_(train),
+      extra_meta_(std::move(extra_meta)),
+      sync_(sync),
+      order_(train.size(), o.batch, o.seed, sync ? sync->world_size() : 1, sync ? sync->rank() : 0) {
+  DDIM_CHECK_ARG(o.lr > 0 && o.steps > 0, "learning rate and steps must be positive");
+  DDIM_CHECK_ARG(train.is_image() && train.example_shape() == denoiser.data().shape,
+                 "the data ({}) does not have the denoiser's shape ({})",
+                 fmt::join(train.example_shape(), "x"), fmt::join(denoiser.data().shape, "x"));
+  denoiser_.to(device_);
+  denoiser_.network().eval();
+  for (auto& p : denoiser_.network().parameters()) p.set_requires_grad(false);
+  torch::manual_seed(mix_seed(o.seed, kInitStream));
+  embedder_ = std::make_shared<Embedder>(arch);
+  embedder_->to(device_);
+  optimizer_ = std::make_unique<torch::optim::Adam>(embedder_->parameters(), torch::optim::AdamOptions(o.lr));
+  grid_ = make_time_grid(denoiser_.schedule(), o.steps);
+  data_.storage = data_.storage.to(device_);
+  const Dataset& v = validation ? *validation : train;
+  valid_images_ =
+      v.slice(0, std::min<int64_t>(v.size(), std::max(o.validation_images, o.preview_images))).to(device_);
+}
+
+std::pair<torch::Tensor, torch::Tensor> EmbedderTrainer::reconstruct(const torch::Tensor& images,
+                                                                     bool differentiable) {
+  auto seeds = embedder_->forward(images);
+  auto out = differentiable ? differentiable_sample(denoiser_.eps_fn(), seeds, grid_, options_.checkpointing)
+                            : ddim_sample(denoiser_.eps_fn(), seeds, grid_).x;
+  // Clipped and de-standardised, as the authors' code compares it with the image.
+  return {seeds, denoiser_.stats().destandardize(out).clamp(0.0, 1.0)};
+}
+
+torch::Tensor EmbedderTrainer::step(int64_t step) {
+  embedder_->train();
+  auto images = data_.get(order_.indices(step));
+  torch::Tensor loss;
+  {
+    AutocastGuard autocast(device_, options_.bf16);
+    auto recon = reconstruct(images, /*differentiable=*/true).second;
+    loss = distance(recon.to(torch::kFloat32), images, options_.loss);
+  }
+  optimizer_->zero_grad();
+  loss.backward();
+  if (sync_) sync_->all_reduce(*embedder_);
+  optimizer_->step();
+  return loss.detach();
+}
+
+nlohmann::json EmbedderTrainer::log_values(int64_t) {
+  torch::NoGradGuard no_grad;
+  embedder_->eval();
+  auto images =
+      valid_images_.slice(0, 0, std::min<int64_t>(valid_images_.size(0), options_.validation_images));
+  auto recon = reconstruct(images, false).second;
+  const auto& info = denoiser_.data();
+  auto mse = mse_per_image(crop_padding(recon, info), crop_padding(images, info)).mean().item<double>();
+  return {{"valid_mse", mse}};
+}
+
+Checkpoint EmbedderTrainer::checkpoint(int64_t step) const {
+  Checkpoint ck;
+  ck.meta["kind"] = "embedder";
+  ck.meta["arch"] = embedder_->options().to_json();
+  ck.meta["parameters"] = count_parameters(*embedder_);
+  ck.meta["denoiser"] = ref_.to_json();
+  ck.meta["data"] = denoiser_.data().to_json();
+  ck.meta["step"] = step;
+  ck.meta["epoch"] = static_cast<double>(step) / static_cast<double>(order_.steps_per_epoch());
+  ck.meta["train"] = options_.to_json();
+  for (const auto& [k, v] : extra_meta_.items()) ck.meta[k] = v;
+  ck.states["model"] = module_state(*embedder_);
+  ck.blobs["optimizer"] = optimizer_bytes(*optimizer_);
+  return ck;
+}
+
+void EmbedderTrainer::restore(const Checkpoint& ck, const std::string& what) {
+  DDIM_CHECK(ck.kind() == "embedder", "{}: not an embedder checkpoint", what);
+  load_module_state(*embedder_, ck.states.at("model"), what);
+  const auto it = ck.blobs.find("optimizer");
+  DDIM_CHECK(it != ck.blobs.end(), "{}: has no optimizer state to resume from", what);
+  load_optimizer_bytes(*optimizer_, it->second, what);
+}
+
+void EmbedderTrainer::preview(const std::string& dir, int64_t step) {
+  if (options_.preview_images == 0) return;
+  torch::NoGradGuard no_grad;
+  embedder_->eval();
+  const auto& info = denoiser_.data();
+  auto images = valid_images_.slice(0, 0, std::min<int64_t>(valid_images_.size(0), options_.preview_images));
+  auto [seeds, recon] = reconstruct(images, false);
+  auto mse = mse_per_image(crop_padding(recon, info), crop_padding(images, info));
+  std::vector<std::string> caps;
+  for (int64_t i = 0; i < mse.size(0); ++i) caps.push_back(fmt::format("{:.4f}", mse[i].item<double>()));
+  LabeledRowsOptions lo;
+  lo.title = fmt::format("{} embedder, step {}: mean MSE {:.5f} (Fig. 16)", embedder_->options().arch, step,
+                         mse.mean().item<double>());
+  auto picture = labeled_rows(
+      {crop_padding(images, info), seed_to_image(crop_padding(seeds, info)), crop_padding(recon, info)},
+      {"original", "seed", "output"}, {{}, {}, caps}, lo);
+  write_png(fmt::format("{}/previews/step-{:08d}.png", dir, step), picture);
+  write_png(dir + "/preview.png", picture);
+}
+
+LoadedEmbedder load_embedder(const std::string& path, const Checkpoint* denoiser,
+                             const std::string& denoiser_path, bool force) {
+  const auto ck = load_checkpoint(path, "embedder");
+  LoadedEmbedder e;
+  try {
+    e.network = std::make_shared<Embedder>(EmbedderOptions::from_json(ck.meta.at("arch")));
+    const auto& r = ck.meta.at("denoiser");
+    e.denoiser = {r.value("path", std::string()), r.value("fingerprint", std::string()),
+                  r.value("step", int64_t{0})};
+    e.steps = ck.meta.at("train").value("steps", int64_t{10});
+  } catch (const nlohmann::json::exception& ex) {
+    DDIM_FAIL("{}: damaged embedder description: {}", path, ex.what());
+  }
+  load_module_state(*e.network, ck.states.at("model"), path);
+  e.network->eval();
+  for (auto& p : e.network->parameters()) p.set_requires_grad(false);
+  if (denoiser && !force) {
+    const auto fp = denoiser_fingerprint(*denoiser);
+    DDIM_CHECK_ARG(
+        fp == e.denoiser.fingerprint,
+        "{} was trained against the denoiser {} (step {}, fingerprint {}), not {} (fingerprint {}); pass "
+        "--force to pair them anyway",
+        path, e.denoiser.path, e.denoiser.step, e.denoiser.fingerprint, denoiser_path, fp);
+  }
+  return e;
+}
+
+}  // namespace ddim
