@@ -66,7 +66,8 @@ torch::Tensor labeled_rows(const std::vector<torch::Tensor>& rows, const std::ve
   const int64_t caption_h = any_caption ? th : 0;
   const int64_t row_h = caption_h + cell_h + o.padding;
   const int64_t title_h = o.title.empty() ? 0 : th + o.padding;
-  const int64_t width = label_w + o.padding + columns * (cell_w + o.padding);
+  const int64_t width = std::max(label_w + o.padding + columns * (cell_w + o.padding),
+                                 2 * o.padding + text_width(o.title, o.text_scale));
   const int64_t height = title_h + o.padding + static_cast<int64_t>(rows.size()) * row_h;
   auto canvas = torch::ones({channels, height, width});
   if (!o.title.empty()) draw_text(canvas, o.padding, o.padding, o.title, 0.0, o.text_scale);

@@ -130,7 +130,10 @@ torch::Tensor DenoiserTrainer::step(int64_t step) {
   torch::Tensor loss;
   {
     AutocastGuard autocast(device_, options_.bf16);
-    auto pred = model_->forward(xt, (n * n).view({-1}));
+    // A conditional network (Diff-AE) brings its condition from the clean images: the
+    // semantic encoder trains jointly with the decoder (Diff-AE eq. 6).
+    auto cond = model_->condition(x0);
+    auto pred = model_->forward(xt, (n * n).view({-1}), cond);
     loss = distance(pred.to(torch::kFloat32), eps, options_.loss);
   }
   for (auto& group : optimizer_->param_groups())
@@ -152,7 +155,7 @@ nlohmann::json DenoiserTrainer::log_values(int64_t) {
   std::vector<int64_t> bshape(valid_x0_.dim(), 1);
   bshape[0] = valid_x0_.size(0);
   auto s = schedule_.signal_rate(valid_t_).view(bshape), n = schedule_.noise_rate(valid_t_).view(bshape);
-  auto pred = ema_->forward(s * valid_x0_ + n * valid_eps_, (n * n).view({-1}));
+  auto pred = ema_->forward(s * valid_x0_ + n * valid_eps_, (n * n).view({-1}), ema_->condition(valid_x0_));
   return {{"ema_loss", distance(pred, valid_eps_, options_.loss).item<double>()}};
 }
 
@@ -191,12 +194,33 @@ void DenoiserTrainer::preview(const std::string& dir, int64_t step) {
   auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
   const bool image = data_info_.is_image();
   // Point sets: enough samples to see the distribution in a scatter plot.
-  std::vector<int64_t> shape = {image ? options_.preview_samples
-                                      : std::max<int64_t>(options_.preview_samples, 2000)};
+  int64_t n = image ? options_.preview_samples : std::max<int64_t>(options_.preview_samples, 2000);
+  // A conditional model decodes the codes of validation images from fixed random seeds.
+  torch::Tensor cond, originals;
+  if (ema_->cond_dim() > 0) {
+    n = std::min(n, valid_x0_.size(0));
+    originals = valid_x0_.slice(0, 0, n);
+    cond = ema_->condition(originals);
+  }
+  std::vector<int64_t> shape = {n};
   for (auto d : data_info_.shape) shape.push_back(d);
   auto seeds = randn(shape, gen).to(device_);
   const auto grid = make_time_grid(schedule_, options_.preview_steps);
-  auto samples = denoiser.to_data(ddim_sample(denoiser.eps_fn(), seeds, grid).x).to(torch::kCPU);
+  auto samples = denoiser.to_data(ddim_sample(denoiser.eps_fn(cond), seeds, grid).x).to(torch::kCPU);
+  if (cond.defined() && image) {
+    // Rows of originals and of their decodings from random x_T, alternating.
+    const int64_t cols = std::min<int64_t>(8, n);
+    std::vector<torch::Tensor> tiles;
+    auto orig = denoiser.to_data(originals).to(torch::kCPU);
+    for (int64_t i = 0; i < n; i += cols) {
+      tiles.push_back(orig.slice(0, i, std::min(n, i + cols)));
+      tiles.push_back(samples.slice(0, i, std::min(n, i + cols)));
+    }
+    auto picture = make_grid(torch::cat(tiles), cols);
+    write_png(fmt::format("{}/samples/step-{:08d}.png", dir, step), picture);
+    write_png(dir + "/samples.png", picture);
+    return;
+  }
   if (!image) {
     auto data = data_.storage.narrow(0, 0, std::min<int64_t>(data_.size(), 4000)).to(torch::kCPU);
     PlotOptions p;

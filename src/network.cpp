@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "ddim/diffae.h"
 #include "ddim/error.h"
 #include "ddim/mlp.h"
 #include "ddim/unet.h"
@@ -21,7 +22,8 @@ std::shared_ptr<EpsNetwork> make_network(const nlohmann::json& d) {
   const auto kind = d.at("kind").get<std::string>();
   if (kind == "unet") return std::make_shared<UNet>(UNetOptions::from_json(d));
   if (kind == "mlp") return std::make_shared<MLP>(MLPOptions::from_json(d));
-  DDIM_CHECK_ARG(false, "unknown network kind '{}' (valid: unet, mlp)", kind);
+  if (kind == "diffae") return std::make_shared<DiffAE>(DiffAEOptions::from_json(d));
+  DDIM_CHECK_ARG(false, "unknown network kind '{}' (valid: unet, mlp, diffae)", kind);
   return nullptr;
 }
 

@@ -66,6 +66,14 @@ TEST(CliData, GridOfAToySetIsAScatterPlot) {
   EXPECT_EQ(read_image(dir + "/c.png").size(0), 3);
 }
 
+TEST(CliData, CudaOnACpuBuildFailsAtOnceWithAClearMessage) {
+  if (at::hasCUDA()) GTEST_SKIP() << "this build has CUDA; the CPU-only message cannot appear";
+  auto r = run_ddim({"data", "info", "--data", "toy:circles", "--device", "cuda"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("this build of ddim has no CUDA support"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
 struct BadInput {
   std::string name;
   std::function<std::vector<std::string>(const std::string& dir)> setup;  // returns the args

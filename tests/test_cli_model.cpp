@@ -286,6 +286,149 @@ TEST(CliModel, TrainEmbedderEmbedAndReconstructWithIt) {
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
+TEST(CliModel, AnalyzeIndependenceAndInversion) {
+  const auto dir = scratch_dir();
+  const auto a = tiny_model(dir, 6);
+  ASSERT_EQ(run_ddim(train_args(dir + "/mnist", dir + "/b", 3)).status, 0);
+  auto r = run_ddim({"analyze", "independence", "--model", a, "--model", dir + "/b/model.pt", "--n", "6",
+                     "--steps", "3", "--out", dir + "/ind"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(read_text(dir + "/ind/independence.json"));
+  EXPECT_NEAR(j["ratio"].get<double>(),
+              j["random_pairs_mse"].get<double>() / j["same_seed_mse"].get<double>(), 1e-9);
+  EXPECT_TRUE(file_exists(dir + "/ind/independence.png"));
+  r = run_ddim({"analyze", "independence", "--model", a, "--out", dir + "/one"});
+  EXPECT_EQ(r.status, 2);  // needs two models
+  r = run_ddim({"analyze", "inversion", "--model", a, "--n", "12", "--steps", "2,3", "--lambdas", "5",
+                "--checkpoints", dir + "/run", "--out", dir + "/inv"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  j = nlohmann::json::parse(read_text(dir + "/inv/inversion.json"));
+  ASSERT_EQ(j["by_steps"].size(), 2u);
+  for (const auto& k : {"top10_correlation", "angles_degrees", "assignment_accuracy", "distance_map"})
+    EXPECT_TRUE(j["by_steps"][0].contains(k)) << k;
+  const auto& angles = j["by_steps"][1]["angles_degrees"];
+  EXPECT_NEAR(angles["noise"].get<double>() + angles["latent"].get<double>() + angles["sample"].get<double>(),
+              180.0, 1e-6);
+  EXPECT_EQ(j["by_steps"][0]["distance_map"]["values"].size(), 3u);  // x_T and two steps
+  EXPECT_GE(j["by_checkpoint"].size(), 1u);
+  for (const auto& f :
+       {"distance-map-S2.png", "inversion.md", "assignment-over-training.png", "angles-over-training.png"})
+    EXPECT_TRUE(file_exists(dir + "/inv/" + f)) << f;
+}
+
+TEST(CliModel, GravityMapOfATwoDimensionalModel) {
+  const auto dir = scratch_dir();
+  auto r =
+      run_ddim({"train", "--data", "toy:two-moons", "--toy-size", "512", "--steps", "20", "--batch", "64",
+                "--mlp-width", "32", "--mlp-layers", "2", "--log-every", "10", "--out", dir + "/moons"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(file_exists(dir + "/moons/samples.png"));
+  r = run_ddim({"analyze", "gravity", "--model", dir + "/moons/model.pt", "--grid", "16", "--points", "3",
+                "--steps", "4", "--out", dir + "/g"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(read_text(dir + "/g/gravity.json"));
+  EXPECT_EQ(j["seeds"].size(), 2u * 16 * 16);
+  EXPECT_EQ(j["generated"].size(), 2u * 16 * 16);
+  EXPECT_EQ(j["embeddings"].size(), 3u);
+  EXPECT_TRUE(file_exists(dir + "/g/gravity.png"));
+  EXPECT_TRUE(file_exists(dir + "/g/embeddings.png"));
+  // An image model is refused.
+  const auto img = tiny_model(dir + "/img", 2);
+  r = run_ddim({"analyze", "gravity", "--model", img, "--out", dir + "/bad"});
+  EXPECT_EQ(r.status, 2);
+}
+
+TEST(CliModel, ClassifierAndEval) {
+  const auto dir = scratch_dir();
+  const auto model = tiny_model(dir);
+  auto r = run_ddim({"train-classifier", "--data", "mnist:" + dir + "/mnist", "--epochs", "2", "--batch", "8",
+                     "--log-every", "2", "--out", dir + "/cls"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto acc = nlohmann::json::parse(read_text(dir + "/cls/accuracy.json"));
+  EXPECT_GE(acc["test_accuracy"].get<double>(), 0.0);
+  EXPECT_EQ(acc["examples"], 8);
+  r = run_ddim({"eval", "--classifier", dir + "/cls/model.pt", "--model", model, "--n", "6", "--steps", "2",
+                "--out", dir + "/ev"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(read_text(dir + "/ev/eval.json"));
+  EXPECT_TRUE(j.contains("frechet_distance"));
+  EXPECT_NE(j["note"].get<std::string>().find("not Inception FID"), std::string::npos);
+  double total = 0;
+  for (const auto& [k, v] : j["class_distribution"].items()) total += v.get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-9);
+  ASSERT_EQ(run_ddim({"reconstruct", "--model", model, "--limit", "4", "--steps", "2", "--out", dir + "/rec"})
+                .status,
+            0);
+  r = run_ddim({"eval", "--classifier", dir + "/cls/model.pt", "--reconstruction", dir + "/rec", "--out",
+                dir + "/ev2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  j = nlohmann::json::parse(read_text(dir + "/ev2/eval.json"));
+  EXPECT_GE(j["class_kept"].get<double>(), 0.0);
+  EXPECT_LE(j["class_kept"].get<double>(), 1.0);
+  EXPECT_TRUE(j.contains("accuracy_on_originals"));
+}
+
+TEST(CliModel, DiffusionAutoencoderFromTrainingToManipulation) {
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir + "/mnist", 32, 8);
+  auto args = train_args(dir + "/mnist", dir + "/ae", 4);
+  for (const auto& extra : {"--arch", "diffae", "--z-dim", "8", "--groups", "4"}) args.push_back(extra);
+  auto r = run_ddim(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto model = dir + "/ae/model.pt";
+  r = run_ddim({"info", model});
+  EXPECT_NE(r.out.find("diffae"), std::string::npos) << r.out;
+  // encode -> decode with the inferred x_T equals reconstruct.
+  r = run_ddim({"encode", "--model", model, "--limit", "3", "--steps", "3", "--out", dir + "/enc"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_tensor(dir + "/enc/zsem.pt").sizes(), (std::vector<int64_t>{3, 8}));
+  EXPECT_EQ(load_tensor(dir + "/enc/xT.pt").sizes(), (std::vector<int64_t>{3, 1, 32, 32}));
+  r = run_ddim({"decode", "--model", model, "--zsem", dir + "/enc/zsem.pt", "--xT", dir + "/enc/xT.pt",
+                "--steps", "3", "--out", dir + "/dec"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_ddim({"reconstruct", "--model", model, "--limit", "3", "--steps", "3", "--out", dir + "/rec"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(torch::allclose(load_tensor(dir + "/dec/images.pt"),
+                              load_tensor(dir + "/rec/reconstructions.pt"), 1e-5, 1e-6));
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/rec/metrics.json"))["x_T"], "inferred");
+  r = run_ddim({"reconstruct", "--model", model, "--limit", "3", "--steps", "3", "--random-xt", "--out",
+                dir + "/rnd"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/rnd/metrics.json"))["x_T"], "random");
+  // Interpolation end points reproduce the reconstructions of the inputs.
+  r = run_ddim({"interpolate", "--model", model, "--from", "0", "--to", "1", "--frames", "4", "--steps", "3",
+                "--mode", "slerp", "--out", dir + "/strip.png"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto strip = load_tensor(dir + "/strip.pt"), rec = load_tensor(dir + "/rec/reconstructions.pt");
+  EXPECT_TRUE(torch::allclose(strip[0], rec[0], 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(strip[3], rec[1], 1e-5, 1e-6));
+  // Sampling needs a latent DDIM.
+  r = run_ddim({"sample", "--model", model, "--n", "2", "--out", dir + "/nolatent"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(last_line(r.err).find("train-latent"), std::string::npos) << r.err;
+  r = run_ddim({"train-latent", "--model", model, "--steps", "5", "--batch", "8", "--width", "16", "--layers",
+                "2", "--out", dir + "/latent"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_ddim({"sample", "--model", model, "--latent", dir + "/latent/model.pt", "--n", "3", "--steps", "2",
+                "--out", dir + "/samples"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_tensor(dir + "/samples/zsem.pt").sizes(), (std::vector<int64_t>{3, 8}));
+  EXPECT_EQ(load_tensor(dir + "/samples/samples.pt").size(0), 3);
+  // Attribute manipulation along a linear classifier on z_sem.
+  r = run_ddim({"manipulate", "--model", model, "--attribute", "class:3", "--scales", "-1,0,1", "--limit",
+                "2", "--steps", "2", "--out", dir + "/man"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(read_text(dir + "/man/manipulate.json"));
+  EXPECT_EQ(j["scales"].size(), 3u);
+  EXPECT_TRUE(j["classifier"].contains("auroc"));
+  EXPECT_TRUE(file_exists(dir + "/man/manipulation.png"));
+  r = run_ddim({"manipulate", "--model", model, "--attribute", "smiling", "--out", dir + "/bad"});
+  EXPECT_EQ(r.status, 2);
+  // Embedders do not apply to an autoencoder.
+  r = run_ddim({"reconstruct", "--model", model, "--embedder", model, "--out", dir + "/bad2"});
+  EXPECT_EQ(r.status, 2);
+}
+
 TEST(CliModel, ScheduleWritesTheTwoFigures) {
   const auto dir = scratch_dir();
   write_mnist_fixture(dir + "/mnist", 4, 4);

@@ -24,6 +24,9 @@ class EpsNetwork : public torch::nn::Module {
   virtual nlohmann::json describe() const = 0;
   /// Size of the conditioning vector (0: unconditional).
   virtual int64_t cond_dim() const { return 0; }
+  /// The conditioning vector that clean examples x0 (standardised, [B, ...]) bring with
+  /// them: Diff-AE's semantic code. Undefined for unconditional networks.
+  virtual torch::Tensor condition(const torch::Tensor& x0) { return {}; }
   /// Memory layout of convolutions: channels-last (NHWC) or the default (NCHW). Networks
   /// without convolutions ignore it.
   virtual void set_channels_last(bool on) {}

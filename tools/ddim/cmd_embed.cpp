@@ -35,7 +35,7 @@ int run_embed(EmbedCmdArgs a) {
   const int64_t refine = a.embed.refine;
   a.embed.refine = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  auto seeds = embed_images(d, a.model, in.images, a.embed, a.sampler, {});
+  auto seeds = embed_images(d, a.model, in.images, a.embed, a.sampler, {}).seeds;
   const double embed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   SampleOptions plain;
   const auto grid = a.sampler.grid(d);
@@ -65,6 +65,8 @@ int run_embed(EmbedCmdArgs a) {
   }
   save_tensor(a.out + "/seeds.pt", seeds);
   save_tensor(a.out + "/reconstructions.pt", outputs);
+  save_tensor(a.out + "/originals.pt", originals);
+  if (in.labels.defined()) save_tensor(a.out + "/labels.pt", in.labels);
   write_json(a.out + "/metrics.json", report.to_json(extra).dump(2));
   const int64_t k = std::min<int64_t>(a.show, originals.size(0));
   std::vector<std::string> mse;

@@ -45,12 +45,16 @@ int run_interpolate(const InterpolateArgs& a) {
   const auto& info = d.data();
   DDIM_CHECK_ARG(info.is_image(), "interpolation pictures need an image model");
   auto ends = torch::cat({load_end(a.from, a, info), load_end(a.to, a, info)});
-  auto seeds = embed_images(d, a.model, ends, a.embed, a.sampler, {});
+  const auto e = embed_images(d, a.model, ends, a.embed, a.sampler, {});
+  const auto& seeds = e.seeds;
   const auto mode = interpolation_from_string(a.mode);
   auto path = interpolate_seeds(seeds[0], seeds[1], a.frames, mode);
+  // A diffusion autoencoder interpolates its semantic codes linearly (Diff-AE section 5.2).
+  torch::Tensor codes;
+  if (e.codes.defined()) codes = interpolate_seeds(e.codes[0], e.codes[1], a.frames, Interpolation::Lerp);
   auto opts = a.sampler.sample_options(d);
   opts.eta = 0;
-  auto frames = crop_padding(generate(d, path, a.sampler.grid(d), opts, a.sampler.batch), info);
+  auto frames = crop_padding(generate(d, path, a.sampler.grid(d), opts, a.sampler.batch, {}, codes), info);
   auto lambdas = torch::linspace(0, 1, a.frames).view({-1, 1, 1, 1});
   auto originals = crop_padding(ends, info);
   auto blend = (1 - lambdas) * originals[0] + lambdas * originals[1];
@@ -100,7 +104,9 @@ void setup_interpolate(CLI::App& app) {
   sub->add_option("--frames", a->frames, "Frames including both ends")
       ->check(CLI::Range(2, 1000))
       ->capture_default_str();
-  sub->add_option("--mode", a->mode, "lerp (the paper) or slerp (along the sphere, keeps seed norms)")
+  sub->add_option("--mode", a->mode,
+                  "lerp (the paper) or slerp (along the sphere, keeps seed norms; Diff-AE uses it for x_T "
+                  "and lerp for z_sem)")
       ->check(CLI::IsMember({"lerp", "slerp"}))
       ->capture_default_str();
   sub->add_option("--out", a->out, "Output PNG (a .json and a .pt are written beside it)")

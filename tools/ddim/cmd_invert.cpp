@@ -4,9 +4,11 @@
 #include "commands.h"
 #include "common.h"
 #include "ddim/annotate.h"
+#include "ddim/error.h"
 #include "ddim/image.h"
 #include "ddim/metrics.h"
 #include "ddim/pipeline.h"
+#include "ddim/rng.h"
 #include "ddim/tensor_io.h"
 #include "embed_args.h"
 #include "inputs.h"
@@ -22,10 +24,12 @@ struct InvertArgs {
   SamplerArgs sampler;
   EmbedArgs embed;
   int64_t show = 16;
+  bool random_xt = false;
 };
 
 struct Timed {
   torch::Tensor value;
+  torch::Tensor codes;
   double seconds;
 };
 
@@ -35,7 +39,8 @@ Timed timed_embed(const Denoiser& d, const torch::Tensor& images, const InvertAr
   auto seeds =
       embed_images(d, a.model, images, a.embed, a.sampler, [&](int64_t done) { progress.update(done); });
   progress.finish();
-  return {seeds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+  return {seeds.seeds, seeds.codes,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
 }
 
 int run_invert(const InvertArgs& a) {
@@ -46,6 +51,7 @@ int run_invert(const InvertArgs& a) {
   spdlog::info("inverting {} images with {}, S = {}", in.images.size(0), a.embed.describe(), a.sampler.steps);
   const auto seeds = timed_embed(d, in.images, a);
   save_tensor(a.out + "/seeds.pt", seeds.value);
+  if (seeds.codes.defined()) save_tensor(a.out + "/zsem.pt", seeds.codes);
   const int64_t k = std::min<int64_t>(a.show, in.images.size(0));
   LabeledRowsOptions lo;
   lo.title = fmt::format("{}, S = {}", a.embed.describe(), a.sampler.steps);
@@ -80,8 +86,16 @@ int run_reconstruct(const InvertArgs& a) {
   // Reconstruction samples without clipping or noise: the inverse of what inversion did.
   auto opts = a.sampler.sample_options(d);
   opts.eta = 0;
-  auto recon = generate(d, seeds.value, a.sampler.grid(d), opts, a.sampler.batch,
-                        [&](int64_t done) { progress.update(done); });
+  auto xt = seeds.value;
+  if (a.random_xt) {
+    // Diff-AE's ablation (its Table 2.a): decode the semantic code from random x_T.
+    DDIM_CHECK_ARG(seeds.codes.defined(), "--random-xt is for diffusion autoencoders (it keeps only z_sem)");
+    auto gen = make_generator(global_options().seed);
+    xt = randn(xt.sizes(), gen);
+  }
+  auto recon = generate(
+      d, xt, a.sampler.grid(d), opts, a.sampler.batch, [&](int64_t done) { progress.update(done); },
+      seeds.codes);
   progress.finish();
   const auto originals = crop_padding(in.images, info), outputs = crop_padding(recon, info);
   const auto report = ReconstructionReport::compute(originals, outputs);
@@ -93,11 +107,14 @@ int run_reconstruct(const InvertArgs& a) {
   if (method == "ddim") extra["label"] = a.embed.label;
   if (method == "embedder") extra["embedder"] = a.embed.embedder;
   if (a.embed.refine > 0) extra["refine"] = a.embed.refine;
+  if (seeds.codes.defined()) extra["x_T"] = a.random_xt ? "random" : "inferred";
   extra["steps"] = a.sampler.steps;
   extra["seconds_per_image_embed"] = seeds.seconds / static_cast<double>(in.images.size(0));
   write_json(a.out + "/metrics.json", report.to_json(extra).dump(2));
   save_tensor(a.out + "/seeds.pt", seeds.value);
   save_tensor(a.out + "/reconstructions.pt", outputs);
+  save_tensor(a.out + "/originals.pt", originals);
+  if (in.labels.defined()) save_tensor(a.out + "/labels.pt", in.labels);
   // The paper's Fig. 3 layout: originals / seeds / reconstructions, MSE above each output.
   const int64_t k = std::min<int64_t>(a.show, originals.size(0));
   std::vector<std::string> mse;
@@ -142,6 +159,8 @@ void setup_invert(CLI::App& app) {
   r->out = "reconstruction";
   auto* rec =
       app.add_subcommand("reconstruct", "Invert images to seeds and generate them back: MSE, PSNR, SSIM");
+  rec->add_flag("--random-xt", r->random_xt,
+                "Diff-AE: decode the semantic code from random x_T (its Table 2.a)");
   rec->footer(
       "\nWrites reconstruction.png (the paper's Fig. 3: originals / seeds / outputs), metrics.json\n"
       "({\"mean\": {\"mse\", \"psnr\", \"ssim\"}, \"per_image\": [...]}, over the original pixels, padding\n"

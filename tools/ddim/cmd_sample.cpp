@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "common.h"
 #include "ddim/annotate.h"
+#include "ddim/error.h"
 #include "ddim/image.h"
 #include "ddim/pipeline.h"
 #include "ddim/plot.h"
@@ -17,7 +18,7 @@ namespace ddim::cli {
 namespace {
 
 struct SampleArgs {
-  std::string model, out = "samples", seeds_in;
+  std::string model, out = "samples", seeds_in, latent;
   int64_t n = 64;
   int64_t columns = 0;
   bool trajectory = false;
@@ -37,15 +38,33 @@ int run_sample(const SampleArgs& a) {
     shape.insert(shape.end(), info.shape.begin(), info.shape.end());
     seeds = randn(shape, gen);
   }
+  DDIM_CHECK_ARG(
+      d.network().cond_dim() == 0 || !a.latent.empty(),
+      "{} is a diffusion autoencoder: unconditional sampling draws z_sem from a latent DDIM; train one "
+      "with `ddim train-latent --model {} --out L` and pass --latent L/model.pt",
+      a.model, a.model);
+  DDIM_CHECK_ARG(d.network().cond_dim() > 0 || a.latent.empty(),
+                 "--latent is for diffusion autoencoders; {} is a plain denoiser", a.model);
   open_run_dir(a.out);
   const auto grid = a.sampler.grid(d);
   auto opts = a.sampler.sample_options(d);
   auto eta_gen = make_generator(mix_seed(global_options().seed, 0xe7a));
   opts.generator = &eta_gen;
+  // A diffusion autoencoder samples its semantic codes from its latent DDIM first.
+  torch::Tensor codes;
+  if (d.network().cond_dim() > 0) {
+    auto latent = load_model(a.latent, a.sampler, device);
+    DDIM_CHECK_ARG(latent.data().shape == std::vector<int64_t>{d.network().cond_dim()},
+                   "{} does not model {}-dimensional codes", a.latent, d.network().cond_dim());
+    auto lgen = make_generator(mix_seed(global_options().seed, 0x1a7e));
+    codes = generate(latent, randn({seeds.size(0), d.network().cond_dim()}, lgen), a.sampler.grid(latent), {},
+                     a.sampler.batch);
+    save_tensor(a.out + "/zsem.pt", codes);
+  }
   Progress progress("sample", seeds.size(0), "img");
   const auto start = std::chrono::steady_clock::now();
-  auto samples =
-      generate(d, seeds, grid, opts, a.sampler.batch, [&](int64_t done) { progress.update(done); });
+  auto samples = generate(
+      d, seeds, grid, opts, a.sampler.batch, [&](int64_t done) { progress.update(done); }, codes);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish();
   save_tensor(a.out + "/seeds.pt", seeds);
@@ -68,7 +87,8 @@ int run_sample(const SampleArgs& a) {
     auto o = opts;
     o.keep_trajectory = true;
     const int64_t k = std::min<int64_t>(8, seeds.size(0));
-    auto r = ddim_sample(d.eps_fn(), seeds.slice(0, 0, k).to(device), grid, o);
+    auto r = ddim_sample(d.eps_fn(codes.defined() ? codes.slice(0, 0, k).to(device) : codes),
+                         seeds.slice(0, 0, k).to(device), grid, o);
     std::vector<torch::Tensor> rows;
     std::vector<std::string> labels;
     for (int64_t i = 0; i < k; ++i) {
@@ -114,6 +134,7 @@ void setup_sample(CLI::App& app) {
       ->check(kNonNegative)
       ->capture_default_str();
   sub->add_flag("--trajectory", a->trajectory, "Also draw the states along the grid for the first 8 seeds");
+  sub->add_option("--latent", a->latent, "Diff-AE: the latent DDIM (ddim train-latent) that samples z_sem");
   add_sampler_options(sub, a->sampler);
   on_run(sub, [a] { return run_sample(*a); });
 }

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "common.h"
 #include "ddim/denoiser_trainer.h"
+#include "ddim/diffae.h"
 #include "ddim/error.h"
 #include "ddim/mlp.h"
 #include "ddim/unet.h"
@@ -26,6 +27,7 @@ struct TrainArgs {
   double dropout = 0.0;
   std::string attention;
   int64_t attention_heads = 4;
+  int64_t z_dim = 64;
   int64_t mlp_width = 128;
   int64_t mlp_layers = 4;
   std::string schedule = "continuous-cosine";
@@ -52,8 +54,10 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
     o.validate();
     return o.to_json();
   }
-  DDIM_CHECK_ARG(arch == "unet", "unknown --arch '{}' (valid: auto, unet, mlp)", arch);
-  DDIM_CHECK_ARG(data.is_image(), "--arch unet needs images; {} holds points (use --arch mlp)", data.spec);
+  DDIM_CHECK_ARG(arch == "unet" || arch == "diffae", "unknown --arch '{}' (valid: auto, unet, mlp, diffae)",
+                 arch);
+  DDIM_CHECK_ARG(data.is_image(), "--arch {} needs images; {} holds points (use --arch mlp)", arch,
+                 data.spec);
   UNetOptions o;
   const auto shape = data.example_shape();
   o.channels = shape[0];
@@ -67,6 +71,16 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
   o.dropout = a.dropout;
   if (!a.attention.empty()) o.attention_resolutions = parse_int_list(a.attention, "--attention");
   o.attention_heads = a.attention_heads;
+  if (arch == "diffae") {
+    // The diffusion autoencoder: a semantic encoder and an AdaGN-conditioned decoder.
+    DiffAEOptions d;
+    o.norm = NormKind::Group;
+    o.cond_dim = a.z_dim;
+    d.unet = o;
+    d.z_dim = a.z_dim;
+    d.unet.validate();
+    return d.to_json();
+  }
   o.validate();
   return o.to_json();
 }
@@ -187,8 +201,13 @@ void setup_train(CLI::App& app) {
   add_data_options(sub, a->data);
   sub->add_option("--out", a->out, "Run directory to create");
   sub->add_option("--resume", a->resume, "Continue the run in this directory from its newest checkpoint");
-  sub->add_option("--arch", a->arch, "Network: auto (unet for images, mlp for points), unet, mlp")
-      ->check(CLI::IsMember({"auto", "unet", "mlp"}))
+  sub->add_option("--arch", a->arch,
+                  "Network: auto (unet for images, mlp for points), unet, mlp, or diffae (a diffusion "
+                  "autoencoder: semantic encoder + conditional U-Net)")
+      ->check(CLI::IsMember({"auto", "unet", "mlp", "diffae"}))
+      ->capture_default_str();
+  sub->add_option("--z-dim", a->z_dim, "diffae: size of the semantic code z_sem")
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--widths", a->widths, "U-Net channel widths, one per resolution")->capture_default_str();
   sub->add_option("--block-depth", a->block_depth, "Residual blocks per resolution")

@@ -53,8 +53,25 @@ void add_embed_options(CLI::App* sub, EmbedArgs& a, bool with_refine) {
   }
 }
 
-torch::Tensor embed_images(const Denoiser& d, const std::string& model_path, const torch::Tensor& images,
-                           const EmbedArgs& e, const SamplerArgs& s, const ProgressFn& progress) {
+torch::Tensor semantic_codes(const Denoiser& d, const torch::Tensor& images, int64_t batch) {
+  if (d.network().cond_dim() == 0) return {};
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < images.size(0); i += batch) {
+    auto x = d.standardize(images.slice(0, i, std::min(images.size(0), i + batch)).to(d.device()));
+    out.push_back(d.network().condition(x).to(torch::kCPU));
+  }
+  return torch::cat(out);
+}
+
+Embedding embed_images(const Denoiser& d, const std::string& model_path, const torch::Tensor& images,
+                       const EmbedArgs& e, const SamplerArgs& s, const ProgressFn& progress) {
+  const auto codes = semantic_codes(d, images, s.batch);
+  DDIM_CHECK_ARG(
+      !codes.defined() || (e.resolved_method() != "embedder" && e.refine == 0),
+      "{} is a diffusion autoencoder: its images are embedded by its semantic encoder and inversion "
+      "conditioned on the code (--method ddim or fixed-point), not by embedders or refinement",
+      model_path);
   torch::Tensor seeds;
   // --embedder alone implies --method embedder.
   if (e.resolved_method() == "embedder") {
@@ -72,9 +89,9 @@ torch::Tensor embed_images(const Denoiser& d, const std::string& model_path, con
     seeds = torch::cat(out);
   } else {
     DDIM_CHECK_ARG(e.embedder.empty(), "--embedder cannot be combined with --method {}", e.method);
-    seeds = invert(d, images, s.grid(d), e.invert_options(), s.batch, progress);
+    seeds = invert(d, images, s.grid(d), e.invert_options(), s.batch, progress, codes);
   }
-  return e.refine > 0 ? refine_seeds(d, images, seeds, e, s) : seeds;
+  return {e.refine > 0 ? refine_seeds(d, images, seeds, e, s) : seeds, codes};
 }
 
 torch::Tensor refine_seeds(const Denoiser& d, const torch::Tensor& images, const torch::Tensor& seeds,

@@ -36,9 +36,20 @@ void add_embed_options(CLI::App* sub, EmbedArgs& a, bool with_refine = true);
 torch::Tensor refine_seeds(const Denoiser& d, const torch::Tensor& images, const torch::Tensor& seeds,
                            const EmbedArgs& e, const SamplerArgs& s);
 
-/// Images in [0, 1] (model shape) -> seeds [N, *shape] on the CPU, by the chosen method.
+/// The semantic codes z_sem of images in [0, 1] for a conditional model (Diff-AE), [N, d] on
+/// the CPU; undefined for unconditional models.
+torch::Tensor semantic_codes(const Denoiser& d, const torch::Tensor& images, int64_t batch);
+
+/// What an image is embedded into: its seed, and for a diffusion autoencoder its semantic
+/// code (the seed is then the stochastic code x_T, inverted conditioned on it).
+struct Embedding {
+  torch::Tensor seeds;  ///< [N, *shape]
+  torch::Tensor codes;  ///< [N, d], or undefined
+};
+
+/// Images in [0, 1] (model shape) -> seeds (and codes), on the CPU, by the chosen method.
 /// `model_path` names the denoiser (an embedder must belong to it).
-torch::Tensor embed_images(const Denoiser& d, const std::string& model_path, const torch::Tensor& images,
-                           const EmbedArgs& e, const SamplerArgs& s, const ProgressFn& progress);
+Embedding embed_images(const Denoiser& d, const std::string& model_path, const torch::Tensor& images,
+                       const EmbedArgs& e, const SamplerArgs& s, const ProgressFn& progress);
 
 }  // namespace ddim::cli

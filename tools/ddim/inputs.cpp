@@ -9,6 +9,9 @@ namespace ddim::cli {
 
 void add_input_options(CLI::App* sub, InputArgs& a, int64_t limit) {
   auto* images = sub->add_option("--images", a.images, "Image files (PNG/JPEG/BMP); otherwise a data split");
+  auto* tensor = sub->add_option(
+      "--tensor", a.tensor, "Images from a .pt file, [N, C, H, W] in [0, 1] (e.g. ddim sample's samples.pt)");
+  tensor->excludes(images);
   add_data_options(sub, a.data, "test");
   a.data.spec = "";
   a.data.limit = limit;
@@ -17,10 +20,22 @@ void add_input_options(CLI::App* sub, InputArgs& a, int64_t limit) {
   data->default_str("");
   sub->get_option("--limit")->default_val(limit);
   images->excludes(data);
+  tensor->excludes(data);
 }
 
 Inputs load_inputs(const InputArgs& a, const DataInfo& model) {
   Inputs in;
+  if (!a.tensor.empty()) {
+    auto t = load_tensor(a.tensor).to(torch::kFloat32);
+    DDIM_CHECK_ARG(t.dim() == 4 && t.min().item<float>() >= 0 && t.max().item<float>() <= 1,
+                   "{}: expected images [N, C, H, W] with values in [0, 1], got shape {}", a.tensor,
+                   fmt::join(t.sizes(), "x"));
+    std::vector<torch::Tensor> imgs;
+    for (int64_t i = 0; i < t.size(0); ++i) imgs.push_back(t[i]);
+    in.images = conform_images(imgs, model);
+    for (int64_t i = 0; i < t.size(0); ++i) in.names.push_back(fmt::format("{}[{}]", a.tensor, i));
+    return in;
+  }
   if (!a.images.empty()) {
     std::vector<torch::Tensor> imgs;
     for (const auto& f : a.images) imgs.push_back(read_image(f));

@@ -14,10 +14,11 @@ namespace ddim::cli {
 
 struct InputArgs {
   std::vector<std::string> images;
+  std::string tensor;
   DataArgs data;
 };
 
-/// Declares --images and the data options (default: the model's data, test split, first
+/// Declares --images, --tensor and the data options (default: the model's data, test split, first
 /// `limit` examples).
 void add_input_options(CLI::App* sub, InputArgs& args, int64_t limit = 64);
 
