@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh -DDDIM_BUILD_TESTS=ON
 cd "${DDIM_BUILD_DIR:-build}"
 ctest --output-on-failure --parallel "$(nproc)" "$@"

@@ -81,6 +81,12 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
   ema_ = make_network(arch);
   model_->to(device_);
   ema_->to(device_);
+  if (sync_) {
+    // Every process starts from rank 0's weights and all-reduces its gradients bucket by
+    // bucket during the backward pass.
+    sync_->broadcast(*model_);
+    sync_->attach(*model_);
+  }
   copy_weights(*ema_, *model_);
   ema_->eval();
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
@@ -231,10 +237,14 @@ void DenoiserTrainer::preview(const std::string& dir, int64_t step) {
     const auto lo = std::get<0>(data.min(0)), hi = std::get<0>(data.max(0)), pad = (hi - lo) * 0.25;
     p.limits = {(lo[0] - pad[0]).item<double>(), (hi[0] + pad[0]).item<double>(),
                 (lo[1] - pad[1]).item<double>(), (hi[1] + pad[1]).item<double>()};
-    plot_xy(dir + "/samples.png",
-            {Series::points("data", data.select(1, 0), data.select(1, 1)),
-             Series::points("samples", samples.select(1, 0), samples.select(1, 1))},
-            p);
+    try {
+      plot_xy(dir + "/samples.png",
+              {Series::points("data", data.select(1, 0), data.select(1, 1)),
+               Series::points("samples", samples.select(1, 0), samples.select(1, 1))},
+              p);
+    } catch (const Unavailable&) {
+      // A build without PLplot: the preview chart is optional; the samples are in the checkpoint.
+    }
     return;
   }
   const int64_t cols = static_cast<int64_t>(std::ceil(std::sqrt(double(samples.size(0)))));

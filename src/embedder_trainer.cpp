@@ -66,6 +66,10 @@ EmbedderTrainer::EmbedderTrainer(const Denoiser& denoiser, const DenoiserRef& re
   torch::manual_seed(mix_seed(o.seed, kInitStream));
   embedder_ = std::make_shared<Embedder>(arch);
   embedder_->to(device_);
+  if (sync_) {
+    sync_->broadcast(*embedder_);
+    sync_->attach(*embedder_);
+  }
   optimizer_ = std::make_unique<torch::optim::Adam>(embedder_->parameters(), torch::optim::AdamOptions(o.lr));
   grid_ = make_time_grid(denoiser_.schedule(), o.steps);
   data_.storage = data_.storage.to(device_);

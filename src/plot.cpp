@@ -1,6 +1,8 @@
 #include "ddim/plot.h"
 
+#ifdef DDIM_WITH_PLPLOT
 #include <plplot/plstream.h>
+#endif
 #include <unistd.h>
 
 #include <cmath>
@@ -12,6 +14,8 @@
 #include "ddim/file.h"
 
 namespace ddim {
+
+#ifdef DDIM_WITH_PLPLOT
 namespace {
 
 // Colour map 0: index 0 background (white), 1 axes and text (black), 2.. series colours
@@ -272,4 +276,37 @@ void plot_heatmap(const std::string& path, const torch::Tensor& values, double x
   chart.commit();
 }
 
+#else  // without PLplot: charts are unavailable
+
+namespace {
+[[noreturn]] void unavailable(const std::string& path) {
+  throw Unavailable(
+      fmt::format("{}: not drawn: this build of ddim has no PLplot (Debian: libplplot-dev, "
+                  "plplot-driver-cairo)",
+                  path));
+}
+}  // namespace
+
+Series Series::line(std::string label, const torch::Tensor& x, const torch::Tensor& y) {
+  auto vx = x.detach().to(torch::kCPU, torch::kFloat64).contiguous(),
+       vy = y.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  return {std::move(label), std::vector<double>(vx.data_ptr<double>(), vx.data_ptr<double>() + vx.numel()),
+          std::vector<double>(vy.data_ptr<double>(), vy.data_ptr<double>() + vy.numel()), Style::Line};
+}
+Series Series::points(std::string label, const torch::Tensor& x, const torch::Tensor& y) {
+  auto s = line(std::move(label), x, y);
+  s.style = Style::Points;
+  return s;
+}
+void plot_xy(const std::string& path, const std::vector<Series>&, const PlotOptions&) { unavailable(path); }
+void plot_arrows(const std::string& path, const torch::Tensor&, const torch::Tensor&, const Series&,
+                 const PlotOptions&) {
+  unavailable(path);
+}
+void plot_heatmap(const std::string& path, const torch::Tensor&, double, double, double, double,
+                  const PlotOptions&) {
+  unavailable(path);
+}
+
+#endif
 }  // namespace ddim

@@ -133,6 +133,12 @@ CommandResult run_ddim(const std::vector<std::string>& args) {
 }
 
 int spawn_ddim(const std::vector<std::string>& args, const std::string& log_prefix) {
+  return spawn_ddim_env(args, {}, log_prefix);
+}
+
+int spawn_ddim_env(const std::vector<std::string>& args,
+                   const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::string& log_prefix) {
   std::vector<std::string> argv_storage = {DDIM_BINARY};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -144,6 +150,7 @@ int spawn_ddim(const std::vector<std::string>& args, const std::string& log_pref
   if (pid == 0) {
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

@@ -49,6 +49,10 @@ CommandResult run_ddim(const std::vector<std::string>& args);
 /// Starts the binary without waiting (output to files under the scratch directory); returns
 /// its process id.
 int spawn_ddim(const std::vector<std::string>& args, const std::string& log_prefix);
+/// The same with extra environment variables (e.g. RANK and WORLD_SIZE for data-parallel runs).
+int spawn_ddim_env(const std::vector<std::string>& args,
+                   const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::string& log_prefix);
 /// Waits for a spawned process; returns its exit status (128 + signal if killed).
 int wait_ddim(int pid);
 

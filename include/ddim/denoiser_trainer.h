@@ -11,6 +11,7 @@
 
 #include "ddim/dataset.h"
 #include "ddim/denoiser.h"
+#include "ddim/distributed.h"
 #include "ddim/loss.h"
 #include "ddim/training.h"
 
@@ -37,18 +38,6 @@ struct DenoiserTrainOptions {
   nlohmann::json to_json() const;
   static DenoiserTrainOptions from_json(const nlohmann::json& j);
   void validate() const;
-};
-
-/// Gradient synchronisation between data-parallel processes (see distributed.h); the
-/// trainer calls it after every backward pass.
-class GradientSync {
- public:
-  virtual ~GradientSync() = default;
-  virtual void all_reduce(torch::nn::Module& module) = 0;
-  virtual int rank() const = 0;
-  virtual int world_size() const = 0;
-  /// Averages floating-point buffers (BatchNorm statistics) over the processes.
-  virtual void average_buffers(torch::nn::Module& module) = 0;
 };
 
 class DenoiserTrainer : public TrainingTask {

@@ -33,6 +33,13 @@ class InvalidArgument : public Error {
   using Error::Error;
 };
 
+/// A feature this build of ddim was compiled without (charts without PLplot, data-parallel
+/// training without gloo's headers). Callers may skip optional outputs on it.
+class Unavailable : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace ddim
 
 #define DDIM_WHERE_ (::fmt::format("{}:{}", __FILE__, __LINE__))

@@ -188,8 +188,10 @@ int run_inversion(const InversionArgs& a) {
     p.title = fmt::format("|| (1-l) x_T + l x^_T - x_t ||, S = {} (there and back again, Fig. 3)", steps[i]);
     p.xlabel = "trajectory step t (0 = x_T)";
     p.ylabel = "lambda";
-    plot_heatmap(fmt::format("{}/distance-map-S{}.png", a.out, steps[i]), map.t(), 0,
-                 static_cast<double>(map.size(0) - 1), 0, 1, p);
+    optional_chart([&] {
+      plot_heatmap(fmt::format("{}/distance-map-S{}.png", a.out, steps[i]), map.t(), 0,
+                   static_cast<double>(map.size(0) - 1), 0, 1, p);
+    });
     report["by_steps"].push_back(j);
     progress.update(static_cast<int64_t>(i + 1));
   }
@@ -230,11 +232,15 @@ int run_inversion(const InversionArgs& a) {
     p.xlabel = "training step";
     p.title = fmt::format("assignment accuracy over training, S = {} (Fig. 5)", s);
     p.ylabel = "accuracy (%)";
-    plot_xy(a.out + "/assignment-over-training.png", {series("x0 -> xT", s2n), series("xT -> x0", n2s)}, p);
+    optional_chart([&] {
+      plot_xy(a.out + "/assignment-over-training.png", {series("x0 -> xT", s2n), series("xT -> x0", n2s)}, p);
+    });
     p.title = fmt::format("triangle angles over training, S = {} (Fig. 4)", s);
     p.ylabel = "degrees";
-    plot_xy(a.out + "/angles-over-training.png",
-            {series("at the sample", ang_sample), series("at the latent", ang_latent)}, p);
+    optional_chart([&] {
+      plot_xy(a.out + "/angles-over-training.png",
+              {series("at the sample", ang_sample), series("at the latent", ang_latent)}, p);
+    });
   }
   write_json(a.out + "/inversion.json", report.dump(2));
   spdlog::info("wrote {}/inversion.json and inversion.md:\n{}", a.out, table);
@@ -285,7 +291,9 @@ int run_gravity(const GravityArgs& a) {
   p.title = fmt::format("gravitational map: seeds -> generated points, S = {} (seed paper Fig. 9)",
                         a.sampler.steps);
   p.equal_axes = true;
-  plot_arrows(a.out + "/gravity.png", seeds.index_select(0, idx), ends.index_select(0, idx), background, p);
+  optional_chart([&] {
+    plot_arrows(a.out + "/gravity.png", seeds.index_select(0, idx), ends.index_select(0, idx), background, p);
+  });
   // Fig. 9 (b, d): emb(x) of a few data points: the grid seeds that land within `radius`.
   std::vector<Series> regions = {Series::points("data", points.select(1, 0), points.select(1, 1))};
   nlohmann::ordered_json j;
@@ -314,7 +322,7 @@ int run_gravity(const GravityArgs& a) {
   regions.push_back(Series::points("the points x", xs.select(1, 0), xs.select(1, 1)));
   p.title = fmt::format("embedding regions: grid seeds generating within {} of a point (Fig. 9)", a.radius);
   p.limits = {-a.range, a.range, -a.range, a.range};
-  plot_xy(a.out + "/embeddings.png", regions, p);
+  optional_chart([&] { plot_xy(a.out + "/embeddings.png", regions, p); });
   write_json(a.out + "/gravity.json", j.dump());
   spdlog::info("wrote {}/gravity.png, embeddings.png and gravity.json", a.out);
   return 0;

@@ -10,6 +10,7 @@
 #include "ddim/ddim.h"
 #include "ddim/denoiser_trainer.h"
 #include "ddim/rng.h"
+#include "ddim/synthesis.h"
 #include "ddim/unet.h"
 
 namespace ddim::cli {
@@ -122,6 +123,43 @@ int run_bench_sample(const BenchArgs& a) {
   return 0;
 }
 
+// Gradient descent on seeds through the unrolled sampler: seconds per iteration and peak
+// memory, with and without per-step checkpointing (run each in its own process: peak RSS is
+// per process).
+int run_bench_synthesize(const BenchArgs& a, bool checkpointing) {
+  const auto device = init_runtime();
+  const auto opts = unet_options(a);
+  auto net = std::make_shared<UNet>(opts);
+  net->to(device);
+  net->eval();
+  for (auto& p : net->parameters()) p.set_requires_grad(false);
+  DataInfo info;
+  info.shape = {a.channels, a.image_size, a.image_size};
+  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), info);
+  SynthesisOptions so;
+  so.steps = a.steps;
+  so.iterations = a.warmup;
+  so.checkpointing = checkpointing;
+  so.batch = a.batch;
+  auto gen = make_generator(global_options().seed);
+  auto targets = rand({a.batch, a.channels, a.image_size, a.image_size}, gen);
+  if (a.warmup > 0) synthesize_seeds(denoiser, targets, 1, {}, so, gen);
+  synchronize(device);
+  so.iterations = a.iters;
+  const auto rss_before = peak_rss_mb();
+  const auto start = std::chrono::steady_clock::now();
+  synthesize_seeds(denoiser, targets, 1, {}, so, gen);
+  synchronize(device);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = report("synthesize", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["steps"] = a.steps;
+  j["checkpointing"] = checkpointing;
+  j["seconds_per_iteration"] = s / static_cast<double>(a.iters);
+  j["peak_rss_mb_before_timing"] = rss_before;
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
 void add_common(CLI::App* sub, BenchArgs& a) {
   sub->add_option("--widths", a.widths, "U-Net widths")->capture_default_str();
   sub->add_option("--block-depth", a.block_depth, "Residual blocks per resolution")
@@ -156,6 +194,17 @@ void setup_bench(CLI::App& app) {
   add_common(s, *sample);
   s->add_option("--steps", sample->steps, "DDIM steps")->check(kPositive)->capture_default_str();
   on_run(s, [sample] { return run_bench_sample(*sample); });
+  auto syn = std::make_shared<BenchArgs>();
+  auto ckpt = std::make_shared<bool>(false);
+  syn->batch = 16;
+  syn->iters = 5;
+  syn->warmup = 1;
+  auto* y = bench->add_subcommand("synthesize",
+                                  "Gradient descent on seeds through S DDIM steps: s/iteration, peak memory");
+  add_common(y, *syn);
+  y->add_option("--steps", syn->steps, "DDIM steps S unrolled")->check(kPositive)->capture_default_str();
+  y->add_flag("--checkpointing", *ckpt, "Per-step gradient checkpointing");
+  on_run(y, [syn, ckpt] { return run_bench_synthesize(*syn, *ckpt); });
 }
 
 }  // namespace ddim::cli

@@ -182,7 +182,7 @@ int run_cloud(const CloudArgs& a) {
   p.ylabel = "eigenvalue";
   p.log_y = true;
   p.legend = images <= 8;
-  plot_xy(a.out + "/eigenvalues.png", spectra, p);
+  optional_chart([&] { plot_xy(a.out + "/eigenvalues.png", spectra, p); });
   spdlog::info(
       "pairwise distance per pixel {:.3f}, mean-seed MSE {:.5f} (means over {} clouds); wrote {}/cloud.json",
       report["summary"]["pairwise_distance_per_pixel"].get<double>(),

@@ -78,8 +78,10 @@ int run_sample(const SampleArgs& a) {
     PlotOptions p;
     p.title = fmt::format("{} samples, S = {}", samples.size(0), a.sampler.steps);
     p.equal_axes = true;
-    plot_xy(a.out + "/samples.png", {Series::points("samples", samples.select(1, 0), samples.select(1, 1))},
-            p);
+    optional_chart([&] {
+      plot_xy(a.out + "/samples.png", {Series::points("samples", samples.select(1, 0), samples.select(1, 1))},
+              p);
+    });
   }
   if (a.trajectory && info.is_image()) {
     // The states x_t along the grid for the first few seeds: one row per seed.

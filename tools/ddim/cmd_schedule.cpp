@@ -65,7 +65,7 @@ int run_schedule(const ScheduleArgs& a) {
   p.title = "noise schedules: alpha(t) = s(t)^2 (seed paper Fig. 6)";
   p.xlabel = "t";
   p.ylabel = "alpha(t)";
-  plot_xy(a.out + "/alpha.png", series, p);
+  optional_chart([&] { plot_xy(a.out + "/alpha.png", series, p); });
 
   // Fig. 7: one image, the same noise, at `columns` times from 0 to 1.
   auto args = a.data;

@@ -1,5 +1,6 @@
 // `ddim train`: train a denoiser (a U-Net for images, an MLP for 2-D points) with the run
 // machinery: progress bar, metrics.jsonl, atomic checkpoints, preview grids, exact resume.
+#include <csignal>
 #include <filesystem>
 
 #include "commands.h"
@@ -37,6 +38,7 @@ struct TrainArgs {
   std::string loss = "mae";
   int64_t steps = 0, epochs = 0;
   int64_t checkpoint_every = 1000, keep = 3, log_every = 100, preview_every = 0;
+  int dist_timeout = 300;
 };
 
 nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
@@ -86,7 +88,8 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
 }
 
 int run_train(TrainArgs a) {
-  const auto device = init_runtime();
+  auto device = init_runtime();
+  const auto parallel = init_parallel(a.dist_timeout, device);
   a.train.seed = global_options().seed;
   a.train.loss = loss_from_string(a.loss);
   Checkpoint resume_from;
@@ -117,7 +120,7 @@ int run_train(TrainArgs a) {
   } else {
     DDIM_CHECK_ARG(!a.out.empty(), "--out RUN is required (or --resume RUN)");
     std::error_code ec;
-    DDIM_CHECK_ARG(!std::filesystem::exists(a.out + "/model.pt", ec),
+    DDIM_CHECK_ARG(!parallel.primary() || !std::filesystem::exists(a.out + "/model.pt", ec),
                    "{} already holds a training run; continue it with --resume {} or choose another --out",
                    a.out, a.out);
     schedule.kind = schedule_kind_from_string(a.schedule);
@@ -136,7 +139,8 @@ int run_train(TrainArgs a) {
   }
   if (arch.is_null()) arch = make_arch(a, data);
   a.train.validate();
-  const int64_t steps_per_epoch = std::max<int64_t>(1, data.size() / a.train.batch);
+  const int64_t world = parallel.group ? parallel.group->world_size() : 1;
+  const int64_t steps_per_epoch = std::max<int64_t>(1, data.size() / (a.train.batch * world));
   const int64_t steps = a.epochs > 0 ? a.epochs * steps_per_epoch : (a.steps > 0 ? a.steps : 10000);
   // What a later --resume needs besides the trainer's own state.
   auto meta = nlohmann::json::object();
@@ -146,7 +150,7 @@ int run_train(TrainArgs a) {
                  {"keep", a.keep},
                  {"log_every", a.log_every},
                  {"preview_every", a.preview_every}};
-  DenoiserTrainer trainer(arch, schedule, data, validation.get(), a.train, device, meta);
+  DenoiserTrainer trainer(arch, schedule, data, validation.get(), a.train, device, meta, parallel.sync());
   int64_t start = 0;
   if (!resume_path.empty()) {
     trainer.restore(resume_from, resume_path);
@@ -154,7 +158,10 @@ int run_train(TrainArgs a) {
     DDIM_CHECK_ARG(start <= steps, "{} is at step {}, beyond the requested {} steps", resume_path, start,
                    steps);
   }
-  open_run_dir(a.out);
+  if (parallel.primary()) open_run_dir(a.out);
+  if (world > 1)
+    spdlog::info("data-parallel over {} processes: {} examples a step, {} on each", world,
+                 a.train.batch * world, a.train.batch);
   spdlog::info("{} {} parameters, {} examples ({} steps an epoch), {} steps{}",
                arch.at("kind").get<std::string>(), count_parameters(trainer.model()), data.size(),
                trainer.steps_per_epoch(), steps,
@@ -166,10 +173,10 @@ int run_train(TrainArgs a) {
   ro.keep = a.keep;
   ro.log_every = a.log_every;
   ro.preview_every = a.preview_every;
-  Progress progress("train", steps, "step");
+  Progress progress("train", steps, "step", parallel.primary());
   progress.update(start);
   RunCallbacks cb;
-  cb.stop_requested = install_stop_handler();
+  cb.stop_requested = stop_request(parallel);
   cb.on_step = [&](int64_t done, double loss) {
     progress.update(done, std::isnan(loss) ? "" : fmt::format("loss {:.4f}", loss));
   };
@@ -177,10 +184,18 @@ int run_train(TrainArgs a) {
   cb.on_metrics = [](const nlohmann::json& j) { spdlog::debug("metrics {}", j.dump()); };
   const auto result = run_training(trainer, ro, start, cb);
   progress.finish();
+  if (parallel.group) {
+    const double diff = parallel.group->max_difference_to_rank0(trainer.model());
+    DDIM_CHECK(diff == 0, "rank {}: the processes' weights differ by {} after training",
+               parallel.group->rank(), diff);
+    spdlog::info("the {} processes hold identical weights", world);
+  }
   if (result.end == RunEnd::Stopped) {
-    spdlog::warn("stopped by signal {} at step {}; checkpoint {}; continue with: ddim train --resume {}",
-                 stop_signal(), result.step, result.checkpoint, a.out);
-    return 128 + stop_signal();
+    spdlog::warn("stopped{} at step {}; checkpoint {}; continue with: ddim train --resume {}",
+                 stop_signal() ? fmt::format(" by signal {}", stop_signal())
+                               : std::string(" (another process was signalled)"),
+                 result.step, result.checkpoint, a.out);
+    return 128 + (stop_signal() ? stop_signal() : SIGTERM);
   }
   spdlog::info("done: {} steps in {}; model {}/model.pt, samples {}/samples.png, metrics {}/metrics.jsonl",
                result.step, format_duration(result.seconds), a.out, a.out, a.out);
@@ -274,6 +289,11 @@ void setup_train(CLI::App& app) {
       ->check(kNonNegative)
       ->capture_default_str();
   sub->add_flag("--bf16", a->train.bf16, "bf16 mixed precision (CUDA builds on a GPU)");
+  sub->add_option(
+         "--dist-timeout", a->dist_timeout,
+         "Data-parallel runs (torchrun, srun): seconds any process waits for the others before giving up")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints")
       ->check(kPositive)
       ->capture_default_str();

@@ -18,10 +18,12 @@ struct TrainEmbedderArgs {
   EmbedderTrainOptions train;
   int64_t steps = 0, epochs = 0;
   int64_t checkpoint_every = 500, keep = 3, log_every = 50, preview_every = 0;
+  int dist_timeout = 300;
 };
 
 int run_train_embedder(TrainEmbedderArgs a) {
-  const auto device = init_runtime();
+  auto device = init_runtime();
+  const auto parallel = init_parallel(a.dist_timeout, device);
   a.train.seed = global_options().seed;
   a.train.loss = loss_from_string(a.loss);
   Checkpoint resume_from;
@@ -49,7 +51,7 @@ int run_train_embedder(TrainEmbedderArgs a) {
     DDIM_CHECK_ARG(!a.model.empty(), "--model DENOISER is required (or --resume RUN)");
     DDIM_CHECK_ARG(!a.out.empty(), "--out RUN is required (or --resume RUN)");
     std::error_code ec;
-    DDIM_CHECK_ARG(!std::filesystem::exists(a.out + "/model.pt", ec),
+    DDIM_CHECK_ARG(!parallel.primary() || !std::filesystem::exists(a.out + "/model.pt", ec),
                    "{} already holds a training run; continue it with --resume {} or choose another --out",
                    a.out, a.out);
   }
@@ -82,7 +84,8 @@ int run_train_embedder(TrainEmbedderArgs a) {
     validation = std::make_unique<Dataset>(data_args.with_split("test").load());
   } catch (const Error&) {
   }
-  const int64_t steps_per_epoch = std::max<int64_t>(1, data.size() / a.train.batch);
+  const int64_t world = parallel.group ? parallel.group->world_size() : 1;
+  const int64_t steps_per_epoch = std::max<int64_t>(1, data.size() / (a.train.batch * world));
   const int64_t steps = a.epochs > 0 ? a.epochs * steps_per_epoch : (a.steps > 0 ? a.steps : 2000);
   auto meta = nlohmann::json::object();
   meta["data_options"] = data_args.to_json();
@@ -91,7 +94,8 @@ int run_train_embedder(TrainEmbedderArgs a) {
                  {"keep", a.keep},
                  {"log_every", a.log_every},
                  {"preview_every", a.preview_every}};
-  EmbedderTrainer trainer(denoiser, ref, arch, data, validation.get(), a.train, device, meta);
+  EmbedderTrainer trainer(denoiser, ref, arch, data, validation.get(), a.train, device, meta,
+                          parallel.sync());
   int64_t start = 0;
   if (!resume_path.empty()) {
     trainer.restore(resume_from, resume_path);
@@ -111,10 +115,10 @@ int run_train_embedder(TrainEmbedderArgs a) {
   ro.keep = a.keep;
   ro.log_every = a.log_every;
   ro.preview_every = a.preview_every;
-  Progress progress("train-embedder", steps, "step");
+  Progress progress("train-embedder", steps, "step", parallel.primary());
   progress.update(start);
   RunCallbacks cb;
-  cb.stop_requested = install_stop_handler();
+  cb.stop_requested = stop_request(parallel);
   cb.on_step = [&](int64_t done, double loss) {
     progress.update(done, std::isnan(loss) ? "" : fmt::format("loss {:.4f}", loss));
   };
@@ -168,6 +172,11 @@ void setup_train_embedder(CLI::App& app) {
   sub->add_flag("--checkpointing", a->train.checkpointing,
                 "Per-step gradient checkpointing (memory of one step)");
   sub->add_flag("--bf16", a->train.bf16, "bf16 mixed precision (CUDA builds on a GPU)");
+  sub->add_option(
+         "--dist-timeout", a->dist_timeout,
+         "Data-parallel runs (torchrun, srun): seconds any process waits for the others before giving up")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints")
       ->check(kPositive)
       ->capture_default_str();

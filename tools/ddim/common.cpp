@@ -30,6 +30,28 @@ std::function<bool()> install_stop_handler() {
 
 int stop_signal() { return g_stop_signal; }
 
+Parallel init_parallel(int timeout_s, torch::Device& device) {
+  Parallel p;
+  const auto env = distributed_env();
+  if (!env) return p;
+  if (device.is_cuda()) device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env->local_rank));
+  if (env->rank != 0) {
+    // Rank 0 speaks for the job; the others report only warnings and errors.
+    for (auto& sink : spdlog::default_logger()->sinks()) sink->set_level(spdlog::level::warn);
+  }
+  spdlog::info("rank {} of {} ({}): joining the process group at {}:{}", env->rank, env->world_size,
+               env->launcher, env->master_addr, env->master_port);
+  p.group = std::make_unique<ProcessGroup>(*env, std::chrono::seconds(timeout_s));
+  return p;
+}
+
+std::function<bool()> stop_request(const Parallel& parallel) {
+  auto local = install_stop_handler();
+  if (!parallel.group) return local;
+  auto* group = parallel.group.get();
+  return [local, group] { return group->any(local()); };
+}
+
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& option) {
   std::vector<int64_t> out;
   std::stringstream ss(text);

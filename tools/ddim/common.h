@@ -16,6 +16,8 @@
 #include <string>
 
 #include "ddim/dataset.h"
+#include "ddim/distributed.h"
+#include "ddim/error.h"
 
 namespace ddim::cli {
 
@@ -91,6 +93,30 @@ namespace ddim::cli {
 std::function<bool()> install_stop_handler();
 /// The signal that requested the stop (0: none).
 int stop_signal();
+
+/// Data-parallel context of a training command: the process group when the process was
+/// started by torchrun or srun (RANK/WORLD_SIZE or SLURM_* in the environment).
+struct Parallel {
+  std::unique_ptr<ddim::ProcessGroup> group;
+  bool primary() const { return !group || group->rank() == 0; }
+  ddim::GradientSync* sync() const { return group.get(); }
+};
+/// Joins the process group if the launcher asked for one (with `timeout_s` on every wait),
+/// quiets the console of ranks other than 0 and picks cuda:LOCAL_RANK on GPUs.
+Parallel init_parallel(int timeout_s, torch::Device& device);
+/// The stop request of a run: a signal, agreed on by every process of a group.
+std::function<bool()> stop_request(const Parallel& parallel);
+
+/// Draws a chart that is not the command's main output: a build without PLplot (see
+/// CMakeLists.txt) skips it with a warning instead of failing the command.
+template <class Draw>
+void optional_chart(Draw&& draw) {
+  try {
+    draw();
+  } catch (const ddim::Unavailable& e) {
+    spdlog::warn("chart skipped: {}", e.what());
+  }
+}
 
 /// Parses "32,64,96" into integers; throws ddim::InvalidArgument naming `option`.
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& option);

@@ -15,17 +15,18 @@ std::string format_duration(double seconds) {
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
-Progress::Progress(std::string label, int64_t total, std::string unit)
+Progress::Progress(std::string label, int64_t total, std::string unit, bool enabled)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(std::max<int64_t>(total, 1)),
       tty_(::isatty(STDERR_FILENO) == 1),
+      enabled_(enabled),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
       last_log_(start_) {}
 
 Progress::~Progress() {
-  if (!finished_ && tty_) std::fputc('\n', stderr);
+  if (enabled_ && !finished_ && tty_) std::fputc('\n', stderr);
 }
 
 double Progress::elapsed() const {
@@ -33,6 +34,7 @@ double Progress::elapsed() const {
 }
 
 void Progress::update(int64_t done, const std::string& status) {
+  if (!enabled_) return;
   done_ = done;
   status_ = status;
   const auto now = std::chrono::steady_clock::now();
@@ -53,7 +55,7 @@ void Progress::update(int64_t done, const std::string& status) {
 }
 
 void Progress::finish(const std::string& status) {
-  if (finished_) return;
+  if (finished_ || !enabled_) return;
   if (!status.empty()) status_ = status;
   draw(true);
   finished_ = true;

@@ -11,7 +11,8 @@ namespace ddim::cli {
 class Progress {
  public:
   /// `label` names the work, `total` counts its units (steps, images), `unit` names one.
-  Progress(std::string label, int64_t total, std::string unit = "it");
+  /// A disabled bar shows nothing (data-parallel processes other than rank 0).
+  Progress(std::string label, int64_t total, std::string unit = "it", bool enabled = true);
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -27,7 +28,7 @@ class Progress {
   void draw(bool final);
   std::string label_, unit_, status_;
   int64_t total_, done_ = 0, start_done_ = 0;
-  bool tty_, finished_ = false;
+  bool tty_, enabled_, finished_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_, last_log_;
   int64_t last_logged_percent_ = -1;
 };
