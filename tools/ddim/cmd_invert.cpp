@@ -111,7 +111,7 @@ int run_reconstruct(const InvertArgs& a) {
   extra["steps"] = a.sampler.steps;
   extra["seconds_per_image_embed"] = seeds.seconds / static_cast<double>(in.images.size(0));
   write_json(a.out + "/metrics.json", report.to_json(extra).dump(2));
-  save_tensor(a.out + "/seeds.pt", seeds.value);
+  save_tensor(a.out + "/seeds.pt", xt);  // the x_T that was decoded (the random one with --random-xt)
   save_tensor(a.out + "/reconstructions.pt", outputs);
   save_tensor(a.out + "/originals.pt", originals);
   if (in.labels.defined()) save_tensor(a.out + "/labels.pt", in.labels);
@@ -120,13 +120,14 @@ int run_reconstruct(const InvertArgs& a) {
   std::vector<std::string> mse;
   for (int64_t i = 0; i < k; ++i) mse.push_back(fmt::format("{:.4f}", report.mse[i].item<double>()));
   LabeledRowsOptions lo;
-  lo.title =
-      fmt::format("{}, S = {}: mean MSE {:.5f}", a.embed.describe(), a.sampler.steps, report.mean_mse());
-  write_png(
-      a.out + "/reconstruction.png",
-      labeled_rows({originals.slice(0, 0, k), seed_to_image(crop_padding(seeds.value.slice(0, 0, k), info)),
-                    outputs.slice(0, 0, k)},
-                   {"original", "seed", "output"}, {{}, {}, mse}, lo));
+  const auto how = !seeds.codes.defined() ? a.embed.describe()
+                   : a.random_xt          ? std::string("Diff-AE: z_sem with a random x_T")
+                                          : "Diff-AE: z_sem with x_T by " + a.embed.describe();
+  lo.title = fmt::format("{}, S = {}: mean MSE {:.5f}", how, a.sampler.steps, report.mean_mse());
+  write_png(a.out + "/reconstruction.png",
+            labeled_rows({originals.slice(0, 0, k), seed_to_image(crop_padding(xt.slice(0, 0, k), info)),
+                          outputs.slice(0, 0, k)},
+                         {"original", "seed", "output"}, {{}, {}, mse}, lo));
   spdlog::info(
       "mean MSE {:.6f}, PSNR {:.2f} dB, SSIM {:.4f} over {} images; wrote {}/metrics.json and "
       "reconstruction.png",
