@@ -1,6 +1,7 @@
 #include "ddim/denoiser_trainer.h"
 
 #include <cmath>
+#include <mutex>
 
 #include "ddim/autocast.h"
 #include "ddim/ema.h"
@@ -75,10 +76,16 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
   options_.validate();
   stats_ = Standardizer::fit(train);
   data_info_ = DataInfo::of(train);
-  // The initial weights are a function of the seed.
-  torch::manual_seed(mix_seed(options_.seed, kInitStream));
-  model_ = make_network(arch);
-  ema_ = make_network(arch);
+  {
+    // The initial weights are a function of the seed. LibTorch's modules draw them from the
+    // global generator: trainers built on several threads at once (in-process data-parallel
+    // ranks) take turns, or one's seeding would change the other's weights.
+    static std::mutex init_mutex;
+    std::lock_guard<std::mutex> lock(init_mutex);
+    torch::manual_seed(mix_seed(options_.seed, kInitStream));
+    model_ = make_network(arch);
+    ema_ = make_network(arch);
+  }
   model_->to(device_);
   ema_->to(device_);
   if (sync_) {
