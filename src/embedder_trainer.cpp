@@ -123,6 +123,7 @@ Checkpoint EmbedderTrainer::checkpoint(int64_t step) const {
   ck.meta["data"] = denoiser_.data().to_json();
   ck.meta["step"] = step;
   ck.meta["epoch"] = static_cast<double>(step) / static_cast<double>(order_.steps_per_epoch());
+  ck.meta["world_size"] = sync_ ? sync_->world_size() : 1;
   ck.meta["train"] = options_.to_json();
   for (const auto& [k, v] : extra_meta_.items()) ck.meta[k] = v;
   ck.states["model"] = module_state(*embedder_);

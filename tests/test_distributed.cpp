@@ -286,3 +286,30 @@ TEST(DistributedCli, ARunResumesWithAnotherNumberOfProcesses) {
   EXPECT_EQ(c.meta["world_size"], 1);
   EXPECT_EQ(c.meta["step"], 7);
 }
+
+TEST(DistributedCli, TrainEmbedderRunsOnTwoProcesses) {
+  DDIM_REQUIRE_DISTRIBUTED();
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir + "/mnist", 32, 8);
+  std::vector<std::string> args = {"train", "--data",      "mnist:" + dir + "/mnist", "--steps", "2",
+                                   "--out", dir + "/model"};
+  for (const auto& s : tiny_unet_args()) args.push_back(s);
+  const auto r = run_ddim(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto port = std::to_string(free_port());
+  std::vector<int> pids;
+  for (int rank = 0; rank < 2; ++rank)
+    pids.push_back(spawn_ddim_env({"train-embedder", "--model", dir + "/model/model.pt", "--arch", "conv3-16",
+                                   "--batch", "4", "--steps", "3", "--ddim-steps", "2", "--validation-images",
+                                   "4", "--threads", "1", "--out", dir + "/emb"},
+                                  {{"RANK", std::to_string(rank)},
+                                   {"WORLD_SIZE", "2"},
+                                   {"MASTER_ADDR", "127.0.0.1"},
+                                   {"MASTER_PORT", port}},
+                                  dir + "/rank" + std::to_string(rank)));
+  for (int rank = 0; rank < 2; ++rank)
+    EXPECT_EQ(wait_ddim(pids[rank]), 0) << read_text(dir + "/rank" + std::to_string(rank) + ".err");
+  EXPECT_NE(read_text(dir + "/rank0.err").find("the 2 processes hold identical weights"), std::string::npos)
+      << read_text(dir + "/rank0.err");
+  EXPECT_EQ(load_checkpoint(dir + "/emb/model.pt").meta["world_size"], 2);
+}

@@ -15,6 +15,7 @@
 #include "inputs.h"
 #include "progress.h"
 #include "sampling_args.h"
+#include "training_run.h"
 
 namespace ddim::cli {
 namespace {
@@ -49,15 +50,8 @@ int run_train_classifier(TrainClassifierArgs a) {
   ro.steps = steps;
   ro.checkpoint_every = trainer.steps_per_epoch();
   ro.log_every = a.log_every;
-  Progress progress("train-classifier", steps, "step");
-  RunCallbacks cb;
-  cb.stop_requested = install_stop_handler();
-  cb.on_step = [&](int64_t done, double loss) {
-    progress.update(done, std::isnan(loss) ? "" : fmt::format("loss {:.4f}", loss));
-  };
-  const auto result = run_training(trainer, ro, 0, cb);
-  progress.finish();
-  if (result.end == RunEnd::Stopped) return 128 + stop_signal();
+  const auto result = drive_training(trainer, trainer.network(), ro, 0, "train-classifier", Parallel{});
+  if (result.end == RunEnd::Stopped) return report_stopped(result, "train-classifier", a.out);
   // The accuracy on the whole test split.
   const Dataset& eval = test ? *test : data;
   const double acc = classifier_accuracy(trainer.network(), eval.all(), eval.labels);

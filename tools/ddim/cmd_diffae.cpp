@@ -20,6 +20,7 @@
 #include "inputs.h"
 #include "progress.h"
 #include "sampling_args.h"
+#include "training_run.h"
 
 namespace ddim::cli {
 namespace {
@@ -163,15 +164,8 @@ int run_train_latent(TrainLatentArgs a) {
   ro.steps = a.steps;
   ro.checkpoint_every = std::max<int64_t>(1, a.steps / 5);
   ro.log_every = std::max<int64_t>(1, a.steps / 50);
-  Progress tp("train-latent", a.steps, "step");
-  RunCallbacks cb;
-  cb.stop_requested = install_stop_handler();
-  cb.on_step = [&](int64_t done, double loss) {
-    tp.update(done, std::isnan(loss) ? "" : fmt::format("loss {:.4f}", loss));
-  };
-  const auto r = run_training(trainer, ro, 0, cb);
-  tp.finish();
-  if (r.end == RunEnd::Stopped) return 128 + stop_signal();
+  const auto r = drive_training(trainer, trainer.model(), ro, 0, "train-latent", Parallel{});
+  if (r.end == RunEnd::Stopped) return report_stopped(r, "train-latent", a.out);
   save_tensor(a.out + "/zsem.pt", z.storage);
   spdlog::info("latent DDIM {}/model.pt; sample with: ddim sample --model {} --latent {}/model.pt", a.out,
                a.model, a.out);

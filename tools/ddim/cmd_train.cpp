@@ -1,6 +1,5 @@
 // `ddim train`: train a denoiser (a U-Net for images, an MLP for 2-D points) with the run
 // machinery: progress bar, metrics.jsonl, atomic checkpoints, preview grids, exact resume.
-#include <csignal>
 #include <filesystem>
 
 #include "commands.h"
@@ -11,6 +10,7 @@
 #include "ddim/mlp.h"
 #include "ddim/unet.h"
 #include "progress.h"
+#include "training_run.h"
 
 namespace ddim::cli {
 namespace {
@@ -37,8 +37,7 @@ struct TrainArgs {
   DenoiserTrainOptions train;
   std::string loss = "mae";
   int64_t steps = 0, epochs = 0;
-  int64_t checkpoint_every = 1000, keep = 3, log_every = 100, preview_every = 0;
-  int dist_timeout = 300;
+  RunArgs run;
 };
 
 nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
@@ -89,7 +88,7 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
 
 int run_train(TrainArgs a) {
   auto device = init_runtime();
-  const auto parallel = init_parallel(a.dist_timeout, device);
+  const auto parallel = init_parallel(a.run.dist_timeout, device);
   a.train.seed = global_options().seed;
   a.train.loss = loss_from_string(a.loss);
   Checkpoint resume_from;
@@ -109,11 +108,7 @@ int run_train(TrainArgs a) {
     a.train = DenoiserTrainOptions::from_json(m.at("train"));
     a.steps = steps > 0 ? steps : (epochs > 0 ? 0 : m.at("run").at("steps").get<int64_t>());
     a.epochs = epochs;
-    const auto& run = m.at("run");
-    a.checkpoint_every = run.value("checkpoint_every", a.checkpoint_every);
-    a.keep = run.value("keep", a.keep);
-    a.log_every = run.value("log_every", a.log_every);
-    a.preview_every = run.value("preview_every", a.preview_every);
+    a.run.resume(m.at("run"));
     if (a.out.empty()) a.out = a.resume;
     DDIM_CHECK_ARG(std::filesystem::equivalent(a.out, a.resume),
                    "--resume {} continues that run in place; do not give another --out", a.resume);
@@ -145,11 +140,7 @@ int run_train(TrainArgs a) {
   // What a later --resume needs besides the trainer's own state.
   auto meta = nlohmann::json::object();
   meta["data_options"] = data_args.to_json();
-  meta["run"] = {{"steps", steps},
-                 {"checkpoint_every", a.checkpoint_every},
-                 {"keep", a.keep},
-                 {"log_every", a.log_every},
-                 {"preview_every", a.preview_every}};
+  meta["run"] = a.run.to_json(steps);
   DenoiserTrainer trainer(arch, schedule, data, validation.get(), a.train, device, meta, parallel.sync());
   int64_t start = 0;
   if (!resume_path.empty()) {
@@ -166,37 +157,9 @@ int run_train(TrainArgs a) {
                arch.at("kind").get<std::string>(), count_parameters(trainer.model()), data.size(),
                trainer.steps_per_epoch(), steps,
                start > 0 ? fmt::format(", resuming at step {}", start) : "");
-  RunOptions ro;
-  ro.dir = a.out;
-  ro.steps = steps;
-  ro.checkpoint_every = a.checkpoint_every;
-  ro.keep = a.keep;
-  ro.log_every = a.log_every;
-  ro.preview_every = a.preview_every;
-  Progress progress("train", steps, "step", parallel.primary());
-  progress.update(start);
-  RunCallbacks cb;
-  cb.stop_requested = stop_request(parallel);
-  cb.on_step = [&](int64_t done, double loss) {
-    progress.update(done, std::isnan(loss) ? "" : fmt::format("loss {:.4f}", loss));
-  };
-  cb.on_event = [](const std::string& e) { spdlog::debug("{}", e); };
-  cb.on_metrics = [](const nlohmann::json& j) { spdlog::debug("metrics {}", j.dump()); };
-  const auto result = run_training(trainer, ro, start, cb);
-  progress.finish();
-  if (parallel.group) {
-    const double diff = parallel.group->max_difference_to_rank0(trainer.model());
-    DDIM_CHECK(diff == 0, "rank {}: the processes' weights differ by {} after training",
-               parallel.group->rank(), diff);
-    spdlog::info("the {} processes hold identical weights", world);
-  }
-  if (result.end == RunEnd::Stopped) {
-    spdlog::warn("stopped{} at step {}; checkpoint {}; continue with: ddim train --resume {}",
-                 stop_signal() ? fmt::format(" by signal {}", stop_signal())
-                               : std::string(" (another process was signalled)"),
-                 result.step, result.checkpoint, a.out);
-    return 128 + (stop_signal() ? stop_signal() : SIGTERM);
-  }
+  const auto result =
+      drive_training(trainer, trainer.model(), a.run.options(a.out, steps), start, "train", parallel);
+  if (result.end == RunEnd::Stopped) return report_stopped(result, "train", a.out);
   spdlog::info("done: {} steps in {}; model {}/model.pt, samples {}/samples.png, metrics {}/metrics.jsonl",
                result.step, format_duration(result.seconds), a.out, a.out, a.out);
   return 0;
@@ -289,21 +252,8 @@ void setup_train(CLI::App& app) {
       ->check(kNonNegative)
       ->capture_default_str();
   sub->add_flag("--bf16", a->train.bf16, "bf16 mixed precision (CUDA builds on a GPU)");
-  sub->add_option(
-         "--dist-timeout", a->dist_timeout,
-         "Data-parallel runs (torchrun, srun): seconds any process waits for the others before giving up")
-      ->check(kPositive)
-      ->capture_default_str();
-  sub->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints")
-      ->check(kPositive)
-      ->capture_default_str();
-  sub->add_option("--keep", a->keep, "Checkpoints to keep")->check(kPositive)->capture_default_str();
-  sub->add_option("--log-every", a->log_every, "Steps between metrics lines")
-      ->check(kPositive)
-      ->capture_default_str();
-  sub->add_option("--preview-every", a->preview_every, "Steps between sample grids (0: with checkpoints)")
-      ->check(kNonNegative)
-      ->capture_default_str();
+  add_run_options(sub, a->run, "Steps between metrics lines",
+                  "Steps between sample grids (0: with checkpoints)");
   sub->add_option("--preview-samples", a->train.preview_samples, "Images in the sample grid")
       ->check(kNonNegative)
       ->capture_default_str();

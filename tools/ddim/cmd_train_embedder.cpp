@@ -8,6 +8,7 @@
 #include "ddim/error.h"
 #include "ddim/unet.h"
 #include "progress.h"
+#include "training_run.h"
 
 namespace ddim::cli {
 namespace {
@@ -17,13 +18,12 @@ struct TrainEmbedderArgs {
   DataArgs data;
   EmbedderTrainOptions train;
   int64_t steps = 0, epochs = 0;
-  int64_t checkpoint_every = 500, keep = 3, log_every = 50, preview_every = 0;
-  int dist_timeout = 300;
+  RunArgs run{500, 3, 50, 0};
 };
 
 int run_train_embedder(TrainEmbedderArgs a) {
   auto device = init_runtime();
-  const auto parallel = init_parallel(a.dist_timeout, device);
+  const auto parallel = init_parallel(a.run.dist_timeout, device);
   a.train.seed = global_options().seed;
   a.train.loss = loss_from_string(a.loss);
   Checkpoint resume_from;
@@ -41,11 +41,7 @@ int run_train_embedder(TrainEmbedderArgs a) {
     a.train = EmbedderTrainOptions::from_json(m.at("train"));
     a.steps = steps > 0 ? steps : (epochs > 0 ? 0 : m.at("run").at("steps").get<int64_t>());
     a.epochs = epochs;
-    const auto& run = m.at("run");
-    a.checkpoint_every = run.value("checkpoint_every", a.checkpoint_every);
-    a.keep = run.value("keep", a.keep);
-    a.log_every = run.value("log_every", a.log_every);
-    a.preview_every = run.value("preview_every", a.preview_every);
+    a.run.resume(m.at("run"));
     if (a.out.empty()) a.out = a.resume;
   } else {
     DDIM_CHECK_ARG(!a.model.empty(), "--model DENOISER is required (or --resume RUN)");
@@ -89,11 +85,7 @@ int run_train_embedder(TrainEmbedderArgs a) {
   const int64_t steps = a.epochs > 0 ? a.epochs * steps_per_epoch : (a.steps > 0 ? a.steps : 2000);
   auto meta = nlohmann::json::object();
   meta["data_options"] = data_args.to_json();
-  meta["run"] = {{"steps", steps},
-                 {"checkpoint_every", a.checkpoint_every},
-                 {"keep", a.keep},
-                 {"log_every", a.log_every},
-                 {"preview_every", a.preview_every}};
+  meta["run"] = a.run.to_json(steps);
   EmbedderTrainer trainer(denoiser, ref, arch, data, validation.get(), a.train, device, meta,
                           parallel.sync());
   int64_t start = 0;
@@ -103,35 +95,14 @@ int run_train_embedder(TrainEmbedderArgs a) {
     DDIM_CHECK_ARG(start <= steps, "{} is at step {}, beyond the requested {} steps", resume_path, start,
                    steps);
   }
-  open_run_dir(a.out);
+  if (parallel.primary()) open_run_dir(a.out);
   spdlog::info(
       "{} embedder, {} parameters; {} examples ({} steps an epoch), {} steps of batch {} through S = {}{}",
       arch.arch, count_parameters(trainer.embedder()), data.size(), trainer.steps_per_epoch(), steps,
       a.train.batch, a.train.steps, start > 0 ? fmt::format(", resuming at step {}", start) : "");
-  RunOptions ro;
-  ro.dir = a.out;
-  ro.steps = steps;
-  ro.checkpoint_every = a.checkpoint_every;
-  ro.keep = a.keep;
-  ro.log_every = a.log_every;
-  ro.preview_every = a.preview_every;
-  Progress progress("train-embedder", steps, "step", parallel.primary());
-  progress.update(start);
-  RunCallbacks cb;
-  cb.stop_requested = stop_request(parallel);
-  cb.on_step = [&](int64_t done, double loss) {
-    progress.update(done, std::isnan(loss) ? "" : fmt::format("loss {:.4f}", loss));
-  };
-  cb.on_event = [](const std::string& e) { spdlog::debug("{}", e); };
-  cb.on_metrics = [](const nlohmann::json& j) { spdlog::debug("metrics {}", j.dump()); };
-  const auto result = run_training(trainer, ro, start, cb);
-  progress.finish();
-  if (result.end == RunEnd::Stopped) {
-    spdlog::warn(
-        "stopped by signal {} at step {}; checkpoint {}; continue with: ddim train-embedder --resume {}",
-        stop_signal(), result.step, result.checkpoint, a.out);
-    return 128 + stop_signal();
-  }
+  const auto result = drive_training(trainer, trainer.embedder(), a.run.options(a.out, steps), start,
+                                     "train-embedder", parallel);
+  if (result.end == RunEnd::Stopped) return report_stopped(result, "train-embedder", a.out);
   spdlog::info("done: {} steps in {}; embedder {}/model.pt, preview {}/preview.png", result.step,
                format_duration(result.seconds), a.out, a.out);
   return 0;
@@ -172,21 +143,8 @@ void setup_train_embedder(CLI::App& app) {
   sub->add_flag("--checkpointing", a->train.checkpointing,
                 "Per-step gradient checkpointing (memory of one step)");
   sub->add_flag("--bf16", a->train.bf16, "bf16 mixed precision (CUDA builds on a GPU)");
-  sub->add_option(
-         "--dist-timeout", a->dist_timeout,
-         "Data-parallel runs (torchrun, srun): seconds any process waits for the others before giving up")
-      ->check(kPositive)
-      ->capture_default_str();
-  sub->add_option("--checkpoint-every", a->checkpoint_every, "Steps between checkpoints")
-      ->check(kPositive)
-      ->capture_default_str();
-  sub->add_option("--keep", a->keep, "Checkpoints to keep")->check(kPositive)->capture_default_str();
-  sub->add_option("--log-every", a->log_every, "Steps between metrics lines (with the validation MSE)")
-      ->check(kPositive)
-      ->capture_default_str();
-  sub->add_option("--preview-every", a->preview_every, "Steps between pictures (0: with checkpoints)")
-      ->check(kNonNegative)
-      ->capture_default_str();
+  add_run_options(sub, a->run, "Steps between metrics lines (with the validation MSE)",
+                  "Steps between pictures (0: with checkpoints)");
   sub->add_option("--validation-images", a->train.validation_images, "Test images of the validation MSE")
       ->check(kPositive)
       ->capture_default_str();
