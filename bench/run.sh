@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 out="${1:-bench/results-$(hostname).jsonl}"
 threads="${THREADS:-0}"
 rounds="${ROUNDS:-5}"
+# Debian's interpreter: python3-torch is installed for it, whatever python3 comes first on PATH.
+py="${PYTHON:-/usr/bin/python3}"
 [ -x build/ddim ] || scripts/build.sh >/dev/null
 net=(--widths 32,64,96,128 --image-size 32 --channels 1)
 {
-  python3 bench/compare.py --rounds "$rounds" --threads "$threads" train -- "${net[@]}" --batch 64 --iters 10
-  python3 bench/compare.py --rounds "$rounds" --threads "$threads" sample -- "${net[@]}" --batch 64 --iters 3 --steps 10
+  "$py" bench/compare.py --python "$py" --rounds "$rounds" --threads "$threads" train -- "${net[@]}" --batch 64 --iters 10
+  "$py" bench/compare.py --python "$py" --rounds "$rounds" --threads "$threads" sample -- "${net[@]}" --batch 64 --iters 3 --steps 10
 } | tee "$out"
