@@ -1,5 +1,6 @@
 #include "ddim/denoiser.h"
 
+#include "ddim/autocast.h"
 #include "ddim/error.h"
 
 namespace ddim {
@@ -52,9 +53,12 @@ void Denoiser::to(const torch::Device& device) {
 
 EpsFn Denoiser::eps_fn(const torch::Tensor& cond) const {
   auto net = network_;
-  return [net, cond](const torch::Tensor& x, const Rates& r) {
+  const bool bf16 = bf16_;
+  return [net, cond, bf16](const torch::Tensor& x, const Rates& r) {
     auto v = torch::full({x.size(0)}, r.noise * r.noise, x.options());
-    return net->forward(x, v, cond);
+    if (!bf16) return net->forward(x, v, cond);
+    AutocastGuard autocast(x.device(), true);
+    return net->forward(x, v, cond).to(torch::kFloat);
   };
 }
 

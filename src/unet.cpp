@@ -136,11 +136,14 @@ torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& nois
   auto x = stem_->forward(channels_last_ ? x_in.contiguous(torch::MemoryFormat::ChannelsLast) : x_in);
   torch::Tensor temb;
   if (o.noise_input) {
-    auto e = sinusoidal_embedding(noise_variance.reshape({-1}).to(x.scalar_type()), o.embedding_dims,
+    // Made from the fp32 noise variance (its angles need fp32), then cast to the stem's dtype
+    // (bf16 under autocast) to be concatenated.
+    auto e = sinusoidal_embedding(noise_variance.reshape({-1}).to(x_in.scalar_type()), o.embedding_dims,
                                   o.embedding_max_frequency);
     if (time_mlp_) temb = time_mlp_->forward(e);
     // Tiled over the image plane and concatenated once (keras.io: UpSampling2D nearest).
-    x = torch::cat({x, e.view({x.size(0), -1, 1, 1}).expand({-1, -1, x.size(2), x.size(3)})}, 1);
+    e = e.to(x.scalar_type()).view({x.size(0), -1, 1, 1}).expand({-1, -1, x.size(2), x.size(3)});
+    x = torch::cat({x, e}, 1);
   }
   std::vector<torch::Tensor> skips;
   size_t k = 0;

@@ -162,6 +162,17 @@ TEST(CliModel, SampleIsReproducibleAndTakesSeedFiles) {
       {"sample", "--model", model, "--seeds-in", dir + "/a/seeds.pt", "--steps", "3", "--out", dir + "/c"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(torch::equal(a, load_tensor(dir + "/c/samples.pt")));
+  // --bf16: the same seeds give nearly the same samples, and the same bits twice.
+  for (const auto* out : {"/h1", "/h2"}) {
+    r = run_ddim({"sample", "--model", model, "--n", "5", "--steps", "3", "--seed", "7", "--bf16", "--out",
+                  dir + out});
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  auto h = load_tensor(dir + "/h1/samples.pt");
+  EXPECT_TRUE(torch::equal(h, load_tensor(dir + "/h2/samples.pt")));
+  EXPECT_FALSE(torch::equal(h, a));
+  EXPECT_LT((h - a).abs().mean().item<float>(), 0.02);
+  EXPECT_NE(read_text(dir + "/h1/config.toml").find("bf16 = true"), std::string::npos);
   // Seeds of another shape are refused, naming the file.
   save_tensor(dir + "/wrong.pt", torch::randn({2, 3, 32, 32}));
   r = run_ddim({"sample", "--model", model, "--seeds-in", dir + "/wrong.pt", "--out", dir + "/d"});

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "ddim/autocast.h"
 #include "ddim/blocks.h"
 #include "ddim/error.h"
 #include "ddim/mlp.h"
@@ -93,6 +94,31 @@ TEST_F(Network, ChannelsLastEqualsTheDefaultLayout) {
   auto b = net.forward(x, v);
   EXPECT_GT(a.abs().max().item<float>(), 0.0f);
   EXPECT_LT(((a - b).abs().max() / a.abs().max()).item<float>(), 1e-5);
+}
+
+// Under bf16 autocast the convolutions round to 8 significant bits, but the noise embedding's
+// angles (up to 2*pi*1000 rad) must stay fp32: rounded to bf16 they are off by whole turns and
+// the output is unrelated to the fp32 one.
+TEST_F(Network, Bf16AutocastKeepsTheNoiseEmbeddingExact) {
+  UNetOptions o;
+  o.widths = {8, 16};
+  o.image_size = 8;
+  UNet net(o);
+  for (auto& p : net.parameters()) p.data().normal_(0, 0.2);
+  net.eval();
+  auto x = torch::randn({4, 1, 8, 8});
+  auto v = 0.9 + 0.1 * torch::rand({4});  // high noise: the largest angles
+  torch::NoGradGuard ng;
+  auto a = net.forward(x, v);
+  torch::Tensor b;
+  {
+    AutocastGuard bf16(torch::kCPU, true);
+    b = net.forward(x, v);
+  }
+  EXPECT_EQ(b.scalar_type(), torch::kBFloat16);
+  const double rel = ((b.to(torch::kFloat) - a).norm() / a.norm()).item<double>();
+  EXPECT_GT(rel, 0.0);
+  EXPECT_LT(rel, 0.02);
 }
 
 TEST_F(Network, AdaGNStartsAsGroupNormAndTheConditionModulates) {

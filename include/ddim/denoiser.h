@@ -49,8 +49,14 @@ class Denoiser {
   void to(const torch::Device& device);
 
   /// eps(x, rates) of the network in eval mode, conditioned on `cond` when given ([B, d]).
-  /// The closure runs the network on x's batch and broadcasts n^2 over it.
+  /// The closure runs the network on x's batch and broadcasts n^2 over it. It returns fp32
+  /// whatever the precision, so the DDIM update (Eq. 12) and its inversion stay in fp32.
   EpsFn eps_fn(const torch::Tensor& cond = {}) const;
+
+  /// Evaluates the network under bf16 autocast (ddim/autocast.h) in every eps_fn made after
+  /// this call: sampling, inversion and synthesis on tensor cores or AVX512-BF16/AMX CPUs.
+  void set_mixed_precision(bool bf16) { bf16_ = bf16; }
+  bool mixed_precision() const { return bf16_; }
 
   /// Images in [0, 1] (or points) -> standardised network input.
   torch::Tensor standardize(const torch::Tensor& x) const { return stats_.standardize(x); }
@@ -68,6 +74,7 @@ class Denoiser {
   Schedule schedule_;
   Standardizer stats_;
   DataInfo data_;
+  bool bf16_ = false;
 };
 
 /// Which weights of a training checkpoint to use: the EMA average (the paper samples with it)

@@ -63,6 +63,8 @@ nlohmann::ordered_json report(const std::string& what, const BenchArgs& a, const
   j["channels"] = a.channels;
   j["batch"] = a.batch;
   j["iters"] = a.iters;
+  j["bf16"] = a.bf16;
+  j["channels_last"] = !a.nchw;
   j["seconds"] = seconds;
   j["images_per_s"] = images / seconds;
   j["peak_rss_mb"] = peak_rss_mb();
@@ -104,6 +106,7 @@ int run_bench_sample(const BenchArgs& a) {
   net->eval();
   net->set_channels_last(!a.nchw);
   Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), DataInfo{});
+  denoiser.set_mixed_precision(a.bf16);
   const auto grid = make_time_grid(denoiser.schedule(), a.steps);
   auto gen = make_generator(global_options().seed);
   torch::NoGradGuard no_grad;
@@ -136,6 +139,7 @@ int run_bench_synthesize(const BenchArgs& a, bool checkpointing) {
   DataInfo info;
   info.shape = {a.channels, a.image_size, a.image_size};
   Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), info);
+  denoiser.set_mixed_precision(a.bf16);
   SynthesisOptions so;
   so.steps = a.steps;
   so.iterations = a.warmup;
@@ -175,7 +179,8 @@ void add_common(CLI::App* sub, BenchArgs& a) {
   sub->add_option("--warmup", a.warmup, "Untimed iterations first")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_flag("--bf16", a.bf16, "bf16 autocast (CUDA)");
+  sub->add_flag("--bf16", a.bf16,
+                "bf16 autocast (GPUs with bf16 tensor cores; CPUs with AVX512-BF16 or AMX)");
   sub->add_flag("--nchw", a.nchw, "Use the NCHW layout instead of channels-last (to measure what it gives)");
 }
 

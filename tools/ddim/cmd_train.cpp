@@ -251,7 +251,9 @@ void setup_train(CLI::App& app) {
   sub->add_option("--grad-clip", a->train.grad_clip, "Clip the gradient norm (0: off)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_flag("--bf16", a->train.bf16, "bf16 mixed precision (CUDA builds on a GPU)");
+  sub->add_flag("--bf16", a->train.bf16,
+                "bf16 autocast for the forward pass (GPUs with bf16 tensor cores; CPUs with "
+                "AVX512-BF16 or AMX, slower on other CPUs)");
   add_run_options(sub, a->run, "Steps between metrics lines",
                   "Steps between sample grids (0: with checkpoints)");
   sub->add_option("--preview-samples", a->train.preview_samples, "Images in the sample grid")

@@ -142,7 +142,9 @@ void setup_train_embedder(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--checkpointing", a->train.checkpointing,
                 "Per-step gradient checkpointing (memory of one step)");
-  sub->add_flag("--bf16", a->train.bf16, "bf16 mixed precision (CUDA builds on a GPU)");
+  sub->add_flag("--bf16", a->train.bf16,
+                "bf16 autocast for the forward pass (GPUs with bf16 tensor cores; CPUs with "
+                "AVX512-BF16 or AMX, slower on other CPUs)");
   add_run_options(sub, a->run, "Steps between metrics lines (with the validation MSE)",
                   "Steps between pictures (0: with checkpoints)");
   sub->add_option("--validation-images", a->train.validation_images, "Test images of the validation MSE")

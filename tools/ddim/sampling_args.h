@@ -14,6 +14,7 @@ struct SamplerArgs {
   std::string end = "x0";
   int64_t batch = 256;
   std::string weights = "ema";
+  bool bf16 = false;
 
   TimeGrid grid(const Denoiser& d) const {
     return make_time_grid(d.schedule(), steps, end == "x0" ? GridEnd::PredictedX0 : GridEnd::ScheduleZero);
@@ -47,12 +48,16 @@ inline void add_sampler_options(CLI::App* sub, SamplerArgs& a, bool sampling = t
   sub->add_option("--weights", a.weights, "ema (the paper samples with the EMA network) or raw")
       ->check(CLI::IsMember({"ema", "raw"}))
       ->capture_default_str();
+  sub->add_flag("--bf16", a.bf16,
+                "Run the denoiser in bf16 autocast (the DDIM update stays fp32): GPUs with bf16 "
+                "tensor cores, CPUs with AVX512-BF16 or AMX; slower on other CPUs");
 }
 
 /// Loads the denoiser named by --model onto the runtime device.
 inline Denoiser load_model(const std::string& path, const SamplerArgs& a, const torch::Device& device) {
   auto d = load_denoiser(path, weights_from_string(a.weights));
   d.to(device);
+  d.set_mixed_precision(a.bf16);
   return d;
 }
 
