@@ -53,6 +53,18 @@ int configure_threads(int threads) {
   return n;
 }
 
+Tf32 tf32_from_string(const std::string& text) {
+  if (text == "conv") return Tf32::Conv;
+  if (text == "all") return Tf32::All;
+  if (text == "off") return Tf32::Off;
+  throw InvalidArgument(fmt::format("unknown --tf32 '{}' (valid: conv, all, off)", text), DDIM_WHERE_);
+}
+
+void set_tf32(Tf32 mode) {
+  at::globalContext().setAllowTF32CuDNN(mode != Tf32::Off);
+  at::globalContext().setAllowTF32CuBLAS(mode == Tf32::All);
+}
+
 std::string describe_device(const torch::Device& device) {
   if (device.is_cpu()) return fmt::format("cpu ({} threads)", torch::get_num_threads());
   return device.str();

@@ -3,6 +3,8 @@
 #include "ddim/ddim.h"
 #include "ddim/denoiser.h"
 #include "ddim/denoiser_trainer.h"
+#include "ddim/device.h"
+#include "ddim/error.h"
 #include "ddim/pipeline.h"
 #include "ddim/rng.h"
 #include "ddim/synthesis.h"
@@ -49,6 +51,36 @@ TEST(Cuda, SamplingAndInversionMatchTheCpu) {
   EXPECT_LT((a - b).abs().max().item<float>(), 1e-3);
   auto ia = invert(cpu, a, grid, {}, 8), ib = invert(gpu, a, grid, {}, 8);
   EXPECT_LT((ia - ib).abs().max().item<float>(), 1e-2);
+}
+
+// bf16 autocast on the GPU: samples within bf16's reach of the fp32 CPU samples, and the same
+// bits twice.
+TEST(Cuda, Bf16SamplingStaysCloseToTheFp32Cpu) {
+  DDIM_REQUIRE_GPU();
+  auto cpu = random_denoiser(torch::kCPU);
+  auto gpu = random_denoiser(torch::Device(torch::kCUDA, 0));
+  gpu.set_mixed_precision(true);
+  auto gen = make_generator(4);
+  auto seeds = randn({8, 1, 32, 32}, gen);
+  const auto grid = make_time_grid(cpu.schedule(), 10);
+  auto a = generate(cpu, seeds, grid, {}, 8), b = generate(gpu, seeds, grid, {}, 8);
+  EXPECT_LT(((a - b).norm() / a.norm()).item<double>(), 0.05);
+  EXPECT_TRUE(torch::equal(b, generate(gpu, seeds, grid, {}, 8)));
+}
+
+// Runs everywhere: the modes map onto LibTorch's two switches.
+TEST(Cuda, Tf32ModesSetLibTorchsSwitches) {
+  auto& ctx = at::globalContext();
+  const bool cudnn = ctx.allowTF32CuDNN(), cublas = ctx.allowTF32CuBLAS();
+  set_tf32(tf32_from_string("all"));
+  EXPECT_TRUE(ctx.allowTF32CuDNN() && ctx.allowTF32CuBLAS());
+  set_tf32(tf32_from_string("off"));
+  EXPECT_FALSE(ctx.allowTF32CuDNN() || ctx.allowTF32CuBLAS());
+  set_tf32(tf32_from_string("conv"));
+  EXPECT_TRUE(ctx.allowTF32CuDNN() && !ctx.allowTF32CuBLAS());
+  EXPECT_THROW(tf32_from_string("fp8"), InvalidArgument);
+  ctx.setAllowTF32CuDNN(cudnn);
+  ctx.setAllowTF32CuBLAS(cublas);
 }
 
 TEST(Cuda, SamplingIsDeterministicOnTheGpu) {

@@ -23,6 +23,14 @@ int available_cpus();
 /// Debian's LibTorch otherwise uses a single thread. Returns the count in effect.
 int configure_threads(int threads);
 
+/// Where fp32 work may run on TF32 tensor cores (Ampere and later GPUs; 10 mantissa bits
+/// instead of 23). Conv: convolutions only, LibTorch's default, which the U-Net's speed rests
+/// on; All: matrix products too (attention, MLPs, the Fréchet covariances); Off: full fp32.
+/// No effect on the CPU.
+enum class Tf32 { Conv, All, Off };
+Tf32 tf32_from_string(const std::string& text);
+void set_tf32(Tf32 mode);
+
 /// A short description: "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)".
 std::string describe_device(const torch::Device& device);
 

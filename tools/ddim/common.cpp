@@ -102,6 +102,7 @@ void init_logging(const std::string& level) {
 torch::Device init_runtime() {
   const auto& g = global_options();
   const int threads = configure_threads(g.threads);
+  set_tf32(tf32_from_string(g.tf32));
   const auto device = parse_device(g.device);
   spdlog::debug("LibTorch {}, {} CPU threads, device {}", torch_version(), threads, device.str());
   return device;

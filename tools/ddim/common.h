@@ -25,6 +25,7 @@ namespace ddim::cli {
 struct GlobalOptions {
   std::string device = "auto";
   int threads = 0;
+  std::string tf32 = "conv";
   uint64_t seed = 0;
   std::string log_level = "info";
 };
@@ -40,7 +41,7 @@ Action& selected_action();
 /// The root application, for writing the effective configuration.
 void set_root_app(CLI::App* app);
 
-/// Applies --threads and --device (throws when CUDA is asked for but absent) and logs the
+/// Applies --threads, --tf32 and --device (throws when CUDA is asked for but absent) and logs the
 /// device once.
 torch::Device init_runtime();
 
