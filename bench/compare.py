@@ -27,6 +27,8 @@ def main():
     p.add_argument("--threads", type=int, default=0, help="0: all CPUs this process may use")
     p.add_argument("--device", default="cpu")
     p.add_argument("--compile", action="store_true", help="also time torch.compile (PyTorch 2)")
+    p.add_argument("--bf16", action="store_true",
+                   help="also time both in bf16 autocast (ddim --bf16 against torch.autocast)")
     p.add_argument("what", choices=["train", "sample"])
     p.add_argument("args", nargs=argparse.REMAINDER)
     a = p.parse_args()
@@ -39,6 +41,9 @@ def main():
     impls = {"ddim": ddim_cmd, "pytorch-eager": py_cmd}
     if a.compile:
         impls["pytorch-compile"] = py_cmd + ["--compile"]
+    if a.bf16:
+        for k in list(impls):
+            impls[k + "-bf16"] = impls[k] + ["--bf16"]
     results = {k: [] for k in impls}
     for _ in range(a.rounds):
         for k, cmd in impls.items():
@@ -51,11 +56,14 @@ def main():
         }
         if "peak_gpu_mb" in rs[0]:
             summary[k]["peak_gpu_mb_median"] = statistics.median(r["peak_gpu_mb"] for r in rs)
-    for k in impls:
-        if k == "ddim":
-            continue
-        ratios = [d["images_per_s"] / b["images_per_s"] for d, b in zip(results["ddim"], results[k])]
-        summary["ratio_vs_" + k] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
+    # ddim against each baseline of the same precision, and what bf16 gives each.
+    pairs = [("ddim", k) for k in impls if not k.startswith("ddim") and not k.endswith("-bf16")]
+    pairs += [("ddim-bf16", k) for k in impls if not k.startswith("ddim") and k.endswith("-bf16")]
+    pairs += [(k + "-bf16", k) for k in impls if k + "-bf16" in impls]
+    for num, den in pairs:
+        ratios = [d["images_per_s"] / b["images_per_s"] for d, b in zip(results[num], results[den])]
+        name = "ratio_vs_" + den if num == "ddim" else "ratio_" + num + "_vs_" + den
+        summary[name] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
     summary["threads"] = results["ddim"][0]["threads"]
     print(json.dumps(summary))
 

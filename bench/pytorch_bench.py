@@ -31,6 +31,7 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--compile", action="store_true", help="torch.compile the network (PyTorch 2)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast around the network")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -38,7 +39,12 @@ def main():
     dev = torch.device(a.device)
     widths = [int(w) for w in a.widths.split(",")]
     net = UNet(a.channels, widths, a.block_depth, a.embedding_dims).to(dev)
-    fwd = torch.compile(net) if a.compile else net
+    compiled = torch.compile(net) if a.compile else net
+
+    def fwd(x, v):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.bf16):
+            return compiled(x, v).float()
+
     shape = (a.batch, a.channels, a.image_size, a.image_size)
     x0 = torch.randn(shape, device=dev)
 
@@ -98,6 +104,7 @@ def main():
     elapsed = time.perf_counter() - start
     out = {
         "impl": "pytorch-eager" + ("+compile" if a.compile else ""),
+        "bf16": a.bf16,
         "what": a.what,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
