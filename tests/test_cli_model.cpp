@@ -239,6 +239,13 @@ TEST(CliModel, SynthesizeAndAnalyseTheCloud) {
   const auto lines = read_text(dir + "/syn/metrics.jsonl");
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 4);
   EXPECT_TRUE(file_exists(dir + "/syn/synthesis.png"));
+  // In bf16 the seeds descend nearly the same path.
+  r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--iters", "4",
+                "--steps", "3", "--bf16", "--out", dir + "/syn16"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto z32 = load_tensor(dir + "/syn/seeds.pt"), z16 = load_tensor(dir + "/syn16/seeds.pt");
+  EXPECT_FALSE(torch::equal(z16, z32));
+  EXPECT_LT(((z16 - z32).norm() / z32.norm()).item<double>(), 0.02);
   r = run_ddim({"cloud", "--model", model, "--cloud", dir + "/syn/seeds.pt", "--combinations", "5", "--steps",
                 "3", "--out", dir + "/cloud"});
   ASSERT_EQ(r.status, 0) << r.err;

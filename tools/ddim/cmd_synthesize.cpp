@@ -25,6 +25,7 @@ struct SynthesizeArgs {
   InputArgs inputs;
   int64_t seeds_per_image = 16;
   int64_t show = 5;
+  bool bf16 = false;
   SynthesisOptions options;
 };
 
@@ -32,6 +33,7 @@ int run_synthesize(SynthesizeArgs a) {
   const auto device = init_runtime();
   auto d = load_denoiser(a.model, weights_from_string(a.weights));
   d.to(device);
+  d.set_mixed_precision(a.bf16);
   const auto& info = d.data();
   const auto in = load_inputs(a.inputs, info);
   a.options.loss = loss_from_string(a.loss);
@@ -181,6 +183,7 @@ void setup_synthesize(CLI::App& app) {
   sub->add_option("--weights", a->weights, "ema or raw denoiser weights")
       ->check(CLI::IsMember({"ema", "raw"}))
       ->capture_default_str();
+  add_bf16_flag(sub, a->bf16);
   sub->add_option("--show", a->show, "Seeds per image in the picture")
       ->check(kPositive)
       ->capture_default_str();

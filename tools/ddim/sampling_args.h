@@ -27,6 +27,13 @@ struct SamplerArgs {
   }
 };
 
+/// --bf16: the denoiser's evaluations in bf16 autocast (Denoiser::set_mixed_precision).
+inline void add_bf16_flag(CLI::App* sub, bool& bf16) {
+  sub->add_flag("--bf16", bf16,
+                "Run the denoiser in bf16 autocast (the DDIM update stays fp32): GPUs with bf16 "
+                "tensor cores, CPUs with AVX512-BF16 or AMX; slower on other CPUs");
+}
+
 inline void add_sampler_options(CLI::App* sub, SamplerArgs& a, bool sampling = true) {
   sub->add_option("--steps", a.steps, "DDIM steps S (the paper uses 10)")
       ->check(kPositive)
@@ -48,9 +55,7 @@ inline void add_sampler_options(CLI::App* sub, SamplerArgs& a, bool sampling = t
   sub->add_option("--weights", a.weights, "ema (the paper samples with the EMA network) or raw")
       ->check(CLI::IsMember({"ema", "raw"}))
       ->capture_default_str();
-  sub->add_flag("--bf16", a.bf16,
-                "Run the denoiser in bf16 autocast (the DDIM update stays fp32): GPUs with bf16 "
-                "tensor cores, CPUs with AVX512-BF16 or AMX; slower on other CPUs");
+  add_bf16_flag(sub, a.bf16);
 }
 
 /// Loads the denoiser named by --model onto the runtime device.
