@@ -362,6 +362,7 @@ void setup_analyze(CLI::App& app) {
       ->capture_default_str();
   v->add_option("--out", inv->out, "Output directory")->capture_default_str();
   v->add_option("--batch", inv->sampler.batch, "Images per batch")->check(kPositive)->capture_default_str();
+  add_bf16_flag(v, inv->sampler.bf16);
   on_run(v, [inv] { return run_inversion(*inv); });
 
   auto g = std::make_shared<GravityArgs>();
