@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "ddim/error.h"
@@ -51,6 +53,23 @@ int configure_threads(int threads) {
   const int n = threads > 0 ? threads : available_cpus();
   torch::set_num_threads(n);
   return n;
+}
+
+bool cpu_has_bf16_units() {
+  static const bool has = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream words(line);
+      std::string w;
+      while (words >> w)
+        if (w == "avx512_bf16" || w == "amx_bf16") return true;
+      return false;  // the first CPU's flags speak for all
+    }
+    return false;
+  }();
+  return has;
 }
 
 Tf32 tf32_from_string(const std::string& text) {

@@ -31,6 +31,10 @@ enum class Tf32 { Conv, All, Off };
 Tf32 tf32_from_string(const std::string& text);
 void set_tf32(Tf32 mode);
 
+/// True when this CPU has bf16 arithmetic units (AVX512-BF16 or AMX, from /proc/cpuinfo),
+/// where oneDNN's bf16 convolutions beat fp32; elsewhere bf16 is emulated and slower.
+bool cpu_has_bf16_units();
+
 /// A short description: "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)".
 std::string describe_device(const torch::Device& device);
 

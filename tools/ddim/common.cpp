@@ -99,12 +99,30 @@ void init_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+namespace {
+
+// Whether the parsed subcommand (or one of its parents) was given --bf16, on the command line
+// or in a --config file.
+bool bf16_requested() {
+  for (const CLI::App* app = g_root; app != nullptr;) {
+    const auto* opt = app->get_option_no_throw("--bf16");
+    if (opt != nullptr && opt->count() > 0 && opt->as<bool>()) return true;
+    const auto subs = app->get_subcommands();
+    app = subs.empty() ? nullptr : subs.front();
+  }
+  return false;
+}
+
+}  // namespace
+
 torch::Device init_runtime() {
   const auto& g = global_options();
   const int threads = configure_threads(g.threads);
   set_tf32(tf32_from_string(g.tf32));
   const auto device = parse_device(g.device);
   spdlog::debug("LibTorch {}, {} CPU threads, device {}", torch_version(), threads, device.str());
+  if (device.is_cpu() && bf16_requested() && !cpu_has_bf16_units())
+    spdlog::warn("--bf16 on a CPU without AVX512-BF16 or AMX: bf16 is emulated and likely slower than fp32");
   return device;
 }
 
