@@ -447,6 +447,31 @@ TEST(CliModel, DiffusionAutoencoderFromTrainingToManipulation) {
   EXPECT_EQ(r.status, 2);
 }
 
+// Every `ddim bench` command prints one JSON line with its measurement and the settings it ran.
+TEST(CliModel, BenchCommandsPrintOneJsonLine) {
+  const std::vector<std::string> tiny = {"--widths", "8,16", "--image-size", "8", "--batch", "2",
+                                         "--iters",  "1",    "--warmup",     "1"};
+  for (const std::string what : {"train", "sample", "synthesize", "train-embedder"}) {
+    for (const bool bf16 : {false, true}) {
+      std::vector<std::string> args = {"bench", what};
+      args.insert(args.end(), tiny.begin(), tiny.end());
+      if (what != "train") args.insert(args.end(), {"--steps", "2"});
+      if (bf16) args.push_back("--bf16");
+      const auto r = run_ddim(args);
+      ASSERT_EQ(r.status, 0) << what << ": " << r.err;
+      const auto j = nlohmann::json::parse(last_line(r.out));
+      EXPECT_EQ(j["what"], what);
+      EXPECT_EQ(j["bf16"], bf16) << what;
+      EXPECT_EQ(j["widths"], (std::vector<int64_t>{8, 16}));
+      EXPECT_GT(j["images_per_s"].get<double>(), 0.0) << what;
+      EXPECT_GT(j["peak_rss_mb"].get<double>(), 0.0) << what;
+    }
+  }
+  const auto r = run_ddim({"bench", "train-embedder", "--arch", "conv7"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("conv7"), std::string::npos) << r.err;
+}
+
 TEST(CliModel, ScheduleWritesTheTwoFigures) {
   const auto dir = scratch_dir();
   write_mnist_fixture(dir + "/mnist", 4, 4);

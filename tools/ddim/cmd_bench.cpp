@@ -9,6 +9,7 @@
 #include "common.h"
 #include "ddim/ddim.h"
 #include "ddim/denoiser_trainer.h"
+#include "ddim/embedder_trainer.h"
 #include "ddim/rng.h"
 #include "ddim/synthesis.h"
 #include "ddim/unet.h"
@@ -28,6 +29,8 @@ struct BenchArgs {
   int64_t steps = 10;
   bool bf16 = false;
   bool nchw = false;
+  std::string arch = "unet";  // train-embedder
+  bool checkpointing = false;
 };
 
 double peak_rss_mb() {
@@ -164,6 +167,54 @@ int run_bench_synthesize(const BenchArgs& a, bool checkpointing) {
   return 0;
 }
 
+// Training an embedding network through a frozen denoiser (S unrolled DDIM steps): images/s.
+int run_bench_train_embedder(const BenchArgs& a) {
+  const auto device = init_runtime();
+  const auto opts = unet_options(a);
+  auto net = std::make_shared<UNet>(opts);
+  net->to(device);
+  net->eval();
+  net->set_channels_last(!a.nchw);
+  for (auto& p : net->parameters()) p.set_requires_grad(false);
+  DataInfo info;
+  info.shape = {a.channels, a.image_size, a.image_size};
+  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), info);
+  Dataset data;
+  data.spec = "synthetic";
+  data.storage = torch::randint(0, 256, {4 * a.batch, a.channels, a.image_size, a.image_size},
+                                torch::TensorOptions().dtype(torch::kUInt8));
+  EmbedderOptions arch;
+  arch.arch = a.arch;
+  arch.channels = a.channels;
+  arch.image_size = a.image_size;
+  arch.widths = opts.widths;
+  arch.block_depth = a.block_depth;
+  EmbedderTrainOptions t;
+  t.batch = a.batch;
+  t.steps = a.steps;
+  t.checkpointing = a.checkpointing;
+  t.bf16 = a.bf16;
+  t.preview_images = 0;
+  t.validation_images = 1;
+  EmbedderTrainer trainer(denoiser, DenoiserRef{}, arch, data, nullptr, t, device);
+  trainer.embedder().set_channels_last(!a.nchw);
+  for (int64_t i = 0; i < a.warmup; ++i) trainer.step(i);
+  synchronize(device);
+  torch::Tensor last;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.iters; ++i) last = trainer.step(a.warmup + i);
+  last.item<float>();
+  synchronize(device);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = report("train-embedder", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["arch"] = a.arch;
+  j["steps"] = a.steps;
+  j["checkpointing"] = a.checkpointing;
+  j["parameters"] = count_parameters(trainer.embedder());
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
 void add_common(CLI::App* sub, BenchArgs& a) {
   sub->add_option("--widths", a.widths, "U-Net widths")->capture_default_str();
   sub->add_option("--block-depth", a.block_depth, "Residual blocks per resolution")
@@ -210,6 +261,19 @@ void setup_bench(CLI::App& app) {
   y->add_option("--steps", syn->steps, "DDIM steps S unrolled")->check(kPositive)->capture_default_str();
   y->add_flag("--checkpointing", *ckpt, "Per-step gradient checkpointing");
   on_run(y, [syn, ckpt] { return run_bench_synthesize(*syn, *ckpt); });
+  auto emb = std::make_shared<BenchArgs>();
+  emb->batch = 16;
+  emb->iters = 5;
+  emb->warmup = 1;
+  auto* e = bench->add_subcommand(
+      "train-embedder", "Embedder training steps through a frozen denoiser of these widths: images/s");
+  add_common(e, *emb);
+  e->add_option("--arch", emb->arch, "Embedder architecture")
+      ->check(CLI::IsMember(embedder_archs()))
+      ->capture_default_str();
+  e->add_option("--steps", emb->steps, "DDIM steps S unrolled")->check(kPositive)->capture_default_str();
+  e->add_flag("--checkpointing", emb->checkpointing, "Per-step gradient checkpointing");
+  on_run(e, [emb] { return run_bench_train_embedder(*emb); });
 }
 
 }  // namespace ddim::cli
