@@ -12,6 +12,7 @@
 #include "ddim/embedder_trainer.h"
 #include "ddim/rng.h"
 #include "ddim/synthesis.h"
+#include "ddim/training.h"
 #include "ddim/unet.h"
 
 namespace ddim::cli {
@@ -74,27 +75,53 @@ nlohmann::ordered_json report(const std::string& what, const BenchArgs& a, const
   return j;
 }
 
-int run_bench_train(const BenchArgs& a) {
-  const auto device = init_runtime();
-  const auto opts = unet_options(a);
+// Random uint8 images of the benchmarked shape: what the training benchmarks learn from.
+Dataset synthetic_images(const BenchArgs& a) {
   Dataset data;
   data.spec = "synthetic";
   data.storage = torch::randint(0, 256, {4 * a.batch, a.channels, a.image_size, a.image_size},
                                 torch::TensorOptions().dtype(torch::kUInt8));
+  return data;
+}
+
+// A randomly initialised U-Net as a frozen denoiser on `device`, in the benchmarked layout
+// and precision.
+Denoiser frozen_denoiser(const BenchArgs& a, const torch::Device& device) {
+  auto net = std::make_shared<UNet>(unet_options(a));
+  net->to(device);
+  net->eval();
+  net->set_channels_last(!a.nchw);
+  for (auto& p : net->parameters()) p.set_requires_grad(false);
+  DataInfo info;
+  info.shape = {a.channels, a.image_size, a.image_size};
+  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), info);
+  denoiser.set_mixed_precision(a.bf16);
+  return denoiser;
+}
+
+// Seconds for `a.iters` training steps after `a.warmup` untimed ones; the loss is read once,
+// at the end, as the training loop reads it only at log points.
+double time_training_steps(TrainingTask& task, const BenchArgs& a, const torch::Device& device) {
+  for (int64_t i = 0; i < a.warmup; ++i) task.step(i);
+  synchronize(device);
+  torch::Tensor last;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.iters; ++i) last = task.step(a.warmup + i);
+  last.item<float>();
+  synchronize(device);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run_bench_train(const BenchArgs& a) {
+  const auto device = init_runtime();
   DenoiserTrainOptions t;
   t.batch = a.batch;
   t.preview_samples = 0;
   t.bf16 = a.bf16;
-  DenoiserTrainer trainer(opts.to_json(), ScheduleOptions{}, data, nullptr, t, device);
+  DenoiserTrainer trainer(unet_options(a).to_json(), ScheduleOptions{}, synthetic_images(a), nullptr, t,
+                          device);
   trainer.model().set_channels_last(!a.nchw);
-  for (int64_t i = 0; i < a.warmup; ++i) trainer.step(i);
-  synchronize(device);
-  torch::Tensor last;
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < a.iters; ++i) last = trainer.step(a.warmup + i);
-  last.item<float>();
-  synchronize(device);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double s = time_training_steps(trainer, a, device);
   auto j = report("train", a, device, s, static_cast<double>(a.batch * a.iters));
   j["parameters"] = count_parameters(trainer.model());
   std::cout << j.dump() << std::endl;
@@ -103,13 +130,7 @@ int run_bench_train(const BenchArgs& a) {
 
 int run_bench_sample(const BenchArgs& a) {
   const auto device = init_runtime();
-  const auto opts = unet_options(a);
-  auto net = std::make_shared<UNet>(opts);
-  net->to(device);
-  net->eval();
-  net->set_channels_last(!a.nchw);
-  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), DataInfo{});
-  denoiser.set_mixed_precision(a.bf16);
+  const auto denoiser = frozen_denoiser(a, device);
   const auto grid = make_time_grid(denoiser.schedule(), a.steps);
   auto gen = make_generator(global_options().seed);
   torch::NoGradGuard no_grad;
@@ -134,15 +155,7 @@ int run_bench_sample(const BenchArgs& a) {
 // per process).
 int run_bench_synthesize(const BenchArgs& a, bool checkpointing) {
   const auto device = init_runtime();
-  const auto opts = unet_options(a);
-  auto net = std::make_shared<UNet>(opts);
-  net->to(device);
-  net->eval();
-  for (auto& p : net->parameters()) p.set_requires_grad(false);
-  DataInfo info;
-  info.shape = {a.channels, a.image_size, a.image_size};
-  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), info);
-  denoiser.set_mixed_precision(a.bf16);
+  const auto denoiser = frozen_denoiser(a, device);
   SynthesisOptions so;
   so.steps = a.steps;
   so.iterations = a.warmup;
@@ -170,24 +183,11 @@ int run_bench_synthesize(const BenchArgs& a, bool checkpointing) {
 // Training an embedding network through a frozen denoiser (S unrolled DDIM steps): images/s.
 int run_bench_train_embedder(const BenchArgs& a) {
   const auto device = init_runtime();
-  const auto opts = unet_options(a);
-  auto net = std::make_shared<UNet>(opts);
-  net->to(device);
-  net->eval();
-  net->set_channels_last(!a.nchw);
-  for (auto& p : net->parameters()) p.set_requires_grad(false);
-  DataInfo info;
-  info.shape = {a.channels, a.image_size, a.image_size};
-  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), info);
-  Dataset data;
-  data.spec = "synthetic";
-  data.storage = torch::randint(0, 256, {4 * a.batch, a.channels, a.image_size, a.image_size},
-                                torch::TensorOptions().dtype(torch::kUInt8));
   EmbedderOptions arch;
   arch.arch = a.arch;
   arch.channels = a.channels;
   arch.image_size = a.image_size;
-  arch.widths = opts.widths;
+  arch.widths = unet_options(a).widths;
   arch.block_depth = a.block_depth;
   EmbedderTrainOptions t;
   t.batch = a.batch;
@@ -196,16 +196,10 @@ int run_bench_train_embedder(const BenchArgs& a) {
   t.bf16 = a.bf16;
   t.preview_images = 0;
   t.validation_images = 1;
-  EmbedderTrainer trainer(denoiser, DenoiserRef{}, arch, data, nullptr, t, device);
+  EmbedderTrainer trainer(frozen_denoiser(a, device), DenoiserRef{}, arch, synthetic_images(a), nullptr, t,
+                          device);
   trainer.embedder().set_channels_last(!a.nchw);
-  for (int64_t i = 0; i < a.warmup; ++i) trainer.step(i);
-  synchronize(device);
-  torch::Tensor last;
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < a.iters; ++i) last = trainer.step(a.warmup + i);
-  last.item<float>();
-  synchronize(device);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double s = time_training_steps(trainer, a, device);
   auto j = report("train-embedder", a, device, s, static_cast<double>(a.batch * a.iters));
   j["arch"] = a.arch;
   j["steps"] = a.steps;
