@@ -95,7 +95,7 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
   } else {
     DDIM_CHECK_ARG(split != Split::Test,
                    "{}: a folder has a test split only when it holds train/ and test/ "
-                   "subfolders; use --split train or all",
+                   "subfolders; use the train split or all",
                    dir);
     files = list_images(dir);
   }
@@ -105,24 +105,11 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
 
 }  // namespace
 
-std::string to_string(Split split) {
-  switch (split) {
-    case Split::Train:
-      return "train";
-    case Split::Test:
-      return "test";
-    case Split::All:
-      return "all";
-  }
-  return "?";
-}
-
-Split split_from_string(const std::string& name) {
-  if (name == "train") return Split::Train;
-  if (name == "test") return Split::Test;
-  if (name == "all") return Split::All;
-  DDIM_CHECK_ARG(false, "unknown split '{}' (valid: train, test, all)", name);
-  return Split::Train;
+template <>
+const NameTable<Split>& name_table<Split>() {
+  static const NameTable<Split> table{"split",
+                                      {{Split::Train, "train"}, {Split::Test, "test"}, {Split::All, "all"}}};
+  return table;
 }
 
 const std::vector<std::string>& dataset_names() {
@@ -139,16 +126,17 @@ DataSpec parse_data_spec(const std::string& text) {
   if (colon != std::string::npos) spec.path = text.substr(colon + 1);
   const auto& names = dataset_names();
   DDIM_CHECK_ARG(std::find(names.begin(), names.end(), spec.name) != names.end(),
-                 "unknown dataset '{}' in --data {} (valid: fashion-mnist[:DIR], mnist:DIR, "
+                 "unknown dataset '{}' in the data spec '{}' (valid: fashion-mnist[:DIR], mnist:DIR, "
                  "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian)",
                  spec.name, text);
   if (spec.name == "fashion-mnist" && spec.path.empty()) spec.path = kFashionMnistDir;
-  DDIM_CHECK_ARG(!spec.path.empty(), "--data {}: {} needs a path, as {}:DIR", text, spec.name,
+  DDIM_CHECK_ARG(!spec.path.empty(), "data spec '{}': {} needs a path, as {}:DIR", text, spec.name,
                  spec.name == "toy" ? "toy:NAME" : spec.name);
   if (spec.name == "toy") {
     const auto& toys = toy_names();
     DDIM_CHECK_ARG(std::find(toys.begin(), toys.end(), spec.path) != toys.end(),
-                   "unknown toy set '{}' in --data {} (valid: {})", spec.path, text, fmt::join(toys, ", "));
+                   "unknown toy set '{}' in the data spec '{}' (valid: {})", spec.path, text,
+                   fmt::join(toys, ", "));
   }
   return spec;
 }
@@ -189,9 +177,18 @@ torch::Tensor Dataset::slice(int64_t begin, int64_t end) const {
   return is_image() ? x.to(torch::kFloat32).div_(255.0) : x.to(torch::kFloat32).clone();
 }
 
+void DataOptions::validate() const {
+  DDIM_CHECK_ARG(limit >= 0, "the example limit must not be negative, got {}", limit);
+  DDIM_CHECK_ARG(pad_to >= -1, "the pad size must be -1 (auto), 0 (never) or a size, got {}", pad_to);
+  DDIM_CHECK_ARG(crop >= 0 && resize >= 0, "crop and resize sizes must not be negative, got {} and {}", crop,
+                 resize);
+  DDIM_CHECK_ARG(channels == 0 || channels == 1 || channels == 3,
+                 "channels must be 0 (as the files are), 1 or 3, got {}", channels);
+  DDIM_CHECK_ARG(toy_size >= 0, "the toy set size must not be negative, got {}", toy_size);
+}
+
 Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
-  DDIM_CHECK_ARG(o.limit >= 0, "--limit must not be negative, got {}", o.limit);
-  DDIM_CHECK_ARG(o.pad_to >= -1, "--pad-to must be -1 (auto), 0 (never) or a size, got {}", o.pad_to);
+  o.validate();
   Dataset ds;
   ds.spec = spec.to_string();
   ds.split = o.split;
@@ -205,7 +202,6 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   } else if (spec.name == "folder") {
     part = load_folder(spec.path, o.split, o);
   } else if (spec.name == "toy") {
-    DDIM_CHECK_ARG(o.toy_size >= 0, "toy set size must not be negative, got {}", o.toy_size);
     auto points = [&](int64_t default_n, uint64_t stream) {
       return make_toy_points(spec.path, o.toy_size > 0 ? o.toy_size : default_n, mix_seed(o.seed, stream));
     };
@@ -233,6 +229,86 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   ds.storage = data.contiguous();
   ds.labels = labels.defined() ? labels.contiguous() : labels;
   return ds;
+}
+
+}  // namespace ddim
+
+namespace ddim {
+
+DataSource DataSource::with_split(Split split) const {
+  DataSource s = *this;
+  s.options.split = split;
+  return s;
+}
+
+bool DataSource::has_split(Split split) const {
+  const auto parsed = parse_data_spec(spec);
+  if (split == Split::All || parsed.name != "folder") return true;
+  return is_dir(parsed.path + "/train") && is_dir(parsed.path + "/test");
+}
+
+nlohmann::json DataSource::to_json() const {
+  const auto& o = options;
+  return {{"spec", spec},           {"split", ddim::to_string(o.split)},
+          {"limit", o.limit},       {"pad_to", o.pad_to},
+          {"crop", o.crop},         {"resize", o.resize},
+          {"channels", o.channels}, {"toy_size", o.toy_size},
+          {"seed", o.seed}};
+}
+
+DataSource DataSource::from_json(const nlohmann::json& j, uint64_t default_seed) {
+  DataSource s;
+  try {
+    s.spec = j.value("spec", s.spec);
+    auto& o = s.options;
+    o.split = from_string<Split>(j.value("split", std::string("train")));
+    o.limit = j.value("limit", o.limit);
+    o.pad_to = j.value("pad_to", o.pad_to);
+    o.crop = j.value("crop", o.crop);
+    o.resize = j.value("resize", o.resize);
+    o.channels = j.value("channels", o.channels);
+    o.toy_size = j.value("toy_size", o.toy_size);
+    o.seed = j.value("seed", default_seed);
+  } catch (const nlohmann::json::exception& e) {
+    DDIM_CHECK_ARG(false, "data options: {}", e.what());
+  }
+  return s;
+}
+
+std::string DataInfo::class_name(int64_t k) const {
+  return k >= 0 && k < static_cast<int64_t>(classes.size()) ? classes[static_cast<size_t>(k)]
+                                                            : std::to_string(k);
+}
+
+nlohmann::json DataInfo::to_json() const {
+  return {{"spec", spec},
+          {"shape", shape},
+          {"padding", {padding.top, padding.bottom, padding.left, padding.right}},
+          {"classes", classes},
+          {"examples", examples}};
+}
+
+DataInfo DataInfo::from_json(const nlohmann::json& j) {
+  DataInfo d;
+  d.spec = j.value("spec", std::string());
+  d.shape = j.at("shape").get<std::vector<int64_t>>();
+  if (j.contains("padding")) {
+    auto p = j.at("padding").get<std::vector<int64_t>>();
+    if (p.size() == 4) d.padding = {p[0], p[1], p[2], p[3]};
+  }
+  d.classes = j.value("classes", std::vector<std::string>{});
+  d.examples = j.value("examples", int64_t{0});
+  return d;
+}
+
+DataInfo DataInfo::of(const Dataset& data) {
+  DataInfo d;
+  d.spec = data.spec;
+  d.shape = data.example_shape();
+  d.padding = data.padding;
+  d.classes = data.classes;
+  d.examples = data.size();
+  return d;
 }
 
 }  // namespace ddim

@@ -5,37 +5,6 @@
 
 namespace ddim {
 
-nlohmann::json DataInfo::to_json() const {
-  return {{"spec", spec},
-          {"shape", shape},
-          {"padding", {padding.top, padding.bottom, padding.left, padding.right}},
-          {"classes", classes},
-          {"examples", examples}};
-}
-
-DataInfo DataInfo::from_json(const nlohmann::json& j) {
-  DataInfo d;
-  d.spec = j.value("spec", std::string());
-  d.shape = j.at("shape").get<std::vector<int64_t>>();
-  if (j.contains("padding")) {
-    auto p = j.at("padding").get<std::vector<int64_t>>();
-    if (p.size() == 4) d.padding = {p[0], p[1], p[2], p[3]};
-  }
-  d.classes = j.value("classes", std::vector<std::string>{});
-  d.examples = j.value("examples", int64_t{0});
-  return d;
-}
-
-DataInfo DataInfo::of(const Dataset& data) {
-  DataInfo d;
-  d.spec = data.spec;
-  d.shape = data.example_shape();
-  d.padding = data.padding;
-  d.classes = data.classes;
-  d.examples = data.size();
-  return d;
-}
-
 Denoiser::Denoiser(std::shared_ptr<EpsNetwork> network, const ScheduleOptions& schedule, Standardizer stats,
                    DataInfo data)
     : network_(std::move(network)), schedule_(schedule), stats_(std::move(stats)), data_(std::move(data)) {}
@@ -85,11 +54,10 @@ nlohmann::json Denoiser::describe() const {
           {"parameters", count_parameters(*network_)}};
 }
 
-Weights weights_from_string(const std::string& s) {
-  if (s == "ema") return Weights::EMA;
-  if (s == "raw") return Weights::Raw;
-  DDIM_CHECK_ARG(false, "unknown weights '{}' (valid: ema, raw)", s);
-  return Weights::EMA;
+template <>
+const NameTable<Weights>& name_table<Weights>() {
+  static const NameTable<Weights> table{"weights", {{Weights::EMA, "ema"}, {Weights::Raw, "raw"}}};
+  return table;
 }
 
 Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {

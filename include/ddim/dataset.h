@@ -13,16 +13,18 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
 
+#include "ddim/names.h"
+
 namespace ddim {
 
 enum class Split { Train, Test, All };
-std::string to_string(Split split);
-/// "train", "test" or "all"; throws ddim::InvalidArgument listing them otherwise.
-Split split_from_string(const std::string& name);
+/// "train", "test", "all".
+DDIM_NAMED_ENUM(Split);
 
 struct DataSpec {
   std::string name;  ///< one of dataset_names()
@@ -52,6 +54,9 @@ struct DataOptions {
   uint64_t seed = 0;
   /// toy sets: number of points (0: 10000 for train, 2000 for test).
   int64_t toy_size = 0;
+
+  /// Throws ddim::InvalidArgument naming the bad value.
+  void validate() const;
 };
 
 /// Zero padding added around images, per side, so that it can be cropped off again.
@@ -85,6 +90,46 @@ struct Dataset {
 /// Loads a data set. Throws ddim::InvalidArgument for bad options and ddim::Error for
 /// missing or corrupt files (the message names the file).
 Dataset load_dataset(const DataSpec& spec, const DataOptions& options);
+
+/// A data set as a command names it: the spec and the options. Training checkpoints store it
+/// (meta["data_options"]), so that a resumed run reloads exactly the same data.
+struct DataSource {
+  std::string spec = "fashion-mnist";  ///< NAME[:PATH], see parse_data_spec
+  DataOptions options;
+
+  Dataset load() const { return load_dataset(parse_data_spec(spec), options); }
+  /// The same source, another split.
+  DataSource with_split(Split split) const;
+  /// Whether the set has a separate `split`: IDX, CIFAR-10 and toy sets always have their test
+  /// split; a folder has one only when it holds train/ and test/ subfolders. (Missing files
+  /// of a set that should have the split are an error of load(), not a `false` here.)
+  bool has_split(Split split) const;
+  /// {"spec", "split", "limit", "pad_to", "crop", "resize", "channels", "toy_size", "seed"}.
+  nlohmann::json to_json() const;
+  /// Reads to_json()'s layout; keys that are missing keep their defaults (older checkpoints
+  /// have no "seed": `default_seed` is used then). Throws ddim::InvalidArgument naming a key
+  /// of the wrong type.
+  static DataSource from_json(const nlohmann::json& j, uint64_t default_seed = 0);
+};
+
+/// What a model was trained on: enough to shape, pad and label its inputs and outputs.
+/// Models store it (checkpoint meta["data"]).
+struct DataInfo {
+  std::string spec;                  ///< e.g. "fashion-mnist:/usr/share/datasets/fashion-mnist"
+  std::vector<int64_t> shape;        ///< one example: {C, H, W} or {D}
+  Padding padding;                   ///< zero padding inside `shape` (cropped for metrics)
+  std::vector<std::string> classes;  ///< class names, when the data set has them
+  int64_t examples = 0;              ///< size of the training split used
+
+  bool is_image() const { return shape.size() == 3; }
+  /// Crops the padding off images (points pass unchanged).
+  torch::Tensor crop(const torch::Tensor& x) const { return is_image() ? padding.crop(x) : x; }
+  /// The name of class k ("k" when the names are unknown).
+  std::string class_name(int64_t k) const;
+  nlohmann::json to_json() const;
+  static DataInfo from_json(const nlohmann::json& j);
+  static DataInfo of(const Dataset& data);
+};
 
 /// Pads [N, C, H, W] with zeros, centred, to `size` x `size` (the Padding records how).
 torch::Tensor pad_images(const torch::Tensor& images, int64_t size, Padding* padding);
