@@ -42,6 +42,8 @@ std::string find_idx(const std::string& dir, const std::string& stem) {
 
 struct Part {
   torch::Tensor images, labels;
+  std::vector<Attribute> attributes;
+  std::string default_attribute;  // the label attribute when none is asked for
 };
 
 Part load_idx_part(const std::string& dir, const std::string& prefix) {
@@ -54,7 +56,7 @@ Part load_idx_part(const std::string& dir, const std::string& prefix) {
   DDIM_CHECK(labels.dim() == 1, "{}: expected 1 IDX dimension (count), got {}", labels_path, labels.dim());
   DDIM_CHECK(images.size(0) == labels.size(0), "{} has {} images but {} has {} labels", images_path,
              images.size(0), labels_path, labels.size(0));
-  return {images.unsqueeze(1), labels.to(torch::kInt64)};
+  return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}};
 }
 
 Part load_idx_set(const std::string& dir, Split split) {
@@ -63,7 +65,7 @@ Part load_idx_set(const std::string& dir, Split split) {
   if (split == Split::Test) return load_idx_part(dir, "t10k");
   auto a = load_idx_part(dir, "train");
   auto b = load_idx_part(dir, "t10k");
-  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels})};
+  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels}), {}, {}};
 }
 
 Part load_cifar10(std::string dir, Split split) {
@@ -79,7 +81,7 @@ Part load_cifar10(std::string dir, Split split) {
     images.push_back(batch.images);
     labels.push_back(batch.labels);
   }
-  return {torch::cat(images), torch::cat(labels)};
+  return {torch::cat(images), torch::cat(labels), {}, {}};
 }
 
 Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
@@ -100,7 +102,16 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
     files = list_images(dir);
   }
   if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
-  return {load_images(files, FolderOptions{o.crop, o.resize, o.channels}), torch::Tensor()};
+  Part part;
+  if (!o.attributes_file.empty()) {
+    // Checked before decoding any image. Rows may name any image under dir, of either split.
+    const auto table = read_attribute_table(o.attributes_file);
+    if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
+    part.attributes = attributes_for_files(table, dir, list_images(dir), files);
+    part.default_attribute = part.attributes.front().name;
+  }
+  part.images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
+  return part;
 }
 
 }  // namespace
@@ -192,6 +203,9 @@ torch::Tensor Dataset::slice(int64_t begin, int64_t end) const {
 Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   DDIM_CHECK_ARG(o.limit >= 0, "--limit must not be negative, got {}", o.limit);
   DDIM_CHECK_ARG(o.pad_to >= -1, "--pad-to must be -1 (auto), 0 (never) or a size, got {}", o.pad_to);
+  DDIM_CHECK_ARG(o.attributes_file.empty() || spec.name == "folder",
+                 "--attributes {}: an attributes file goes with folder data, not {}", o.attributes_file,
+                 spec.to_string());
   Dataset ds;
   ds.spec = spec.to_string();
   ds.split = o.split;
@@ -218,12 +232,27 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   } else {
     DDIM_FAIL("unknown dataset '{}'", spec.name);
   }
+  if (!part.attributes.empty()) {
+    // The class label is one of the attributes.
+    const auto& name = o.label_attribute.empty() ? part.default_attribute : o.label_attribute;
+    const auto& a = part.attributes[find_attribute(part.attributes, name, spec.to_string())];
+    part.labels = a.labels;
+    ds.classes = a.values;
+    ds.label_attribute = a.name;
+  } else {
+    DDIM_CHECK_ARG(o.label_attribute.empty(),
+                   "--class-attribute {}: {} has no attributes (folder data gets them from "
+                   "--attributes FILE)",
+                   o.label_attribute, spec.to_string());
+  }
   auto data = part.images;
   auto labels = part.labels;
   if (o.limit > 0 && data.size(0) > o.limit) {
     data = data.narrow(0, 0, o.limit);
     if (labels.defined()) labels = labels.narrow(0, 0, o.limit);
+    part.attributes = narrow_attributes(part.attributes, o.limit);
   }
+  ds.attributes = std::move(part.attributes);
   if (data.dim() == 4) {
     const int64_t h = data.size(2), w = data.size(3);
     int64_t target = o.pad_to;

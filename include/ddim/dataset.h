@@ -10,12 +10,19 @@
 //
 // Images are kept as uint8 [N, C, H, W] (one byte a pixel, so CelebA fits in memory) and
 // handed out as float in [0, 1]; toy points as float [N, 2].
+//
+// Labels: a set may have several named attributes per example (a folder with an attributes
+// file, see attributes.h). `labels` and `classes`, the one class label that
+// class-conditional commands use, are then the attribute chosen by
+// DataOptions::label_attribute.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <string>
 #include <vector>
+
+#include "ddim/attributes.h"
 
 namespace ddim {
 
@@ -48,6 +55,12 @@ struct DataOptions {
   int64_t crop = 0;
   int64_t resize = 0;
   int64_t channels = 0;
+  /// folder: an attributes file for the images (CSV or CelebA's layout, see attributes.h).
+  std::string attributes_file;
+  /// The attribute that becomes `labels` and `classes` (empty: the set's default, the first
+  /// column of an attributes file). Sets without attributes accept
+  /// only the empty name.
+  std::string label_attribute;
   /// toy sets: the points are a function of this seed (the test split uses another stream).
   uint64_t seed = 0;
   /// toy sets: number of points (0: 10000 for train, 2000 for test).
@@ -65,10 +78,12 @@ struct Padding {
 struct Dataset {
   std::string spec;  ///< the spec it was loaded from
   Split split = Split::Train;
-  torch::Tensor storage;             ///< uint8 [N, C, H, W] images, or float [N, D] points
-  torch::Tensor labels;              ///< int64 [N]; undefined when the set has no labels
-  std::vector<std::string> classes;  ///< class names by label, when known
-  Padding padding;                   ///< what was added to reach the stored size
+  torch::Tensor storage;              ///< uint8 [N, C, H, W] images, or float [N, D] points
+  torch::Tensor labels;               ///< int64 [N]; undefined when the set has no labels
+  std::vector<std::string> classes;   ///< class names by label, when known
+  std::vector<Attribute> attributes;  ///< named attributes (labels int64 [N] each); may be empty
+  std::string label_attribute;        ///< the attribute `labels` is, when there are attributes
+  Padding padding;                    ///< what was added to reach the stored size
 
   int64_t size() const { return storage.size(0); }
   bool is_image() const { return storage.dim() == 4; }
