@@ -4,6 +4,7 @@
 
 #include "ddim/cifar10.h"
 #include "ddim/error.h"
+#include "ddim/fonts.h"
 #include "ddim/idx.h"
 #include "ddim/image_folder.h"
 #include "ddim/rng.h"
@@ -114,6 +115,18 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
   return part;
 }
 
+Part load_fonts(const std::string& font_dir, const DataOptions& o) {
+  DDIM_CHECK_ARG(o.crop == 0, "--crop applies to folder data, not fonts (--resize sets the image side)");
+  DDIM_CHECK_ARG(o.channels == 0 || o.channels == 3,
+                 "fonts are RGB: --channels 1 is refused because a font colour and a background "
+                 "colour may have the same gray level");
+  const int64_t side = o.resize > 0 ? o.resize : 32;
+  DDIM_CHECK_ARG(side >= 16, "fonts: the image side (--resize) must be at least 16, got {}", side);
+  const auto fonts = font_dir.empty() ? load_default_fonts() : load_font_dir(font_dir);
+  const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit);
+  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter"};
+}
+
 }  // namespace
 
 std::string to_string(Split split) {
@@ -137,7 +150,8 @@ Split split_from_string(const std::string& name) {
 }
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10", "folder", "toy"};
+  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10",
+                                                 "folder",        "toy",   "fonts"};
   return names;
 }
 
@@ -151,9 +165,10 @@ DataSpec parse_data_spec(const std::string& text) {
   const auto& names = dataset_names();
   DDIM_CHECK_ARG(std::find(names.begin(), names.end(), spec.name) != names.end(),
                  "unknown dataset '{}' in --data {} (valid: fashion-mnist[:DIR], mnist:DIR, "
-                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian)",
+                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian, fonts[:FONT_DIR])",
                  spec.name, text);
   if (spec.name == "fashion-mnist" && spec.path.empty()) spec.path = kFashionMnistDir;
+  if (spec.name == "fonts") return spec;  // no path: the default fonts
   DDIM_CHECK_ARG(!spec.path.empty(), "--data {}: {} needs a path, as {}:DIR", text, spec.name,
                  spec.name == "toy" ? "toy:NAME" : spec.name);
   if (spec.name == "toy") {
@@ -218,6 +233,8 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     ds.classes = cifar10_classes();
   } else if (spec.name == "folder") {
     part = load_folder(spec.path, o.split, o);
+  } else if (spec.name == "fonts") {
+    part = load_fonts(spec.path, o);
   } else if (spec.name == "toy") {
     DDIM_CHECK_ARG(o.toy_size >= 0, "toy set size must not be negative, got {}", o.toy_size);
     auto points = [&](int64_t default_n, uint64_t stream) {
@@ -241,8 +258,8 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     ds.label_attribute = a.name;
   } else {
     DDIM_CHECK_ARG(o.label_attribute.empty(),
-                   "--class-attribute {}: {} has no attributes (folder data gets them from "
-                   "--attributes FILE)",
+                   "--class-attribute {}: {} has no attributes (fonts have; folder data gets them "
+                   "from --attributes FILE)",
                    o.label_attribute, spec.to_string());
   }
   auto data = part.images;

@@ -7,12 +7,14 @@
 //   folder:DIR           PNG/JPEG/BMP files, recursive; DIR/train and DIR/test are the
 //                        splits when both exist
 //   toy:circles | toy:two-moons | toy:gaussian   2-D points, a function of the seed
+//   fonts[:FONT_DIR]     rendered letters with five attributes (fonts.h); 24 Debian fonts by
+//                        default, else every .ttf/.otf file in FONT_DIR
 //
 // Images are kept as uint8 [N, C, H, W] (one byte a pixel, so CelebA fits in memory) and
 // handed out as float in [0, 1]; toy points as float [N, 2].
 //
-// Labels: a set may have several named attributes per example (a folder with an attributes
-// file, see attributes.h). `labels` and `classes`, the one class label that
+// Labels: a set may have several named attributes per example (fonts; a folder with an
+// attributes file, see attributes.h). `labels` and `classes`, the one class label that
 // class-conditional commands use, are then the attribute chosen by
 // DataOptions::label_attribute.
 #pragma once
@@ -46,19 +48,21 @@ DataSpec parse_data_spec(const std::string& text);
 
 struct DataOptions {
   Split split = Split::Train;
-  /// Keep the first `limit` examples of the split, in file order (0: all).
+  /// Keep the first `limit` examples of the split, in file order (fonts: in the set's fixed
+  /// pseudo-random order, so that a few hundred examples cover every attribute; 0: all).
   int64_t limit = 0;
   /// Pad images with zeros to pad_to x pad_to, centred. -1 (auto): up to the next multiple
   /// of 8, since the U-Net halves the size three times (28x28 -> 32x32); 0: never.
   int64_t pad_to = -1;
-  /// folder: crop, resize and channel options (see image_folder.h).
+  /// folder: crop, resize and channel options (see image_folder.h). fonts: `resize` is the
+  /// image side (0: 32; at least 16), and crop and channels must be 0.
   int64_t crop = 0;
   int64_t resize = 0;
   int64_t channels = 0;
   /// folder: an attributes file for the images (CSV or CelebA's layout, see attributes.h).
   std::string attributes_file;
-  /// The attribute that becomes `labels` and `classes` (empty: the set's default, the first
-  /// column of an attributes file). Sets without attributes accept
+  /// The attribute that becomes `labels` and `classes` (empty: the set's default, `letter`
+  /// for fonts and the first column of an attributes file). Sets without attributes accept
   /// only the empty name.
   std::string label_attribute;
   /// toy sets: the points are a function of this seed (the test split uses another stream).
