@@ -212,6 +212,8 @@ ddim::DataOptions DataArgs::options() const {
   o.resize = resize;
   o.channels = channels;
   o.toy_size = toy_size;
+  o.attributes_file = attributes;
+  o.label_attribute = class_attribute;
   o.seed = global_options().seed;
   return o;
 }
@@ -225,8 +227,16 @@ DataArgs DataArgs::with_split(const std::string& s) const {
 }
 
 nlohmann::json DataArgs::to_json() const {
-  return {{"spec", spec}, {"split", split},   {"limit", limit},       {"pad_to", pad_to},
-          {"crop", crop}, {"resize", resize}, {"channels", channels}, {"toy_size", toy_size}};
+  return {{"spec", spec},
+          {"split", split},
+          {"limit", limit},
+          {"pad_to", pad_to},
+          {"crop", crop},
+          {"resize", resize},
+          {"channels", channels},
+          {"toy_size", toy_size},
+          {"attributes", attributes},
+          {"class_attribute", class_attribute}};
 }
 
 DataArgs DataArgs::from_json(const nlohmann::json& j) {
@@ -239,6 +249,8 @@ DataArgs DataArgs::from_json(const nlohmann::json& j) {
   a.resize = j.value("resize", a.resize);
   a.channels = j.value("channels", a.channels);
   a.toy_size = j.value("toy_size", a.toy_size);
+  a.attributes = j.value("attributes", a.attributes);
+  a.class_attribute = j.value("class_attribute", a.class_attribute);
   return a;
 }
 
@@ -270,7 +282,7 @@ void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split) {
   args.split = split;
   sub->add_option("--data", args.spec,
                   "Data set: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, folder:DIR, "
-                  "toy:circles|two-moons|gaussian")
+                  "toy:circles|two-moons|gaussian, fonts[:FONT_DIR]")
       ->capture_default_str();
   sub->add_option("--split", args.split, "Which split: train, test or all")
       ->check(CLI::IsMember({"train", "test", "all"}))
@@ -286,7 +298,8 @@ void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split) {
   sub->add_option("--crop", args.crop, "folder: crop the central square of this side first (0: no crop)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_option("--resize", args.resize, "folder: resize to SIZExSIZE after cropping (0: keep)")
+  sub->add_option("--resize", args.resize,
+                  "folder: resize to SIZExSIZE after cropping (0: keep); fonts: the image side (0: 32)")
       ->check(kNonNegative)
       ->capture_default_str();
   sub->add_option("--channels", args.channels, "folder: 1 (gray) or 3 (RGB); 0: as the files are")
@@ -295,6 +308,12 @@ void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split) {
   sub->add_option("--toy-size", args.toy_size, "toy sets: number of points (0: 10000 train, 2000 test)")
       ->check(kNonNegative)
       ->capture_default_str();
+  sub->add_option("--attributes", args.attributes,
+                  "folder: attributes of the images, a CSV file (file,NAME1,NAME2,...) or CelebA's "
+                  "list_attr_celeba.txt");
+  sub->add_option("--class-attribute", args.class_attribute,
+                  "The attribute used as the class label (default: letter for fonts, the first "
+                  "column of --attributes)");
 }
 
 }  // namespace ddim::cli

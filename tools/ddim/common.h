@@ -68,6 +68,8 @@ struct DataArgs {
   int64_t resize = 0;
   int64_t channels = 0;
   int64_t toy_size = 0;
+  std::string attributes;       ///< folder: attributes file
+  std::string class_attribute;  ///< the attribute used as the class label
 
   ddim::DataOptions options() const;
   ddim::Dataset load() const;
@@ -76,8 +78,8 @@ struct DataArgs {
   nlohmann::json to_json() const;
   static DataArgs from_json(const nlohmann::json& j);
 };
-/// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size
-/// on `sub`. `split` is the default split of this command.
+/// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size,
+/// --attributes and --class-attribute on `sub`. `split` is the default split of this command.
 void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split = "train");
 
 /// Validator for positive integers, with a message naming the option.
