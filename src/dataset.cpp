@@ -4,6 +4,7 @@
 
 #include "ddim/cifar10.h"
 #include "ddim/error.h"
+#include "ddim/fonts.h"
 #include "ddim/idx.h"
 #include "ddim/image_folder.h"
 #include "ddim/rng.h"
@@ -42,6 +43,8 @@ std::string find_idx(const std::string& dir, const std::string& stem) {
 
 struct Part {
   torch::Tensor images, labels;
+  std::vector<Attribute> attributes;
+  std::string default_attribute;  // the label attribute when none is asked for
 };
 
 Part load_idx_part(const std::string& dir, const std::string& prefix) {
@@ -54,7 +57,7 @@ Part load_idx_part(const std::string& dir, const std::string& prefix) {
   DDIM_CHECK(labels.dim() == 1, "{}: expected 1 IDX dimension (count), got {}", labels_path, labels.dim());
   DDIM_CHECK(images.size(0) == labels.size(0), "{} has {} images but {} has {} labels", images_path,
              images.size(0), labels_path, labels.size(0));
-  return {images.unsqueeze(1), labels.to(torch::kInt64)};
+  return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}};
 }
 
 Part load_idx_set(const std::string& dir, Split split) {
@@ -63,7 +66,7 @@ Part load_idx_set(const std::string& dir, Split split) {
   if (split == Split::Test) return load_idx_part(dir, "t10k");
   auto a = load_idx_part(dir, "train");
   auto b = load_idx_part(dir, "t10k");
-  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels})};
+  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels}), {}, {}};
 }
 
 Part load_cifar10(std::string dir, Split split) {
@@ -79,7 +82,7 @@ Part load_cifar10(std::string dir, Split split) {
     images.push_back(batch.images);
     labels.push_back(batch.labels);
   }
-  return {torch::cat(images), torch::cat(labels)};
+  return {torch::cat(images), torch::cat(labels), {}, {}};
 }
 
 Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
@@ -100,7 +103,29 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
     files = list_images(dir);
   }
   if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
-  return {load_images(files, FolderOptions{o.crop, o.resize, o.channels}), torch::Tensor()};
+  Part part;
+  if (!o.attributes_file.empty()) {
+    // Checked before decoding any image. Rows may name any image under dir, of either split.
+    const auto table = read_attribute_table(o.attributes_file);
+    if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
+    part.attributes = attributes_for_files(table, dir, list_images(dir), files);
+    part.default_attribute = part.attributes.front().name;
+  }
+  part.images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
+  return part;
+}
+
+Part load_fonts(const std::string& font_dir, const DataOptions& o) {
+  DDIM_CHECK_ARG(o.crop == 0,
+                 "a crop size applies to folder data, not fonts (the resize size sets the image side)");
+  DDIM_CHECK_ARG(o.channels == 0 || o.channels == 3,
+                 "fonts are RGB: 1 channel is refused because a font colour and a background "
+                 "colour may have the same gray level");
+  const int64_t side = o.resize > 0 ? o.resize : 32;
+  DDIM_CHECK_ARG(side >= 16, "fonts: the image side (the resize size) must be at least 16, got {}", side);
+  const auto fonts = font_dir.empty() ? load_default_fonts() : load_font_dir(font_dir);
+  const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit);
+  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter"};
 }
 
 }  // namespace
@@ -113,7 +138,8 @@ const NameTable<Split>& name_table<Split>() {
 }
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10", "folder", "toy"};
+  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10",
+                                                 "folder",        "toy",   "fonts"};
   return names;
 }
 
@@ -127,9 +153,10 @@ DataSpec parse_data_spec(const std::string& text) {
   const auto& names = dataset_names();
   DDIM_CHECK_ARG(std::find(names.begin(), names.end(), spec.name) != names.end(),
                  "unknown dataset '{}' in the data spec '{}' (valid: fashion-mnist[:DIR], mnist:DIR, "
-                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian)",
+                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian, fonts[:FONT_DIR])",
                  spec.name, text);
   if (spec.name == "fashion-mnist" && spec.path.empty()) spec.path = kFashionMnistDir;
+  if (spec.name == "fonts") return spec;  // no path: the default fonts
   DDIM_CHECK_ARG(!spec.path.empty(), "data spec '{}': {} needs a path, as {}:DIR", text, spec.name,
                  spec.name == "toy" ? "toy:NAME" : spec.name);
   if (spec.name == "toy") {
@@ -189,6 +216,9 @@ void DataOptions::validate() const {
 
 Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   o.validate();
+  DDIM_CHECK_ARG(o.attributes_file.empty() || spec.name == "folder",
+                 "attributes file {}: an attributes file goes with folder data, not {}", o.attributes_file,
+                 spec.to_string());
   Dataset ds;
   ds.spec = spec.to_string();
   ds.split = o.split;
@@ -201,6 +231,8 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     ds.classes = cifar10_classes();
   } else if (spec.name == "folder") {
     part = load_folder(spec.path, o.split, o);
+  } else if (spec.name == "fonts") {
+    part = load_fonts(spec.path, o);
   } else if (spec.name == "toy") {
     auto points = [&](int64_t default_n, uint64_t stream) {
       return make_toy_points(spec.path, o.toy_size > 0 ? o.toy_size : default_n, mix_seed(o.seed, stream));
@@ -214,12 +246,27 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   } else {
     DDIM_FAIL("unknown dataset '{}'", spec.name);
   }
+  if (!part.attributes.empty()) {
+    // The class label is one of the attributes.
+    const auto& name = o.label_attribute.empty() ? part.default_attribute : o.label_attribute;
+    const auto& a = part.attributes[find_attribute(part.attributes, name, spec.to_string())];
+    part.labels = a.labels;
+    ds.classes = a.values;
+    ds.label_attribute = a.name;
+  } else {
+    DDIM_CHECK_ARG(o.label_attribute.empty(),
+                   "class attribute '{}': {} has no attributes (fonts have; folder data gets them "
+                   "from an attributes file)",
+                   o.label_attribute, spec.to_string());
+  }
   auto data = part.images;
   auto labels = part.labels;
   if (o.limit > 0 && data.size(0) > o.limit) {
     data = data.narrow(0, 0, o.limit);
     if (labels.defined()) labels = labels.narrow(0, 0, o.limit);
+    part.attributes = narrow_attributes(part.attributes, o.limit);
   }
+  ds.attributes = std::move(part.attributes);
   if (data.dim() == 4) {
     const int64_t h = data.size(2), w = data.size(3);
     int64_t target = o.pad_to;
@@ -249,11 +296,17 @@ bool DataSource::has_split(Split split) const {
 
 nlohmann::json DataSource::to_json() const {
   const auto& o = options;
-  return {{"spec", spec},           {"split", ddim::to_string(o.split)},
-          {"limit", o.limit},       {"pad_to", o.pad_to},
-          {"crop", o.crop},         {"resize", o.resize},
-          {"channels", o.channels}, {"toy_size", o.toy_size},
-          {"seed", o.seed}};
+  return {{"spec", spec},
+          {"split", ddim::to_string(o.split)},
+          {"limit", o.limit},
+          {"pad_to", o.pad_to},
+          {"crop", o.crop},
+          {"resize", o.resize},
+          {"channels", o.channels},
+          {"toy_size", o.toy_size},
+          {"seed", o.seed},
+          {"attributes", o.attributes_file},
+          {"class_attribute", o.label_attribute}};
 }
 
 DataSource DataSource::from_json(const nlohmann::json& j, uint64_t default_seed) {
@@ -269,6 +322,8 @@ DataSource DataSource::from_json(const nlohmann::json& j, uint64_t default_seed)
     o.channels = j.value("channels", o.channels);
     o.toy_size = j.value("toy_size", o.toy_size);
     o.seed = j.value("seed", default_seed);
+    o.attributes_file = j.value("attributes", o.attributes_file);
+    o.label_attribute = j.value("class_attribute", o.label_attribute);
   } catch (const nlohmann::json::exception& e) {
     DDIM_CHECK_ARG(false, "data options: {}", e.what());
   }

@@ -7,9 +7,16 @@
 //   folder:DIR           PNG/JPEG/BMP files, recursive; DIR/train and DIR/test are the
 //                        splits when both exist
 //   toy:circles | toy:two-moons | toy:gaussian   2-D points, a function of the seed
+//   fonts[:FONT_DIR]     rendered letters with five attributes (fonts.h); 24 Debian fonts by
+//                        default, else every .ttf/.otf file in FONT_DIR
 //
 // Images are kept as uint8 [N, C, H, W] (one byte a pixel, so CelebA fits in memory) and
 // handed out as float in [0, 1]; toy points as float [N, 2].
+//
+// Labels: a set may have several named attributes per example (fonts; a folder with an
+// attributes file, see attributes.h). `labels` and `classes`, the one class label that
+// class-conditional commands use, are then the attribute chosen by
+// DataOptions::label_attribute.
 #pragma once
 
 #include <torch/torch.h>
@@ -18,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "ddim/attributes.h"
 #include "ddim/names.h"
 
 namespace ddim {
@@ -41,15 +49,23 @@ DataSpec parse_data_spec(const std::string& text);
 
 struct DataOptions {
   Split split = Split::Train;
-  /// Keep the first `limit` examples of the split, in file order (0: all).
+  /// Keep the first `limit` examples of the split, in file order (fonts: in the set's fixed
+  /// pseudo-random order, so that a few hundred examples cover every attribute; 0: all).
   int64_t limit = 0;
   /// Pad images with zeros to pad_to x pad_to, centred. -1 (auto): up to the next multiple
   /// of 8, since the U-Net halves the size three times (28x28 -> 32x32); 0: never.
   int64_t pad_to = -1;
-  /// folder: crop, resize and channel options (see image_folder.h).
+  /// folder: crop, resize and channel options (see image_folder.h). fonts: `resize` is the
+  /// image side (0: 32; at least 16), and crop and channels must be 0.
   int64_t crop = 0;
   int64_t resize = 0;
   int64_t channels = 0;
+  /// folder: an attributes file for the images (CSV or CelebA's layout, see attributes.h).
+  std::string attributes_file;
+  /// The attribute that becomes `labels` and `classes` (empty: the set's default, `letter`
+  /// for fonts and the first column of an attributes file). Sets without attributes accept
+  /// only the empty name.
+  std::string label_attribute;
   /// toy sets: the points are a function of this seed (the test split uses another stream).
   uint64_t seed = 0;
   /// toy sets: number of points (0: 10000 for train, 2000 for test).
@@ -70,10 +86,12 @@ struct Padding {
 struct Dataset {
   std::string spec;  ///< the spec it was loaded from
   Split split = Split::Train;
-  torch::Tensor storage;             ///< uint8 [N, C, H, W] images, or float [N, D] points
-  torch::Tensor labels;              ///< int64 [N]; undefined when the set has no labels
-  std::vector<std::string> classes;  ///< class names by label, when known
-  Padding padding;                   ///< what was added to reach the stored size
+  torch::Tensor storage;              ///< uint8 [N, C, H, W] images, or float [N, D] points
+  torch::Tensor labels;               ///< int64 [N]; undefined when the set has no labels
+  std::vector<std::string> classes;   ///< class names by label, when known
+  std::vector<Attribute> attributes;  ///< named attributes (labels int64 [N] each); may be empty
+  std::string label_attribute;        ///< the attribute `labels` is, when there are attributes
+  Padding padding;                    ///< what was added to reach the stored size
 
   int64_t size() const { return storage.size(0); }
   bool is_image() const { return storage.dim() == 4; }
@@ -104,7 +122,8 @@ struct DataSource {
   /// split; a folder has one only when it holds train/ and test/ subfolders. (Missing files
   /// of a set that should have the split are an error of load(), not a `false` here.)
   bool has_split(Split split) const;
-  /// {"spec", "split", "limit", "pad_to", "crop", "resize", "channels", "toy_size", "seed"}.
+  /// {"spec", "split", "limit", "pad_to", "crop", "resize", "channels", "toy_size", "seed",
+  /// "attributes", "class_attribute"}.
   nlohmann::json to_json() const;
   /// Reads to_json()'s layout; keys that are missing keep their defaults (older checkpoints
   /// have no "seed": `default_seed` is used then). Throws ddim::InvalidArgument naming a key

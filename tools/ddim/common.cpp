@@ -227,7 +227,7 @@ void add_data_options(CLI::App* sub, DataSource& s, Split split) {
   auto& o = s.options;
   sub->add_option("--data", s.spec,
                   "Data set: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, folder:DIR, "
-                  "toy:circles|two-moons|gaussian")
+                  "toy:circles|two-moons|gaussian, fonts[:FONT_DIR]")
       ->capture_default_str();
   add_enum_option(sub, "--split", o.split, "Which split");
   sub->add_option("--limit", o.limit, "Use only the first N examples of the split (0: all)")
@@ -241,7 +241,8 @@ void add_data_options(CLI::App* sub, DataSource& s, Split split) {
   sub->add_option("--crop", o.crop, "folder: crop the central square of this side first (0: no crop)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_option("--resize", o.resize, "folder: resize to SIZExSIZE after cropping (0: keep)")
+  sub->add_option("--resize", o.resize,
+                  "folder: resize to SIZExSIZE after cropping (0: keep); fonts: the image side (0: 32)")
       ->check(kNonNegative)
       ->capture_default_str();
   sub->add_option("--channels", o.channels, "folder: 1 (gray) or 3 (RGB); 0: as the files are")
@@ -250,6 +251,12 @@ void add_data_options(CLI::App* sub, DataSource& s, Split split) {
   sub->add_option("--toy-size", o.toy_size, "toy sets: number of points (0: 10000 train, 2000 test)")
       ->check(kNonNegative)
       ->capture_default_str();
+  sub->add_option("--attributes", o.attributes_file,
+                  "folder: attributes of the images, a CSV file (file,NAME1,NAME2,...) or CelebA's "
+                  "list_attr_celeba.txt");
+  sub->add_option("--class-attribute", o.label_attribute,
+                  "The attribute used as the class label (default: letter for fonts, the first "
+                  "column of --attributes)");
 }
 
 std::vector<double> to_vector(const torch::Tensor& t) {

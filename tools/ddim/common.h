@@ -66,8 +66,9 @@ void open_run_dir(const std::string& dir);
 /// Writes JSON (pretty, with a trailing newline) atomically.
 void write_json(const std::string& path, const nlohmann::ordered_json& json);
 
-/// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size on
-/// `sub`, bound to `source`; `split` is the command's default split.
+/// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size,
+/// --attributes and --class-attribute on `sub`, bound to `source`; `split` is the command's
+/// default split.
 void add_data_options(CLI::App* sub, DataSource& source, Split split = Split::Train);
 /// The source with the global --seed (toy sets are a function of it).
 DataSource seeded(DataSource source);
