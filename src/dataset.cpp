@@ -1,5 +1,6 @@
 #include "ddim/dataset.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "ddim/cifar10.h"
@@ -44,7 +45,8 @@ std::string find_idx(const std::string& dir, const std::string& stem) {
 struct Part {
   torch::Tensor images, labels;
   std::vector<Attribute> attributes;
-  std::string default_attribute;  // the label attribute when none is asked for
+  std::string default_attribute;     // the label attribute when none is asked for
+  std::vector<std::string> classes;  // class names by label, when the part knows them
 };
 
 Part load_idx_part(const std::string& dir, const std::string& prefix) {
@@ -57,7 +59,7 @@ Part load_idx_part(const std::string& dir, const std::string& prefix) {
   DDIM_CHECK(labels.dim() == 1, "{}: expected 1 IDX dimension (count), got {}", labels_path, labels.dim());
   DDIM_CHECK(images.size(0) == labels.size(0), "{} has {} images but {} has {} labels", images_path,
              images.size(0), labels_path, labels.size(0));
-  return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}};
+  return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}, {}};
 }
 
 Part load_idx_set(const std::string& dir, Split split) {
@@ -66,7 +68,7 @@ Part load_idx_set(const std::string& dir, Split split) {
   if (split == Split::Test) return load_idx_part(dir, "t10k");
   auto a = load_idx_part(dir, "train");
   auto b = load_idx_part(dir, "t10k");
-  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels}), {}, {}};
+  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels}), {}, {}, {}};
 }
 
 Part load_cifar10(std::string dir, Split split) {
@@ -82,27 +84,69 @@ Part load_cifar10(std::string dir, Split split) {
     images.push_back(batch.images);
     labels.push_back(batch.labels);
   }
-  return {torch::cat(images), torch::cat(labels), {}, {}};
+  return {torch::cat(images), torch::cat(labels), {}, {}, {}};
+}
+
+// The sub-folder of `root` that holds `file` ("" when the file lies in root itself).
+std::string class_folder(const std::string& root, const std::string& file) {
+  const auto rel = fs::path(file).lexically_relative(root);
+  return std::distance(rel.begin(), rel.end()) >= 2 ? rel.begin()->string() : std::string();
+}
+
+// The ImageFolder convention: when every image lies in a sub-folder of its split's root and
+// there are at least two, the sub-folder is the class. Names are sorted over both splits, so a
+// label means the same class in train/ and test/.
+void label_by_subfolder(const std::vector<std::pair<std::string, std::string>>& all_files,
+                        const std::vector<std::pair<std::string, std::string>>& files, Part& part) {
+  std::vector<std::string> names;
+  for (const auto& [root, file] : all_files) {
+    auto name = class_folder(root, file);
+    if (name.empty()) return;
+    names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  if (names.size() < 2) return;
+  std::vector<int64_t> labels;
+  labels.reserve(files.size());
+  for (const auto& [root, file] : files) {
+    const auto it = std::lower_bound(names.begin(), names.end(), class_folder(root, file));
+    labels.push_back(it - names.begin());
+  }
+  part.labels = torch::tensor(labels, torch::kInt64);
+  part.classes = std::move(names);
 }
 
 Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
   DDIM_CHECK(is_dir(dir), "{}: no such directory", dir);
   const bool has_splits = is_dir(dir + "/train") && is_dir(dir + "/test");
   std::vector<std::string> files;
+  // (split root, file) pairs: of the split asked for, and of every split (for class names).
+  std::vector<std::pair<std::string, std::string>> rooted, all_rooted;
+  auto add = [](std::vector<std::pair<std::string, std::string>>& to, const std::string& root,
+                const std::vector<std::string>& list) {
+    for (const auto& f : list) to.emplace_back(root, f);
+  };
   if (has_splits) {
-    if (split != Split::Test) files = list_images(dir + "/train");
-    if (split != Split::Train) {
-      auto test = list_images(dir + "/test");
-      files.insert(files.end(), test.begin(), test.end());
-    }
+    const auto train = list_images(dir + "/train"), test = list_images(dir + "/test");
+    add(all_rooted, dir + "/train", train);
+    add(all_rooted, dir + "/test", test);
+    if (split != Split::Test) add(rooted, dir + "/train", train);
+    if (split != Split::Train) add(rooted, dir + "/test", test);
+    for (const auto& [root, f] : rooted) files.push_back(f);
   } else {
     DDIM_CHECK_ARG(split != Split::Test,
                    "{}: a folder has a test split only when it holds train/ and test/ "
                    "subfolders; use the train split or all",
                    dir);
     files = list_images(dir);
+    add(all_rooted, dir, files);
+    rooted = all_rooted;
   }
-  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
+  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
+    files.resize(o.limit);
+    rooted.resize(o.limit);
+  }
   Part part;
   if (!o.attributes_file.empty()) {
     // Checked before decoding any image. Rows may name any image under dir, of either split.
@@ -110,6 +154,8 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
     if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
     part.attributes = attributes_for_files(table, dir, list_images(dir), files);
     part.default_attribute = part.attributes.front().name;
+  } else {
+    label_by_subfolder(all_rooted, rooted, part);
   }
   part.images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
   return part;
@@ -231,6 +277,7 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     ds.classes = cifar10_classes();
   } else if (spec.name == "folder") {
     part = load_folder(spec.path, o.split, o);
+    ds.classes = part.classes;
   } else if (spec.name == "fonts") {
     part = load_fonts(spec.path, o);
   } else if (spec.name == "toy") {
@@ -333,6 +380,17 @@ DataSource DataSource::from_json(const nlohmann::json& j, uint64_t default_seed)
 std::string DataInfo::class_name(int64_t k) const {
   return k >= 0 && k < static_cast<int64_t>(classes.size()) ? classes[static_cast<size_t>(k)]
                                                             : std::to_string(k);
+}
+
+int64_t DataInfo::class_index(const std::string& text, int64_t count) const {
+  for (size_t k = 0; k < classes.size(); ++k)
+    if (classes[k] == text && static_cast<int64_t>(k) < count) return static_cast<int64_t>(k);
+  const bool digits =
+      !text.empty() && text.size() < 10 && text.find_first_not_of("0123456789") == std::string::npos;
+  DDIM_CHECK_ARG(
+      digits && std::stoll(text) < count, "unknown class '{}' (classes: {})", text,
+      classes.empty() ? fmt::format("0..{}", count - 1) : fmt::format("{}", fmt::join(classes, ", ")));
+  return std::stoll(text);
 }
 
 nlohmann::json DataInfo::to_json() const {

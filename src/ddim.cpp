@@ -111,6 +111,7 @@ DdimResult ddim_invert(const EpsFn& eps_fn, const torch::Tensor& x_0, const Time
     }
     x = x_next;
     if (o.keep_trajectory) r.trajectory.push_back(x.detach());
+    if (o.keep_eps) r.eps.push_back(eps.detach());
   }
   r.x = x;
   return r;

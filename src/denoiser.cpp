@@ -1,5 +1,7 @@
 #include "ddim/denoiser.h"
 
+#include <cmath>
+
 #include "ddim/autocast.h"
 #include "ddim/error.h"
 
@@ -20,15 +22,38 @@ void Denoiser::to(const torch::Device& device) {
   stats_.std = stats_.std.to(device);
 }
 
-EpsFn Denoiser::eps_fn(const torch::Tensor& cond) const {
+Condition Condition::slice(int64_t begin, int64_t end) const {
+  return {vectors.defined() ? vectors.slice(0, begin, end) : vectors, guidance};
+}
+
+EpsFn Denoiser::eps_fn(const torch::Tensor& cond, double w) const {
+  DDIM_CHECK_ARG(std::isfinite(w) && w >= 0, "the guidance scale must be a finite number >= 0, got {}", w);
   auto net = network_;
-  const bool bf16 = bf16_;
-  return [net, cond, bf16](const torch::Tensor& x, const Rates& r) {
+  const bool bf16 = bf16_, classes = net->conditioning() == Conditioning::Class;
+  DDIM_CHECK_ARG(w == 1.0 || classes,
+                 "classifier-free guidance needs a class-conditional model (guidance {})", w);
+  auto call = [net, bf16](const torch::Tensor& x, const Rates& r, const torch::Tensor& c) {
     auto v = torch::full({x.size(0)}, r.noise * r.noise, x.options());
-    if (!bf16) return net->forward(x, v, cond);
+    if (!bf16) return net->forward(x, v, c);
     AutocastGuard autocast(x.device(), true);
-    return net->forward(x, v, cond).to(torch::kFloat);
+    return net->forward(x, v, c).to(torch::kFloat);
   };
+  if (!classes) return [call, cond](const torch::Tensor& x, const Rates& r) { return call(x, r, cond); };
+  const int64_t k = net->classes();
+  return [call, cond, w, k](const torch::Tensor& x, const Rates& r) {
+    const auto null = null_condition(x.size(0), k).to(x.device());
+    if (!cond.defined() || w == 0.0) return call(x, r, null);
+    if (w == 1.0) return call(x, r, cond);
+    // Ho & Salimans 2022, eq. 6: both branches in one batch (BatchNorm in eval mode and
+    // GroupNorm treat every example on its own, so batching changes nothing).
+    const auto both = call(torch::cat({x, x}), r, torch::cat({cond, null})).chunk(2);
+    return both[1] + w * (both[0] - both[1]);
+  };
+}
+
+torch::Tensor Denoiser::class_condition(const torch::Tensor& labels) const {
+  DDIM_CHECK_ARG(network_->conditioning() == Conditioning::Class, "this model is not class-conditional");
+  return ddim::class_condition(labels, network_->classes());
 }
 
 torch::Tensor Denoiser::to_data(const torch::Tensor& x) const {

@@ -13,7 +13,7 @@ namespace {
 // Random streams of a training run (rng.h: mix_seed(seed, stream, counter)).
 // (Stream 1 is the data order, EpochOrder's.)
 constexpr uint64_t kNoiseStream = 2, kDropoutStream = 3, kPreviewStream = 4, kValidStream = 5,
-                   kInitStream = 6;
+                   kInitStream = 6, kCondDropStream = 7;
 }  // namespace
 
 nlohmann::json DenoiserTrainOptions::to_json() const {
@@ -28,6 +28,7 @@ nlohmann::json DenoiserTrainOptions::to_json() const {
           {"preview_samples", preview_samples},
           {"preview_steps", preview_steps},
           {"bf16", bf16},
+          {"cond_drop", cond_drop},
           {"seed", seed}};
 }
 
@@ -44,6 +45,7 @@ DenoiserTrainOptions DenoiserTrainOptions::from_json(const nlohmann::json& j) {
   o.preview_samples = j.value("preview_samples", o.preview_samples);
   o.preview_steps = j.value("preview_steps", o.preview_steps);
   o.bf16 = j.value("bf16", o.bf16);
+  o.cond_drop = j.value("cond_drop", o.cond_drop);
   o.seed = j.value("seed", o.seed);
   return o;
 }
@@ -55,6 +57,8 @@ void DenoiserTrainOptions::validate() const {
   DDIM_CHECK_ARG(ema_decay >= 0 && ema_decay < 1, "the EMA decay must be in [0, 1), got {}", ema_decay);
   DDIM_CHECK_ARG(warmup >= 0, "the warm-up length must not be negative, got {}", warmup);
   DDIM_CHECK_ARG(grad_clip >= 0, "the gradient clip norm must not be negative, got {}", grad_clip);
+  DDIM_CHECK_ARG(cond_drop >= 0 && cond_drop <= 1, "the label drop probability must be in [0, 1], got {}",
+                 cond_drop);
   DDIM_CHECK_ARG(preview_samples >= 0 && preview_steps > 0,
                  "preview samples must not be negative and preview steps must be positive, got {} and {}",
                  preview_samples, preview_steps);
@@ -86,6 +90,12 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
     model_ = make_network(arch);
     ema_ = make_network(arch);
   }
+  if (model_->conditioning() == Conditioning::Class) {
+    DDIM_CHECK_ARG(train.labels.defined(), "{}: a class-conditional model needs labelled data", train.spec);
+    DDIM_CHECK_ARG(train.labels.numel() == 0 || (train.labels.min().item<int64_t>() >= 0 &&
+                                                 train.labels.max().item<int64_t>() < model_->classes()),
+                   "{}: labels outside the model's {} classes", train.spec, model_->classes());
+  }
   model_->to(device_);
   ema_->to(device_);
   if (sync_) {
@@ -110,6 +120,29 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
   valid_x0_ = stats_.standardize(v.slice(0, nv).to(device_));
   valid_t_ = rand({nv}, vgen).to(device_);
   valid_eps_ = randn(valid_x0_.sizes(), vgen).to(device_);
+  if (model_->conditioning() == Conditioning::Class)
+    valid_cond_ = v.labels.defined()
+                      ? class_condition(v.labels.slice(0, 0, nv), model_->classes()).to(device_)
+                      : null_condition(nv, model_->classes()).to(device_);
+}
+
+torch::Tensor drop_labels(const torch::Tensor& labels, double p, at::Generator& gen) {
+  DDIM_CHECK_ARG(p >= 0 && p <= 1, "the label drop probability must be in [0, 1], got {}", p);
+  const auto drop = rand({labels.size(0)}, gen).to(labels.device()) < p;
+  return torch::where(drop, torch::full_like(labels, -1), labels);
+}
+
+torch::Tensor DenoiserTrainer::condition(int64_t step, const torch::Tensor& indices,
+                                         const torch::Tensor& x0) {
+  if (model_->conditioning() != Conditioning::Class) return model_->condition(x0);
+  const int64_t world = sync_ ? sync_->world_size() : 1, rank = sync_ ? sync_->rank() : 0,
+                b = indices.size(0);
+  // The drops of the whole global batch, of which this process takes its share (as the noise).
+  auto gen = make_generator(mix_seed(options_.seed, kCondDropStream, step), device_);
+  const auto global = torch::zeros({b * world}, torch::TensorOptions(torch::kInt64).device(device_));
+  global.narrow(0, rank * b, b).copy_(data_.labels.index_select(0, indices.to(device_)));
+  const auto labels = drop_labels(global, options_.cond_drop, gen).narrow(0, rank * b, b);
+  return class_condition(labels, model_->classes()).to(device_);
 }
 
 int64_t DenoiserTrainer::examples_per_step() const {
@@ -125,7 +158,8 @@ double DenoiserTrainer::learning_rate(int64_t step) const {
 torch::Tensor DenoiserTrainer::step(int64_t step) {
   model_->train();
   const int64_t world = sync_ ? sync_->world_size() : 1, rank = sync_ ? sync_->rank() : 0;
-  auto x0 = stats_.standardize(data_.get(order_.indices(step)));
+  const auto indices = order_.indices(step);
+  auto x0 = stats_.standardize(data_.get(indices));
   // The noise of the whole global batch is drawn, and this process takes its share, so that
   // data-parallel training equals one process training on the global batch.
   auto gen = make_generator(mix_seed(options_.seed, kNoiseStream, step), device_);
@@ -143,9 +177,9 @@ torch::Tensor DenoiserTrainer::step(int64_t step) {
   torch::Tensor loss;
   {
     AutocastGuard autocast(device_, options_.bf16);
-    // A conditional network (Diff-AE) brings its condition from the clean images: the
-    // semantic encoder trains jointly with the decoder (Diff-AE eq. 6).
-    auto cond = model_->condition(x0);
+    // A diffusion autoencoder's condition comes from the clean images: the semantic encoder
+    // trains jointly with the decoder (Diff-AE eq. 6).
+    auto cond = condition(step, indices, x0);
     auto pred = model_->forward(xt, (n * n).view({-1}), cond);
     loss = distance(pred.to(torch::kFloat32), eps, options_.loss);
   }
@@ -168,7 +202,8 @@ nlohmann::json DenoiserTrainer::log_values(int64_t) {
   std::vector<int64_t> bshape(valid_x0_.dim(), 1);
   bshape[0] = valid_x0_.size(0);
   auto s = schedule_.signal_rate(valid_t_).view(bshape), n = schedule_.noise_rate(valid_t_).view(bshape);
-  auto pred = ema_->forward(s * valid_x0_ + n * valid_eps_, (n * n).view({-1}), ema_->condition(valid_x0_));
+  const auto cond = valid_cond_.defined() ? valid_cond_ : ema_->condition(valid_x0_);
+  auto pred = ema_->forward(s * valid_x0_ + n * valid_eps_, (n * n).view({-1}), cond);
   return {{"ema_loss", distance(pred, valid_eps_, options_.loss).item<double>()}};
 }
 
@@ -200,6 +235,31 @@ Denoiser DenoiserTrainer::ema_denoiser() const {
   return Denoiser(ema_, schedule_options_, stats_, data_info_);
 }
 
+Preview DenoiserTrainer::class_preview(int64_t step) {
+  // A row per class (the first ten), the same seeds in every row: what the class changes.
+  torch::NoGradGuard no_grad;
+  auto denoiser = ema_denoiser();
+  auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
+  const int64_t k = std::min<int64_t>(ema_->classes(), 10),
+                cols = std::min<int64_t>(8, options_.preview_samples);
+  std::vector<int64_t> shape = {cols};
+  for (auto d : data_info_.shape) shape.push_back(d);
+  const auto seeds = randn(shape, gen).repeat({k, 1, 1, 1}).to(device_);
+  const auto labels = torch::arange(k).repeat_interleave(cols);
+  const auto cond = class_condition(labels, ema_->classes()).to(device_);
+  const auto grid = make_time_grid(schedule_, options_.preview_steps);
+  const auto samples = denoiser.to_data(ddim_sample(denoiser.eps_fn(cond), seeds, grid).x).to(torch::kCPU);
+  Preview p;
+  p.name = "samples";
+  p.title = fmt::format("step {}: a row per class, the same seeds in every row (S = {})", step,
+                        options_.preview_steps);
+  for (int64_t c = 0; c < k; ++c) {
+    p.rows.push_back(samples.slice(0, c * cols, (c + 1) * cols));
+    p.row_labels.push_back(data_info_.class_name(c));
+  }
+  return p;
+}
+
 std::optional<Preview> DenoiserTrainer::preview(int64_t step) {
   if (options_.preview_samples == 0) return std::nullopt;
   const bool image = data_info_.is_image();
@@ -209,9 +269,10 @@ std::optional<Preview> DenoiserTrainer::preview(int64_t step) {
   auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
   // Point sets: enough samples to see the distribution in a scatter plot.
   int64_t n = image ? options_.preview_samples : std::max<int64_t>(options_.preview_samples, 2000);
-  // A conditional model decodes the codes of validation images from fixed random seeds.
+  if (image && ema_->conditioning() == Conditioning::Class) return class_preview(step);
+  // A diffusion autoencoder decodes the codes of validation images from fixed random seeds.
   torch::Tensor cond, originals;
-  if (ema_->cond_dim() > 0) {
+  if (ema_->conditioning() == Conditioning::Semantic) {
     n = std::min(n, valid_x0_.size(0));
     originals = valid_x0_.slice(0, 0, n);
     cond = ema_->condition(originals);

@@ -55,6 +55,7 @@ SynthesisOptions descent_options(const EmbedOptions& o, int64_t iterations) {
   s.seed_penalty = o.seed_penalty;
   s.checkpointing = o.checkpointing;
   s.batch = o.batch;
+  s.condition = o.condition;
   return s;
 }
 
@@ -103,8 +104,11 @@ void EmbedOptions::validate() const {
 
 void EmbedOptions::validate(const Denoiser& d) const {
   validate();
+  DDIM_CHECK_ARG(!condition.vectors.defined() || d.network().conditioning() == Conditioning::Class,
+                 "class conditions need a class-conditional model");
+  d.eps_fn({}, condition.guidance);  // checks the guidance
   DDIM_CHECK_ARG(
-      d.network().cond_dim() == 0 ||
+      d.network().conditioning() != Conditioning::Semantic ||
           ((method == EmbedMethod::DDIMInversion || method == EmbedMethod::FixedPoint) && refine == 0),
       "a diffusion autoencoder embeds by its semantic encoder and inversion conditioned on the code "
       "(ddim or fixed-point), not by {}{}",
@@ -142,7 +146,7 @@ std::string EmbedOptions::describe() const {
 
 torch::Tensor semantic_codes(const Denoiser& d, const torch::Tensor& images, int64_t batch,
                              const ProgressFn& progress) {
-  if (d.network().cond_dim() == 0) return {};
+  if (d.network().conditioning() != Conditioning::Semantic) return {};
   DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> out;
@@ -158,7 +162,7 @@ torch::Tensor semantic_codes(const Denoiser& d, const torch::Tensor& images, int
 
 torch::Tensor semantic_codes(const Denoiser& d, const Dataset& data, int64_t batch,
                              const ProgressFn& progress) {
-  if (d.network().cond_dim() == 0) return {};
+  if (d.network().conditioning() != Conditioning::Semantic) return {};
   DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
   DDIM_CHECK_ARG(data.size() > 0, "{}: no images to encode", data.spec);
   std::vector<torch::Tensor> out;
@@ -178,7 +182,7 @@ Embedding embed_images(const Denoiser& d, const torch::Tensor& images, const Emb
                      images.sizes().slice(1).vec() == info.shape && images.size(0) > 0,
                  "images of shape {} do not fit the model, whose examples are {}",
                  fmt::join(images.sizes(), "x"), fmt::join(info.shape, "x"));
-  const bool autoencoder = d.network().cond_dim() > 0;
+  const bool autoencoder = d.network().conditioning() == Conditioning::Semantic;
   DDIM_CHECK_ARG(o.method != EmbedMethod::Embedder || embedder != nullptr,
                  "the embedder method needs an embedding network");
   const int64_t n = images.size(0);
@@ -204,7 +208,8 @@ Embedding embed_images(const Denoiser& d, const torch::Tensor& images, const Emb
   } else if (o.method == EmbedMethod::GradientDescent) {
     e.seeds = descend(d, images, {}, o, o.descent_iterations, "embed", &e.seconds, progress);
   } else {
-    e.seeds = invert(d, images, o.grid(d.schedule()), o.invert_options(), o.batch, std::ref(timer));
+    e.seeds =
+        invert(d, images, o.grid(d.schedule()), o.invert_options(), o.batch, std::ref(timer), o.condition);
   }
   e.embed_seconds = seconds_since(start);
   if (o.refine > 0) {
@@ -238,8 +243,9 @@ Reconstruction reconstruct_images(const Denoiser& d, const torch::Tensor& images
   // Deterministic and unclipped: the inverse of what inversion did.
   const auto grid = o.grid(d.schedule());
   const auto& info = d.data();
+  const Condition condition = r.embedding.codes.defined() ? Condition(r.embedding.codes) : o.condition;
   auto decode = [&](const torch::Tensor& seeds) {
-    return info.crop(generate(d, seeds, grid, SampleOptions{}, o.batch, {}, r.embedding.codes));
+    return info.crop(generate(d, seeds, grid, SampleOptions{}, o.batch, {}, condition));
   };
   const auto originals = info.crop(images);
   r.outputs = decode(r.decoded);

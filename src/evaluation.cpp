@@ -2,6 +2,8 @@
 
 #include "ddim/error.h"
 #include "ddim/frechet.h"
+#include "ddim/metrics.h"
+#include "ddim/pipeline.h"
 
 namespace ddim {
 namespace {
@@ -67,6 +69,63 @@ Faithfulness reconstruction_faithfulness(Classifier& c, const torch::Tensor& ori
   }
   if (f.images >= 2) f.frechet_distance = frechet_distance(f_rec, f_orig);
   return f;
+}
+
+nlohmann::ordered_json EditScores::summary() const {
+  nlohmann::ordered_json j;
+  j["mse"] = mse.mean().item<double>();
+  j["ssim"] = ssim.mean().item<double>();
+  if (feature_distance.defined()) {
+    j["feature_distance"] = feature_distance.mean().item<double>();
+    j["target_probability"] = target_probability.mean().item<double>();
+    j["success_rate"] = success.to(torch::kFloat64).mean().item<double>();
+  }
+  return j;
+}
+
+nlohmann::ordered_json EditScores::entry(int64_t i) const {
+  nlohmann::ordered_json j;
+  j["mse"] = mse[i].item<double>();
+  j["ssim"] = ssim[i].item<double>();
+  if (feature_distance.defined()) {
+    j["feature_distance"] = feature_distance[i].item<double>();
+    j["target_probability"] = target_probability[i].item<double>();
+    j["success"] = success[i].item<bool>();
+  }
+  return j;
+}
+
+EditScores score_edits(const torch::Tensor& originals, const torch::Tensor& edits,
+                       const torch::Tensor& targets, const LoadedClassifier* classifier) {
+  DDIM_CHECK_ARG(originals.dim() == 4 && originals.sizes() == edits.sizes() && originals.size(0) > 0,
+                 "originals {} and edits {} must correspond one to one", fmt::join(originals.sizes(), "x"),
+                 fmt::join(edits.sizes(), "x"));
+  DDIM_CHECK_ARG(targets.dim() == 1 && targets.size(0) == originals.size(0), "{} targets for {} images",
+                 targets.numel(), originals.size(0));
+  EditScores s;
+  s.mse = mse_per_image(originals, edits);
+  s.ssim = ssim_per_image(originals, edits);
+  if (!classifier) return s;
+  auto fit = [&](const torch::Tensor& x) {
+    std::vector<torch::Tensor> v;
+    for (int64_t i = 0; i < x.size(0); ++i) v.push_back(x[i]);
+    return conform_images(v, classifier->data);
+  };
+  auto& net = *classifier->network;
+  torch::NoGradGuard no_grad;
+  net.eval();
+  const auto device = net.parameters().front().device();
+  const auto a = fit(originals).to(device), b = fit(edits).to(device);
+  const auto fa = net.features(a).to(torch::kFloat64), fb = net.features(b).to(torch::kFloat64);
+  s.feature_distance = (1 - torch::cosine_similarity(fa, fb, 1, 1e-12)).to(torch::kCPU);
+  const auto logits = net.forward(b).to(torch::kCPU, torch::kFloat64);
+  const auto t = targets.to(torch::kInt64);
+  DDIM_CHECK_ARG(t.max().item<int64_t>() < logits.size(1),
+                 "target class {} is beyond the classifier's {} classes", t.max().item<int64_t>(),
+                 logits.size(1));
+  s.target_probability = torch::softmax(logits, 1).gather(1, t.view({-1, 1})).squeeze(1);
+  s.success = logits.argmax(1) == t;
+  return s;
 }
 
 }  // namespace ddim

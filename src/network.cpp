@@ -42,6 +42,22 @@ std::shared_ptr<EpsNetwork> make_network(const nlohmann::json& d) {
   return nullptr;
 }
 
+torch::Tensor class_condition(const torch::Tensor& labels, int64_t classes) {
+  DDIM_CHECK_ARG(classes >= 2, "class conditions need at least two classes, got {}", classes);
+  DDIM_CHECK_ARG(labels.dim() == 1, "class labels must be a vector [N], got {}",
+                 fmt::join(labels.sizes(), "x"));
+  auto l = labels.to(torch::kInt64);
+  if (l.numel() > 0)
+    DDIM_CHECK_ARG(l.max().item<int64_t>() <= classes, "class label {} is beyond the {} classes",
+                   l.max().item<int64_t>(), classes);
+  l = torch::where(l < 0, torch::full_like(l, classes), l);
+  return torch::one_hot(l, classes + 1).to(torch::kFloat);
+}
+
+torch::Tensor null_condition(int64_t n, int64_t classes) {
+  return class_condition(torch::full({n}, classes, torch::kInt64), classes);
+}
+
 int64_t count_parameters(const torch::nn::Module& module) {
   int64_t n = 0;
   for (const auto& p : module.parameters()) n += p.numel();

@@ -5,14 +5,17 @@
 
 namespace ddim {
 namespace {
-torch::Tensor slice_or_empty(const torch::Tensor& t, int64_t begin, int64_t end) {
-  return t.defined() ? t.slice(0, begin, end) : t;
+// Rows [begin, end) of the condition, on `device`.
+Condition condition_on(const Condition& c, int64_t begin, int64_t end, const torch::Device& device) {
+  auto s = c.slice(begin, end);
+  if (s.vectors.defined()) s.vectors = s.vectors.to(device);
+  return s;
 }
 }  // namespace
 
 torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const TimeGrid& grid,
                        const SampleOptions& o, int64_t batch, const ProgressFn& progress,
-                       const torch::Tensor& cond) {
+                       const Condition& cond) {
   DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
   DDIM_CHECK_ARG(seeds.size(0) > 0, "no seeds to generate from");
   torch::NoGradGuard no_grad;
@@ -20,9 +23,9 @@ torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const Time
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < seeds.size(0); i += batch) {
     const int64_t end = std::min(seeds.size(0), i + batch);
-    auto c = slice_or_empty(cond, i, end);
     auto x =
-        ddim_sample(d.eps_fn(c.defined() ? c.to(device) : c), seeds.slice(0, i, end).to(device), grid, o).x;
+        ddim_sample(d.eps_fn(condition_on(cond, i, end, device)), seeds.slice(0, i, end).to(device), grid, o)
+            .x;
     out.push_back(d.to_data(x).to(torch::kCPU));
     if (progress) progress(end);
   }
@@ -31,7 +34,7 @@ torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const Time
 
 torch::Tensor invert(const Denoiser& d, const torch::Tensor& data, const TimeGrid& grid,
                      const InvertOptions& o, int64_t batch, const ProgressFn& progress,
-                     const torch::Tensor& cond) {
+                     const Condition& cond) {
   DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
   DDIM_CHECK_ARG(data.size(0) > 0, "no data to invert");
   torch::NoGradGuard no_grad;
@@ -39,9 +42,8 @@ torch::Tensor invert(const Denoiser& d, const torch::Tensor& data, const TimeGri
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < data.size(0); i += batch) {
     const int64_t end = std::min(data.size(0), i + batch);
-    auto c = slice_or_empty(cond, i, end);
     auto x0 = d.standardize(data.slice(0, i, end).to(device));
-    out.push_back(ddim_invert(d.eps_fn(c.defined() ? c.to(device) : c), x0, grid, o).x.to(torch::kCPU));
+    out.push_back(ddim_invert(d.eps_fn(condition_on(cond, i, end, device)), x0, grid, o).x.to(torch::kCPU));
     if (progress) progress(end);
   }
   return torch::cat(out);

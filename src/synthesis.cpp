@@ -33,11 +33,16 @@ SynthesisResult synthesize_seeds(const Denoiser& d, const torch::Tensor& targets
   }
   const auto device = d.device();
   const auto grid = make_time_grid(d.schedule(), o.steps, o.end);
-  const auto eps = d.eps_fn();
   d.network().eval();
-  // Every seed with its own copy of its target: [I * K, *shape].
+  // Every seed with its own copy of its target (and condition): [I * K, ...].
   auto flat_seeds = seeds0.flatten(0, 1);
   auto flat_targets = targets.to(torch::kFloat32).unsqueeze(1).expand(cloud_shape).flatten(0, 1);
+  Condition flat_condition = o.condition;
+  if (o.condition.vectors.defined()) {
+    DDIM_CHECK_ARG(o.condition.vectors.dim() == 2 && o.condition.vectors.size(0) == images,
+                   "{} conditions for {} target images", o.condition.vectors.size(0), images);
+    flat_condition.vectors = o.condition.vectors.repeat_interleave(k, 0);
+  }
   const int64_t n = flat_seeds.size(0);
   std::vector<torch::Tensor> out_seeds, out_dist, out_images;
   SynthesisResult result;
@@ -45,6 +50,9 @@ SynthesisResult synthesize_seeds(const Denoiser& d, const torch::Tensor& targets
     const int64_t end = std::min(n, begin + o.batch);
     auto z = flat_seeds.slice(0, begin, end).to(device).clone().requires_grad_(true);
     auto target = flat_targets.slice(0, begin, end).to(device);
+    auto condition = flat_condition.slice(begin, end);
+    if (condition.vectors.defined()) condition.vectors = condition.vectors.to(device);
+    const auto eps = d.eps_fn(condition);
     torch::optim::Adam adam({z}, torch::optim::AdamOptions(o.lr));
     torch::Tensor distance;
     int64_t it = 0;

@@ -22,6 +22,7 @@ nlohmann::json UNetOptions::to_json() const {
           {"attention_heads", attention_heads},
           {"image_size", image_size},
           {"cond_dim", cond_dim},
+          {"classes", classes},
           {"noise_input", noise_input}};
 }
 
@@ -39,6 +40,7 @@ UNetOptions UNetOptions::from_json(const nlohmann::json& j) {
   o.attention_heads = j.value("attention_heads", o.attention_heads);
   o.image_size = j.value("image_size", o.image_size);
   o.cond_dim = j.value("cond_dim", o.cond_dim);
+  o.classes = j.value("classes", o.classes);
   o.noise_input = j.value("noise_input", o.noise_input);
   return o;
 }
@@ -53,6 +55,11 @@ void UNetOptions::validate() const {
   DDIM_CHECK_ARG(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got {}", dropout);
   DDIM_CHECK_ARG(cond_dim >= 0, "conditioning size must not be negative, got {}", cond_dim);
   DDIM_CHECK_ARG(cond_dim == 0 || noise_input, "a conditioned U-Net needs the noise input");
+  DDIM_CHECK_ARG(classes >= 0, "the number of classes must not be negative, got {}", classes);
+  DDIM_CHECK_ARG(classes == 0 || classes >= 2, "a class-conditional U-Net needs at least two classes, got {}",
+                 classes);
+  DDIM_CHECK_ARG(classes == 0 || cond_dim > 0,
+                 "a class-conditional U-Net needs a class embedding size (cond_dim), got {}", cond_dim);
   const int64_t levels = static_cast<int64_t>(widths.size()) - 1;
   DDIM_CHECK_ARG(image_size > 0 && image_size % (int64_t{1} << levels) == 0,
                  "image size {} is not divisible by 2^{} = {} (the U-Net halves it {} times): pad the data",
@@ -86,6 +93,9 @@ UNet::UNet(const UNetOptions& o) : options_(o) {
     time_mlp_ = register_module("time_mlp", nn::Sequential(nn::Linear(o.embedding_dims, temb_dim_),
                                                            nn::SiLU(), nn::Linear(temb_dim_, temb_dim_)));
   }
+  if (o.classes > 0)
+    class_embedding_ = register_module("class_embedding",
+                                       nn::Linear(nn::LinearOptions(o.classes + 1, o.cond_dim).bias(false)));
   stem_ = register_module("stem", nn::Conv2d(nn::Conv2dOptions(o.channels, w[0], 1)));
   auto block = [&](const std::string& name, int64_t in, int64_t out) {
     return register_module(name, ResidualBlock(in, out, o.norm, o.groups, o.dropout, temb_dim_, o.cond_dim));
@@ -130,9 +140,11 @@ torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& nois
   DDIM_CHECK_ARG(x_in.size(2) % (int64_t{1} << levels) == 0 && x_in.size(3) % (int64_t{1} << levels) == 0,
                  "U-Net input {} is not divisible by {}", fmt::join(x_in.sizes(), "x"), int64_t{1} << levels);
   DDIM_CHECK_ARG(
-      o.cond_dim == 0 ||
-          (cond.defined() && cond.dim() == 2 && cond.size(0) == x_in.size(0) && cond.size(1) == o.cond_dim),
-      "this U-Net needs a conditioning vector [B, {}] for its {} inputs", o.cond_dim, x_in.size(0));
+      cond_dim() == 0 ||
+          (cond.defined() && cond.dim() == 2 && cond.size(0) == x_in.size(0) && cond.size(1) == cond_dim()),
+      "this U-Net needs a conditioning vector [B, {}] for its {} inputs", cond_dim(), x_in.size(0));
+  // A class label enters through its learned embedding (one-hot times the table).
+  const auto c = class_embedding_ ? class_embedding_->forward(cond.to(torch::kFloat)) : cond;
   auto x = stem_->forward(channels_last_ ? x_in.contiguous(torch::MemoryFormat::ChannelsLast) : x_in);
   torch::Tensor temb;
   if (o.noise_input) {
@@ -149,14 +161,14 @@ torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& nois
   size_t k = 0;
   for (int64_t l = 0; l < levels; ++l) {
     for (int64_t d = 0; d < o.block_depth; ++d, ++k) {
-      x = down_[k]->forward(x, temb, cond);
+      x = down_[k]->forward(x, temb, c);
       if (!down_attn_[k].is_empty()) x = down_attn_[k]->forward(x);
       skips.push_back(x);
     }
     x = torch::avg_pool2d(x, 2);
   }
   for (size_t d = 0; d < middle_.size(); ++d) {
-    x = middle_[d]->forward(x, temb, cond);
+    x = middle_[d]->forward(x, temb, c);
     if (!middle_attn_[d].is_empty()) x = middle_attn_[d]->forward(x);
   }
   k = 0;
@@ -165,7 +177,7 @@ torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& nois
     for (int64_t d = 0; d < o.block_depth; ++d, ++k) {
       x = torch::cat({x, skips.back()}, 1);
       skips.pop_back();
-      x = up_[k]->forward(x, temb, cond);
+      x = up_[k]->forward(x, temb, c);
       if (!up_attn_[k].is_empty()) x = up_attn_[k]->forward(x);
     }
   }

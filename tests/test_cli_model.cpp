@@ -523,3 +523,83 @@ TEST(CliModel, ExportLoadsIntoThePyTorchPort) {
              "assert err < 1e-4, err\n");
   EXPECT_EQ(std::system(("/usr/bin/python3 " + dir + "/check.py " + source_dir() + " " + dir).c_str()), 0);
 }
+
+// Class-conditional training, guided sampling, and editing (Direct Inversion and baselines).
+TEST(CliModel, ClassConditionalSamplingAndEditing) {
+  const auto dir = scratch_dir();
+  write_mnist_fixture(dir + "/mnist", 40, 10);
+  auto args = train_args(dir + "/mnist", dir + "/cc", 4);
+  for (const auto& extra : {"--class-conditional", "--cond-drop", "0.2", "--class-embedding-dims", "8"})
+    args.push_back(extra);
+  auto r = run_ddim(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto model = dir + "/cc/model.pt";
+  r = run_ddim({"info", model});
+  EXPECT_NE(r.out.find("class-conditional over 10 classes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("classes      10: 0, 1, 2"), std::string::npos) << r.out;
+  r = run_ddim({"sample", "--model", model, "--n", "3", "--steps", "2", "--class", "3", "--guidance", "2",
+                "--out", dir + "/s3"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/s3/sample.json"))["guidance"], 2.0);
+  r = run_ddim(
+      {"sample", "--model", model, "--n", "2", "--steps", "2", "--class", "all", "--out", dir + "/all"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_tensor(dir + "/all/samples.pt").size(0), 20);  // every seed in every class
+  // Bad requests: one clear line, exit 2, nothing written.
+  const auto plain = shared_tiny_model();
+  for (const auto& [bad, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"sample", "--model", model, "--class", "eleven", "--out", dir + "/b1"},
+            "unknown class 'eleven'"},
+           {{"sample", "--model", plain, "--class", "3", "--out", dir + "/b2"}, "not class-conditional"},
+           {{"sample", "--model", model, "--guidance", "-1", "--out", dir + "/b3"}, "--guidance"},
+           {{"sample", "--model", model, "--guidance", "nan", "--out", dir + "/b4"}, "--guidance"},
+           {{"edit", "--model", plain, "--to", "1", "--out", dir + "/b5"}, "not class-conditional"},
+           {{"edit", "--model", model, "--to", "sideways", "--out", dir + "/b6"},
+            "unknown class 'sideways'"}}) {
+    r = run_ddim(bad);
+    EXPECT_EQ(r.status, 2) << bad[0] << " " << r.err;
+    EXPECT_NE(last_line(r.err).find(message), std::string::npos) << r.err;
+    EXPECT_FALSE(file_exists(bad.back())) << bad.back();
+  }
+  r = run_ddim(
+      {"train", "--data", "toy:gaussian", "--class-conditional", "--steps", "2", "--out", dir + "/b7"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(last_line(r.err).find("needs labelled data"), std::string::npos) << r.err;
+  // Editing: full injection returns the originals; every method and setting is scored.
+  ASSERT_EQ(run_ddim({"train-classifier", "--data", "mnist:" + dir + "/mnist", "--epochs", "1", "--batch",
+                      "8", "--out", dir + "/cls"})
+                .status,
+            0);
+  r = run_ddim({"edit", "--model", model, "--classifier", dir + "/cls/model.pt", "--limit", "3", "--to",
+                "1,7", "--steps", "3", "--inversion-steps", "3", "--method", "direct-inversion,sdedit",
+                "--merge", "0,1", "--out", dir + "/edit"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(read_text(dir + "/edit/metrics.json"));
+  ASSERT_EQ(j["settings"].size(), 3u);  // λ = 0 and 1, and SDEdit
+  EXPECT_EQ(j["settings"][1]["merge"], 1.0);
+  EXPECT_LT(j["settings"][1]["mean"]["mse"].get<double>(), 1e-8);
+  EXPECT_GT(j["settings"][0]["mean"]["mse"].get<double>(), 1e-6);
+  EXPECT_TRUE(j["settings"][0]["mean"].contains("success_rate"));
+  EXPECT_EQ(j["settings"][0]["per_image"].size(), 6u);  // 3 images x 2 targets
+  EXPECT_EQ(load_tensor(dir + "/edit/edits.pt").sizes(), (std::vector<int64_t>{3, 2, 3, 1, 28, 28}));
+  for (const auto& f : {"edits.png", "sweep.png", "metrics.csv", "config.toml"})
+    EXPECT_TRUE(file_exists(dir + "/edit/" + f)) << f;
+  const auto csv = read_text(dir + "/edit/metrics.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3 * 6);
+  const auto summary = read_text(dir + "/edit/summary.csv");
+  EXPECT_EQ(std::count(summary.begin(), summary.end(), '\n'), 1 + 3);
+  // The charts: the fidelity-editability plane, and λ (the one knob Direct Inversion varies).
+  for (const auto& f : {"tradeoff.png", "curve-direct-inversion.png"})
+    EXPECT_TRUE(file_exists(dir + "/edit/" + f)) << f;
+  // Fig. 8's landscape: two knobs vary, a heat map a score; null class both ways, no guidance.
+  r = run_ddim({"edit", "--model", model, "--limit", "2", "--to", "0", "--from", "none", "--method",
+                "inversion", "--guidance", "0", "--inversion-steps", "2,3", "--steps", "2,3", "--out",
+                dir + "/landscape"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto l = nlohmann::json::parse(read_text(dir + "/landscape/metrics.json"));
+  ASSERT_EQ(l["settings"].size(), 4u);
+  EXPECT_EQ(l["settings"][1]["inversion_steps"], 2);
+  EXPECT_EQ(l["settings"][1]["steps"], 3);
+  EXPECT_TRUE(file_exists(dir + "/landscape/heatmap-inversion-mse.png"));
+  EXPECT_FALSE(file_exists(dir + "/landscape/tradeoff.png"));  // no classifier, no editability
+}

@@ -1,3 +1,5 @@
+#include <array>
+
 #include "ddim/dataset.h"
 #include "ddim/error.h"
 #include "ddim/image.h"
@@ -141,6 +143,39 @@ TEST_F(DatasetTest, FolderWithTrainAndTestSubfolders) {
   EXPECT_EQ(load_dataset(parse_data_spec("folder:" + dir), o).size(), 3);
   o.split = Split::Test;
   EXPECT_EQ(load_dataset(parse_data_spec("folder:" + dir), o).size(), 1);
+}
+
+TEST_F(DatasetTest, FolderWithOneSubfolderPerClassIsLabelledByName) {
+  const auto dir = scratch_dir();
+  // test/ lacks "cat": labels are still indices into the classes of both splits.
+  write_png(dir + "/train/dog/1.png", torch::full({1, 8, 8}, 0.75));
+  write_png(dir + "/train/cat/1.png", torch::full({1, 8, 8}, 0.25));
+  write_png(dir + "/train/cat/2.png", torch::full({1, 8, 8}, 0.25));
+  write_png(dir + "/train/emu/deep/1.png", torch::full({1, 8, 8}, 0.5));
+  write_png(dir + "/test/dog/9.png", torch::full({1, 8, 8}, 0.75));
+  DataOptions o;
+  auto train = load_dataset(parse_data_spec("folder:" + dir), o);
+  EXPECT_EQ(train.classes, (std::vector<std::string>{"cat", "dog", "emu"}));
+  ASSERT_TRUE(train.labels.defined());
+  ASSERT_EQ(train.size(), 4);
+  // Files are sorted by path: cat/1, cat/2, dog/1, emu/deep/1.
+  EXPECT_TRUE(torch::equal(train.labels, torch::tensor({0, 0, 1, 2}, torch::kInt64)));
+  const auto images = train.slice(0, 4);
+  for (int64_t i = 0; i < 4; ++i) {
+    const float expect = std::array<float, 4>{0.25f, 0.25f, 0.75f, 0.5f}[static_cast<size_t>(i)];
+    EXPECT_NEAR(images[i].mean().item<float>(), expect, 1.0 / 255) << i;
+  }
+  o.split = Split::Test;
+  auto test = load_dataset(parse_data_spec("folder:" + dir), o);
+  EXPECT_EQ(test.classes, train.classes);
+  EXPECT_TRUE(torch::equal(test.labels, torch::tensor({1}, torch::kInt64)));
+  // One sub-folder is not a classification; neither is an image beside the sub-folders.
+  write_png(dir + "/one/only/a.png", torch::rand({1, 8, 8}));
+  EXPECT_FALSE(load_dataset(parse_data_spec("folder:" + dir + "/one"), {}).labels.defined());
+  write_png(dir + "/loose/a/a.png", torch::rand({1, 8, 8}));
+  write_png(dir + "/loose/b/b.png", torch::rand({1, 8, 8}));
+  write_png(dir + "/loose/c.png", torch::rand({1, 8, 8}));
+  EXPECT_FALSE(load_dataset(parse_data_spec("folder:" + dir + "/loose"), {}).labels.defined());
 }
 
 TEST_F(DatasetTest, ToySetsAreDeterministicPerSeedAndSplit) {

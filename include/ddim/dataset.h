@@ -5,7 +5,8 @@
 //   mnist:DIR            IDX files, gzipped or raw
 //   cifar10:DIR          the binary batches (DIR or DIR/cifar-10-batches-bin)
 //   folder:DIR           PNG/JPEG/BMP files, recursive; DIR/train and DIR/test are the
-//                        splits when both exist
+//                        splits when both exist; one sub-folder per class (at least two,
+//                        every image in one) labels the images by sub-folder name
 //   toy:circles | toy:two-moons | toy:gaussian   2-D points, a function of the seed
 //   fonts[:FONT_DIR]     rendered letters with five attributes (fonts.h); 24 Debian fonts by
 //                        default, else every .ttf/.otf file in FONT_DIR
@@ -145,6 +146,9 @@ struct DataInfo {
   torch::Tensor crop(const torch::Tensor& x) const { return is_image() ? padding.crop(x) : x; }
   /// The name of class k ("k" when the names are unknown).
   std::string class_name(int64_t k) const;
+  /// The class named `text`, by its name or its index below `count` (the model's number of
+  /// classes); throws ddim::InvalidArgument listing the classes otherwise.
+  int64_t class_index(const std::string& text, int64_t count) const;
   nlohmann::json to_json() const;
   static DataInfo from_json(const nlohmann::json& j);
   static DataInfo of(const Dataset& data);

@@ -69,6 +69,7 @@ struct SampleOptions {
 struct DdimResult {
   torch::Tensor x;                        ///< the end state: the sample, or the seed
   std::vector<torch::Tensor> trajectory;  ///< grid states, in the order visited (if kept)
+  std::vector<torch::Tensor> eps;         ///< inversion: the eps each step used, in step order (if kept)
 };
 
 /// One sampling step from x at `from` to `to`: eps evaluated at the current point, x0-hat
@@ -93,6 +94,9 @@ struct InvertOptions {
   int64_t iterations = 3;             ///< fixed point: K refinements per step
   bool average = false;               ///< fixed point: average the iterates' eps (ReNoise)
   bool keep_trajectory = false;
+  /// Keep the eps each step used (detached): sampling the seed along the same grid with these
+  /// eps retraces the inversion exactly (what Direct Inversion injects, editing.h).
+  bool keep_eps = false;
 };
 
 /// Maps data x_0 (standardised) to a seed x_T along `grid` walked backwards.

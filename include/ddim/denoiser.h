@@ -19,6 +19,20 @@
 
 namespace ddim {
 
+/// What a conditional network is conditioned on, example by example: vectors [N, d] (a
+/// diffusion autoencoder's semantic codes, or one-hot class labels, network.h's
+/// class_condition; undefined: none, which a class-conditional network reads as the null
+/// class), and the classifier-free guidance scale w of class-conditional networks.
+struct Condition {
+  torch::Tensor vectors;
+  double guidance = 1.0;
+
+  Condition() = default;
+  Condition(torch::Tensor v, double w = 1.0) : vectors(std::move(v)), guidance(w) {}  // NOLINT: implicit
+  /// Rows [begin, end) (the guidance stays).
+  Condition slice(int64_t begin, int64_t end) const;
+};
+
 class Denoiser {
  public:
   Denoiser(std::shared_ptr<EpsNetwork> network, const ScheduleOptions& schedule, Standardizer stats,
@@ -34,10 +48,19 @@ class Denoiser {
   /// Moves the network and statistics to `device`.
   void to(const torch::Device& device);
 
-  /// eps(x, rates) of the network in eval mode, conditioned on `cond` when given ([B, d]).
-  /// The closure runs the network on x's batch and broadcasts n^2 over it. It returns fp32
-  /// whatever the precision, so the DDIM update (Eq. 12) and its inversion stay in fp32.
-  EpsFn eps_fn(const torch::Tensor& cond = {}) const;
+  /// eps(x, rates) of the network in eval mode, conditioned on `cond` when given ([B, d] on the
+  /// network's device). The closure runs the network on x's batch and broadcasts n^2 over it.
+  /// It returns fp32 whatever the precision, so the DDIM update (Eq. 12) and its inversion
+  /// stay in fp32.
+  ///
+  /// A class-conditional network reads an undefined `cond` as the null class ∅, and with
+  /// `guidance` w != 1 applies classifier-free guidance (Ho & Salimans 2022, eq. 6):
+  ///     eps = eps(x, ∅) + w (eps(x, c) - eps(x, ∅)),
+  /// both branches in one batched call; w = 0 is the unconditional eps and w = 1 the plain
+  /// conditional one (one call each). Throws ddim::InvalidArgument for a negative or
+  /// non-finite w, or w != 1 on a network that is not class-conditional.
+  EpsFn eps_fn(const torch::Tensor& cond = {}, double guidance = 1.0) const;
+  EpsFn eps_fn(const Condition& cond) const { return eps_fn(cond.vectors, cond.guidance); }
 
   /// Evaluates the network under bf16 autocast (ddim/autocast.h) in every eps_fn made after
   /// this call: sampling, inversion and synthesis on tensor cores or AVX512-BF16/AMX CPUs.
@@ -51,6 +74,10 @@ class Denoiser {
   /// The data range [lo, hi] in standardised units, per channel minimum and maximum over
   /// channels (for x0 clipping). Points: none (infinite).
   std::pair<double, double> standardized_range() const;
+
+  /// Class-conditional models: the class conditions of int64 labels [N] (network.h's
+  /// class_condition, on the CPU); negative labels are the null class ∅.
+  torch::Tensor class_condition(const torch::Tensor& labels) const;
 
   /// The description stored in checkpoints (arch, schedule, stats, data).
   nlohmann::json describe() const;

@@ -2,6 +2,9 @@
 // x_t = s(t) x_0 + n(t) eps on standardised data, loss = MAE (or MSE) between eps and the
 // network's prediction from (x_t, n(t)^2); AdamW (lr 1e-3, weight decay 1e-4); an EMA of
 // weights and BatchNorm statistics (decay 0.999) that previews and checkpoints sample with.
+// A class-conditional network sees each example's class label, replaced by the null class
+// with probability cond_drop, so that one network learns both eps(x, c) and eps(x, ∅) for
+// classifier-free guidance; a diffusion autoencoder sees the semantic code of the clean image.
 #pragma once
 
 #include <torch/torch.h>
@@ -33,12 +36,19 @@ struct DenoiserTrainOptions {
   int64_t preview_samples = 64;
   int64_t preview_steps = 10;  ///< DDIM steps of the preview grid (the paper's S)
   bool bf16 = false;           ///< bf16 autocast (GPUs; CPUs with AVX512-BF16 or AMX)
+  /// Class-conditional networks: the probability that a training example's label is replaced
+  /// by the null class ∅ (classifier-free guidance training, Ho & Salimans 2022, Alg. 1).
+  double cond_drop = 0.1;
   uint64_t seed = 0;
 
   nlohmann::json to_json() const;
   static DenoiserTrainOptions from_json(const nlohmann::json& j);
   void validate() const;
 };
+
+/// Classifier-free guidance training (Ho & Salimans 2022, Algorithm 1): each label replaced by
+/// -1, the null class ∅ (network.h's class_condition), with probability p, by draws from `gen`.
+torch::Tensor drop_labels(const torch::Tensor& labels, double p, at::Generator& gen);
 
 class DenoiserTrainer : public TrainingTask {
  public:
@@ -78,7 +88,11 @@ class DenoiserTrainer : public TrainingTask {
   GradientSync* sync_;
   EpochOrder order_;
   // A fixed validation batch: data, times and noise.
-  torch::Tensor valid_x0_, valid_t_, valid_eps_;
+  torch::Tensor valid_x0_, valid_t_, valid_eps_, valid_cond_;
+  /// The condition of training examples `indices` (this process's share of the step's batch):
+  /// their class labels, some dropped to ∅, or a Diff-AE's semantic codes of x0.
+  torch::Tensor condition(int64_t step, const torch::Tensor& indices, const torch::Tensor& x0);
+  Preview class_preview(int64_t step);
 };
 
 }  // namespace ddim

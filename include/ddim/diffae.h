@@ -54,6 +54,7 @@ class DiffAE : public EpsNetwork {
   torch::Tensor condition(const torch::Tensor& x0) override { return encoder_->forward(x0); }
   nlohmann::json describe() const override { return options_.to_json(); }
   int64_t cond_dim() const override { return options_.z_dim; }
+  Conditioning conditioning() const override { return Conditioning::Semantic; }
   void set_channels_last(bool on) override;
   const DiffAEOptions& options() const { return options_; }
 

@@ -47,11 +47,15 @@ struct EmbedOptions {
   bool checkpointing = false;          ///< gradient descent and refinement: per-step checkpointing
   int64_t batch = 256;                 ///< images per batch
   uint64_t seed = 0;                   ///< gradient descent: the initial seeds' stream
+  /// Class-conditional models: each image's class condition [N, classes + 1] (undefined: the
+  /// null class) and the guidance; seeds are then the inversion (and decoding) under it.
+  Condition condition;
 
   /// Throws ddim::InvalidArgument naming the bad value.
   void validate() const;
   /// Also checks that `denoiser` can be embedded into this way (a diffusion autoencoder only by
-  /// conditioned DDIM or fixed-point inversion, without refinement).
+  /// conditioned DDIM or fixed-point inversion, without refinement; class conditions only for
+  /// a class-conditional model).
   void validate(const Denoiser& denoiser) const;
   TimeGrid grid(const Schedule& schedule) const { return make_time_grid(schedule, steps, end); }
   InvertOptions invert_options() const;

@@ -43,4 +43,26 @@ Faithfulness reconstruction_faithfulness(Classifier& classifier, const torch::Te
                                          const torch::Tensor& reconstructions,
                                          const torch::Tensor& labels = {});
 
+/// How an edit did, image by image (Direct Inversion's two axes). Fidelity to the original:
+/// MSE and SSIM over the pixels, and a perceptual stand-in for LPIPS, 1 - cos of the classifier
+/// features (LPIPS too compares unit-normalised deep features). Editability: the classifier's
+/// probability of the target class, and whether the target is its top class.
+struct EditScores {
+  torch::Tensor mse, ssim;         ///< float64 [N]
+  torch::Tensor feature_distance;  ///< float64 [N], 0 for identical features; undefined without a classifier
+  torch::Tensor target_probability;  ///< float64 [N]; undefined without a classifier
+  torch::Tensor success;             ///< bool [N]: the target is the classifier's top class
+
+  /// The means, and the success rate.
+  nlohmann::ordered_json summary() const;
+  /// Image i's scores.
+  nlohmann::ordered_json entry(int64_t i) const;
+};
+
+/// originals and edits: [N, C, H, W] in [0, 1], the same shape (padding cropped); targets: int64
+/// [N]. The classifier part is left out when `classifier` is null; images are fitted to its
+/// input shape (pipeline.h's conform_images).
+EditScores score_edits(const torch::Tensor& originals, const torch::Tensor& edits,
+                       const torch::Tensor& targets, const LoadedClassifier* classifier = nullptr);
+
 }  // namespace ddim

@@ -2,8 +2,10 @@
 //
 // Every denoiser maps (x_t, n(t)^2[, c]) to a prediction of the noise eps in
 // x_t = s x_0 + n eps (seed paper eq. 9-10): x_t standardised data, n^2 the noise variance
-// (the network never sees a step index), c an optional conditioning vector (Diff-AE's
-// semantic code). A network describes itself as JSON, so that a checkpoint can rebuild it.
+// (the network never sees a step index), c an optional conditioning vector: Diff-AE's
+// semantic code, or a class label as a one-hot vector (with one extra "null" class for
+// classifier-free guidance). A network describes itself as JSON, so that a checkpoint can
+// rebuild it.
 #pragma once
 
 #include <torch/torch.h>
@@ -21,6 +23,14 @@ enum class NetworkKind { UNet, MLP, DiffAE };
 /// "unet", "mlp", "diffae" (the "kind" of a network description).
 DDIM_NAMED_ENUM(NetworkKind);
 
+/// What a network's conditioning vector is.
+enum class Conditioning {
+  None,      ///< an unconditional network
+  Vector,    ///< a vector the caller supplies
+  Semantic,  ///< Diff-AE's semantic code z_sem of the clean image (condition(x0))
+  Class,     ///< a class label: one-hot over classes + 1, the last one the null class
+};
+
 class EpsNetwork : public torch::nn::Module {
  public:
   /// x: [B, ...] standardised noisy data; noise_variance: [B] (n(t)^2);
@@ -33,8 +43,14 @@ class EpsNetwork : public torch::nn::Module {
   /// Size of the conditioning vector (0: unconditional).
   virtual int64_t cond_dim() const { return 0; }
   /// The conditioning vector that clean examples x0 (standardised, [B, ...]) bring with
-  /// them: Diff-AE's semantic code. Undefined for unconditional networks.
+  /// them: Diff-AE's semantic code. Undefined for other networks.
   virtual torch::Tensor condition(const torch::Tensor& x0) { return {}; }
+  /// What the conditioning vector is.
+  virtual Conditioning conditioning() const {
+    return cond_dim() > 0 ? Conditioning::Vector : Conditioning::None;
+  }
+  /// Class-conditional networks: the number of classes (without the null class); else 0.
+  virtual int64_t classes() const { return 0; }
   /// Memory layout of convolutions: channels-last (NHWC) or the default (NCHW). Networks
   /// without convolutions ignore it.
   virtual void set_channels_last(bool on) {}
@@ -48,6 +64,13 @@ torch::Tensor sinusoidal_embedding(const torch::Tensor& v, int64_t dims, double 
 /// Builds a network from its description ({"kind": "unet", ...} or {"kind": "mlp", ...}).
 /// Throws ddim::InvalidArgument for an unknown kind or bad options.
 std::shared_ptr<EpsNetwork> make_network(const nlohmann::json& description);
+
+/// Class labels as the conditions of a class-conditional network: int64 labels [N] in
+/// [0, classes), or `classes` (or any negative label) for the null class ∅ -> one-hot float
+/// [N, classes + 1]. Throws ddim::InvalidArgument for a label above `classes`.
+torch::Tensor class_condition(const torch::Tensor& labels, int64_t classes);
+/// The null class ∅ for `n` examples, [n, classes + 1].
+torch::Tensor null_condition(int64_t n, int64_t classes);
 
 /// Number of trainable parameters.
 int64_t count_parameters(const torch::nn::Module& module);

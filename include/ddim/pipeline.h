@@ -18,16 +18,17 @@ using ProgressFn = std::function<void(int64_t done)>;
 
 /// Seeds [N, ...] (standard normal, model shape) -> data in data units (images in [0, 1],
 /// clipped), by DDIM along `grid`, `batch` at a time on the denoiser's device. Results are on
-/// the CPU. `cond` ([N, d]) conditions a conditional network per example.
+/// the CPU. `cond` conditions a conditional network per example ([N, d]; with guidance for a
+/// class-conditional one).
 torch::Tensor generate(const Denoiser& denoiser, const torch::Tensor& seeds, const TimeGrid& grid,
                        const SampleOptions& options, int64_t batch, const ProgressFn& progress = {},
-                       const torch::Tensor& cond = {});
+                       const Condition& cond = {});
 
 /// Data [N, ...] in data units (images in [0, 1], model shape) -> seeds, by DDIM inversion
 /// along `grid`, `batch` at a time. Results are on the CPU.
 torch::Tensor invert(const Denoiser& denoiser, const torch::Tensor& data, const TimeGrid& grid,
                      const InvertOptions& options, int64_t batch, const ProgressFn& progress = {},
-                     const torch::Tensor& cond = {});
+                     const Condition& cond = {});
 
 /// Fits user images ([C, H, W] in [0, 1], any size and channel count) to a model's input:
 /// channels converted (gray <-> RGB as image.h documents); an image of the model's original

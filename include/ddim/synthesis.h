@@ -29,6 +29,9 @@ struct SynthesisOptions {
   bool checkpointing = false;          ///< per-step gradient checkpointing
   double tolerance = 0.0;              ///< stop when every seed's distance is below this (0: never)
   int64_t batch = 256;                 ///< seeds optimised together (groups run one after another)
+  /// Class-conditional models: each target image's condition [I, classes + 1] (undefined: the
+  /// null class) and the guidance the sampler runs with.
+  Condition condition;
 };
 
 /// Called after each iteration with the iteration number (1-based) and the distance of

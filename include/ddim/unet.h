@@ -16,6 +16,11 @@
 // (t_s, t_b) from the noise embedding and z_s from the conditioning vector, both through
 // zero-initialised layers as 1 + (.), so a fresh block is plain GroupNorm. Samplers never
 // see this: they call the network through a closure that binds the condition.
+//
+// A class-conditional U-Net (classes > 0) takes a class label as a one-hot vector over
+// classes + 1 (the last, the null class, stands for "no class": classifier-free guidance,
+// Ho & Salimans 2022) and maps it through a learned embedding (a bias-free linear map, i.e. a
+// lookup table) of cond_dim entries into the same AdaGN path.
 #pragma once
 
 #include <vector>
@@ -37,7 +42,8 @@ struct UNetOptions {
   std::vector<int64_t> attention_resolutions;  ///< e.g. {16, 8}: attention at 16x16 and 8x8
   int64_t attention_heads = 4;
   int64_t image_size = 32;  ///< side of the images (places the attention)
-  int64_t cond_dim = 0;     ///< conditioning vector size; 0: none
+  int64_t cond_dim = 0;     ///< conditioning vector size (the class embedding's size); 0: none
+  int64_t classes = 0;      ///< class-conditional: the number of classes (0: not class-conditional)
   bool noise_input = true;  ///< false: no noise embedding (the embedder U-Net)
 
   nlohmann::json to_json() const;
@@ -53,7 +59,17 @@ class UNet : public EpsNetwork {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& noise_variance,
                         const torch::Tensor& cond = {}) override;
   nlohmann::json describe() const override;
-  int64_t cond_dim() const override { return options_.cond_dim; }
+  /// The size of the vector forward() takes: cond_dim, or classes + 1 (one-hot) for a
+  /// class-conditional U-Net.
+  int64_t cond_dim() const override {
+    return options_.classes > 0 ? options_.classes + 1 : options_.cond_dim;
+  }
+  Conditioning conditioning() const override {
+    return options_.classes > 0    ? Conditioning::Class
+           : options_.cond_dim > 0 ? Conditioning::Vector
+                                   : Conditioning::None;
+  }
+  int64_t classes() const override { return options_.classes; }
   const UNetOptions& options() const { return options_; }
   /// Runs convolutions in channels-last layout (NHWC, the default): converts the 4-D
   /// weights now and the input on every call. About 10% faster with oneDNN on CPUs, and what
@@ -67,6 +83,7 @@ class UNet : public EpsNetwork {
   int64_t temb_dim_ = 0;
   torch::nn::Conv2d stem_{nullptr}, head_{nullptr};
   torch::nn::Sequential time_mlp_{nullptr};
+  torch::nn::Linear class_embedding_{nullptr};
   // One entry per residual block, in the order they run; attention entries are empty
   // holders where a level has none.
   std::vector<ResidualBlock> down_, middle_, up_;

@@ -25,7 +25,7 @@ namespace ddim::cli {
 namespace {
 
 void require_autoencoder(const Denoiser& d, const std::string& path) {
-  DDIM_CHECK_ARG(d.network().cond_dim() > 0,
+  DDIM_CHECK_ARG(d.network().conditioning() == Conditioning::Semantic,
                  "{} is not a diffusion autoencoder (train one with ddim train --arch diffae)", path);
 }
 

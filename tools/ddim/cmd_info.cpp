@@ -39,7 +39,9 @@ std::string describe_arch(const nlohmann::json& a) {
     if (a.value("dropout", 0.0) > 0) s += fmt::format(", dropout {}", a.value("dropout", 0.0));
     if (!a.value("attention_resolutions", std::vector<int64_t>{}).empty())
       s += ", attention at " + a.at("attention_resolutions").dump();
-    if (a.value("cond_dim", 0) > 0)
+    if (a.value("classes", 0) > 0)
+      s += fmt::format(", class embedding of {} dims through AdaGN", a.value("cond_dim", 0));
+    else if (a.value("cond_dim", 0) > 0)
       s += fmt::format(", AdaGN conditioning on {} dims", a.value("cond_dim", 0));
     return s;
   }
@@ -92,7 +94,15 @@ int run_info(const InfoArgs& a) {
                              d.padding.any() ? fmt::format(" (zero padding {} {} {} {})", d.padding.top,
                                                            d.padding.bottom, d.padding.left, d.padding.right)
                                              : ""));
+    if (!d.classes.empty())
+      line("classes", fmt::format("{}: {}", d.classes.size(), fmt::join(d.classes, ", ")));
   }
+  if (m.contains("arch") && m.at("arch").value("classes", int64_t{0}) > 0)
+    line("condition",
+         fmt::format("class-conditional over {} classes and the null class (classifier-free guidance; "
+                     "label drop {} in training)",
+                     m.at("arch").at("classes").get<int64_t>(),
+                     m.contains("train") ? m.at("train").value("cond_drop", 0.1) : 0.1));
   if (m.contains("stats"))
     line("statistics",
          fmt::format("mean {}, std {}", m.at("stats").at("mean").dump(), m.at("stats").at("std").dump()));

@@ -19,6 +19,7 @@ struct InvertArgs {
   InputArgs inputs;
   SamplerArgs sampler;
   EmbedArgs embed;
+  ClassArgs klass;
   int64_t show = 16;
   bool random_xt = false;
 };
@@ -36,10 +37,11 @@ Loaded load(const InvertArgs& a) {
   const auto ck = load_checkpoint(a.model);
   auto d = load_model(ck, a.model, a.sampler, device);
   auto options = a.embed.resolved(a.sampler);
+  auto inputs = load_inputs(a.inputs, d.data());
+  options.condition = a.klass.condition(d, inputs.images.size(0), inputs.labels);
   options.validate(d);
   auto embedder =
       options.method == EmbedMethod::Embedder ? a.embed.load_network(ck, a.model, device) : nullptr;
-  auto inputs = load_inputs(a.inputs, d.data());
   return {std::move(d), std::move(embedder), std::move(inputs), options};
 }
 
@@ -136,6 +138,7 @@ void add_options(CLI::App* sub, InvertArgs& a) {
   add_input_options(sub, a.inputs);
   add_embed_options(sub, a.embed);
   add_sampler_options(sub, a.sampler, /*sampling=*/false);
+  add_class_options(sub, a.klass, ", or label (each image's own label)", /*guidance=*/false);
   sub->add_option("--show", a.show, "Images in the picture")->check(kPositive)->capture_default_str();
 }
 

@@ -26,7 +26,22 @@ struct SampleArgs {
   int64_t columns = 0;
   bool trajectory = false;
   SamplerArgs sampler;
+  ClassArgs klass;
 };
+
+// The seeds and the condition: with --class all, every seed once in every class (rows of the
+// grid), else the given class for all, or none.
+std::pair<torch::Tensor, Condition> conditioned(const Denoiser& d, const SampleArgs& a, torch::Tensor seeds) {
+  if (a.klass.name != "all") return {seeds, a.klass.condition(d, seeds.size(0))};
+  DDIM_CHECK_ARG(
+      d.network().conditioning() == Conditioning::Class,
+      "--class all: this model is not class-conditional (train one with ddim train --class-conditional)");
+  const int64_t k = d.network().classes(), n = seeds.size(0);
+  std::vector<int64_t> repeat(seeds.dim(), 1);
+  repeat[0] = k;
+  return {seeds.repeat(repeat),
+          Condition(d.class_condition(torch::arange(k).repeat_interleave(n)), a.klass.guidance)};
+}
 
 torch::Tensor draw_seeds(int64_t n, const DataInfo& info) {
   auto gen = make_generator(global_options().seed);
@@ -37,7 +52,7 @@ torch::Tensor draw_seeds(int64_t n, const DataInfo& info) {
 
 // A diffusion autoencoder samples its semantic codes from its latent DDIM first (Diff-AE 3.3).
 torch::Tensor sample_codes(const Denoiser& d, const SampleArgs& a, int64_t n, const torch::Device& device) {
-  if (d.network().cond_dim() == 0) return {};
+  if (d.network().conditioning() != Conditioning::Semantic) return {};
   auto latent = load_model(a.latent, a.sampler, device);
   DDIM_CHECK_ARG(latent.data().shape == std::vector<int64_t>{d.network().cond_dim()},
                  "{} does not model {}-dimensional codes", a.latent, d.network().cond_dim());
@@ -48,14 +63,15 @@ torch::Tensor sample_codes(const Denoiser& d, const SampleArgs& a, int64_t n, co
 
 // The states x_t along the grid for the first few seeds: one row per seed.
 void write_trajectory(const std::string& path, const Denoiser& d, const torch::Tensor& seeds,
-                      const torch::Tensor& codes, const SampleArgs& a, SampleOptions o) {
+                      const Condition& condition, const SampleArgs& a, SampleOptions o) {
   torch::NoGradGuard no_grad;
   o.keep_trajectory = true;
   const auto grid = a.sampler.grid(d);
   const int64_t k = std::min<int64_t>(8, seeds.size(0));
   const auto device = d.device();
-  auto r = ddim_sample(d.eps_fn(codes.defined() ? codes.slice(0, 0, k).to(device) : codes),
-                       seeds.slice(0, 0, k).to(device), grid, o);
+  auto c = condition.slice(0, k);
+  if (c.vectors.defined()) c.vectors = c.vectors.to(device);
+  auto r = ddim_sample(d.eps_fn(c), seeds.slice(0, 0, k).to(device), grid, o);
   std::vector<torch::Tensor> rows;
   std::vector<std::string> labels;
   for (int64_t i = 0; i < k; ++i) {
@@ -71,11 +87,12 @@ void write_trajectory(const std::string& path, const Denoiser& d, const torch::T
   write_png(path, labeled_rows(rows, labels, captions, lo));
 }
 
+// columns: 0 for a square grid.
 void write_picture(const std::string& path, const torch::Tensor& shown, const DataInfo& info,
-                   const SampleArgs& a) {
+                   const SampleArgs& a, int64_t columns) {
   if (info.is_image()) {
-    const int64_t cols =
-        a.columns > 0 ? a.columns : static_cast<int64_t>(std::ceil(std::sqrt(double(shown.size(0)))));
+    const int64_t square = static_cast<int64_t>(std::ceil(std::sqrt(double(shown.size(0)))));
+    const int64_t cols = columns > 0 ? columns : square;
     write_png(path, make_grid(shown, cols));
     return;
   }
@@ -86,19 +103,36 @@ void write_picture(const std::string& path, const torch::Tensor& shown, const Da
       [&] { plot_xy(path, {Series::points("samples", shown.select(1, 0), shown.select(1, 1))}, p); });
 }
 
+void write_summary(const std::string& path, const SampleArgs& a, int64_t n, double secs) {
+  nlohmann::ordered_json j;
+  j["model"] = a.model;
+  j["n"] = n;
+  j["steps"] = a.sampler.steps;
+  j["eta"] = a.sampler.eta;
+  if (!a.klass.name.empty()) j["class"] = a.klass.name;
+  j["guidance"] = a.klass.guidance;
+  j["seconds"] = secs;
+  j["images_per_s"] = static_cast<double>(n) / secs;
+  write_json(path, j);
+  spdlog::info("wrote {} samples to {}/samples.png and samples.pt ({:.1f} images/s)", n, a.out,
+               j["images_per_s"].get<double>());
+}
+
 int run_sample(const SampleArgs& a) {
   const auto device = init_runtime();
   auto d = load_model(a.model, a.sampler, device);
   const auto& info = d.data();
-  const auto seeds = a.seeds_in.empty() ? draw_seeds(a.n, info) : load_seeds(a.seeds_in, info);
   DDIM_CHECK_ARG(
-      d.network().cond_dim() == 0 || !a.latent.empty(),
+      d.network().conditioning() != Conditioning::Semantic || !a.latent.empty(),
       "{} is a diffusion autoencoder: unconditional sampling draws z_sem from a latent DDIM; train one "
       "with `ddim train-latent --model {} --out L` and pass --latent L/model.pt",
       a.model, a.model);
-  DDIM_CHECK_ARG(d.network().cond_dim() > 0 || a.latent.empty(),
+  DDIM_CHECK_ARG(d.network().conditioning() == Conditioning::Semantic || a.latent.empty(),
                  "--latent is for diffusion autoencoders; {} is a plain denoiser", a.model);
+  auto [seeds, condition] =
+      conditioned(d, a, a.seeds_in.empty() ? draw_seeds(a.n, info) : load_seeds(a.seeds_in, info));
   const auto codes = sample_codes(d, a, seeds.size(0), device);
+  if (codes.defined()) condition = Condition(codes);
   open_run_dir(a.out);
   if (codes.defined()) save_tensor(a.out + "/zsem.pt", codes);
   auto opts = a.sampler.sample_options(d);
@@ -108,24 +142,21 @@ int run_sample(const SampleArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   const auto samples = generate(
       d, seeds, a.sampler.grid(d), opts, a.sampler.batch, [&](int64_t done) { progress.update(done); },
-      codes);
+      condition);
   const double secs = seconds_since(start);
   progress.finish();
   save_tensor(a.out + "/seeds.pt", seeds);
   const auto shown = info.crop(samples);
   save_tensor(a.out + "/samples.pt", shown);
-  write_picture(a.out + "/samples.png", shown, info, a);
-  if (a.trajectory && info.is_image()) write_trajectory(a.out + "/trajectory.png", d, seeds, codes, a, opts);
-  nlohmann::ordered_json j;
-  j["model"] = a.model;
-  j["n"] = samples.size(0);
-  j["steps"] = a.sampler.steps;
-  j["eta"] = a.sampler.eta;
-  j["seconds"] = secs;
-  j["images_per_s"] = static_cast<double>(samples.size(0)) / secs;
-  write_json(a.out + "/sample.json", j);
-  spdlog::info("wrote {} samples to {}/samples.png and samples.pt ({:.1f} images/s)", samples.size(0), a.out,
-               j["images_per_s"].get<double>());
+  // --class all: a row per class.
+  const int64_t rows = a.klass.name == "all" ? d.network().classes() : 1;
+  write_picture(a.out + "/samples.png", shown, info, a,
+                a.columns > 0 ? a.columns
+                : rows > 1    ? shown.size(0) / rows
+                              : 0);
+  if (a.trajectory && info.is_image())
+    write_trajectory(a.out + "/trajectory.png", d, seeds, condition, a, opts);
+  write_summary(a.out + "/sample.json", a, samples.size(0), secs);
   return 0;
 }
 
@@ -148,6 +179,7 @@ void setup_sample(CLI::App& app) {
   sub->add_flag("--trajectory", a->trajectory, "Also draw the states along the grid for the first 8 seeds");
   sub->add_option("--latent", a->latent, "Diff-AE: the latent DDIM (ddim train-latent) that samples z_sem");
   add_sampler_options(sub, a->sampler);
+  add_class_options(sub, a->klass, ", or all (every seed in every class: a class x seed grid)");
   on_run(sub, [a] { return run_sample(*a); });
 }
 

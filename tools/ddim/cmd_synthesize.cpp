@@ -26,6 +26,7 @@ struct SynthesizeArgs {
   int64_t show = 5;
   bool bf16 = false;
   SynthesisOptions options;
+  ClassArgs klass;
 };
 
 // Given seeds, [images * K, ...] or [images, K, ...], as the [images, K, ...] cloud.
@@ -145,6 +146,8 @@ int run_synthesize(const SynthesizeArgs& a) {
   const auto& info = d.data();
   const auto in = load_inputs(a.inputs, info);
   const auto init = load_init(a, in.images.size(0), info);
+  auto options = a.options;
+  options.condition = a.klass.condition(d, in.images.size(0), in.labels);
   open_run_dir(a.out);
   const int64_t total = in.images.size(0) * a.seeds_per_image;
   spdlog::info("synthesising {} seeds for each of {} images: {} iterations of Adam (lr {}), S = {}{}",
@@ -152,7 +155,7 @@ int run_synthesize(const SynthesizeArgs& a) {
                a.options.checkpointing ? ", per-step gradient checkpointing" : "");
   IterationLog log(a.out + "/metrics.jsonl", a, (total + a.options.batch - 1) / a.options.batch);
   auto gen = make_generator(global_options().seed);
-  const auto result = synthesize_seeds(d, in.images, a.seeds_per_image, init, a.options, gen, std::ref(log));
+  const auto result = synthesize_seeds(d, in.images, a.seeds_per_image, init, options, gen, std::ref(log));
   log.finish();
   write_outputs(a, result, in, info);
   return 0;
@@ -196,6 +199,7 @@ void setup_synthesize(CLI::App& app) {
   sub->add_option("--batch", o.batch, "Seeds optimised together")->check(kPositive)->capture_default_str();
   add_enum_option(sub, "--weights", a->weights, "ema or raw denoiser weights");
   add_bf16_flag(sub, a->bf16);
+  add_class_options(sub, a->klass, ", or label (each image's own label)");
   sub->add_option("--show", a->show, "Seeds per image in the picture")
       ->check(kPositive)
       ->capture_default_str();

@@ -20,6 +20,8 @@ struct TrainArgs {
   std::string arch = "auto";
   UNetOptions unet;
   int64_t z_dim = 64;
+  bool class_conditional = false;
+  int64_t class_embedding_dims = 64;
   MLPOptions mlp;
   ScheduleOptions schedule;
   DenoiserTrainOptions train;
@@ -33,6 +35,12 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
   const auto kind = a.arch == "auto" ? (data.is_image() ? NetworkKind::UNet : NetworkKind::MLP)
                                      : from_string<NetworkKind>(a.arch);
   const auto shape = data.example_shape();
+  DDIM_CHECK_ARG(!a.class_conditional || data.labels.defined(),
+                 "--class-conditional needs labelled data; {} has no labels", data.spec);
+  DDIM_CHECK_ARG(!a.class_conditional || kind == NetworkKind::UNet,
+                 "--class-conditional is for the U-Net; {}",
+                 kind == NetworkKind::MLP ? "the MLP for points takes no class"
+                                          : "a diffusion autoencoder is conditioned on its codes");
   if (kind == NetworkKind::MLP) {
     DDIM_CHECK_ARG(!data.is_image(), "--arch mlp is for vector data (toy sets); {} holds images", data.spec);
     auto o = a.mlp;
@@ -48,6 +56,11 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
   auto o = a.unet;
   o.channels = shape[0];
   o.image_size = shape[1];
+  if (a.class_conditional) {
+    o.classes =
+        std::max<int64_t>(static_cast<int64_t>(data.classes.size()), data.labels.max().item<int64_t>() + 1);
+    o.cond_dim = a.class_embedding_dims;
+  }
   if (kind == NetworkKind::UNet) {
     o.validate();
     return o.to_json();
@@ -107,6 +120,13 @@ void add_network_options(CLI::App* sub, TrainArgs& a) {
       ->check(CLI::IsMember(archs))
       ->capture_default_str();
   sub->add_option("--z-dim", a.z_dim, "diffae: size of the semantic code z_sem")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_flag("--class-conditional", a.class_conditional,
+                "A class-conditional U-Net (the data's labels, or --class-attribute) for classifier-free "
+                "guidance: ddim sample --class, ddim edit");
+  sub->add_option("--class-embedding-dims", a.class_embedding_dims,
+                  "Class-conditional: size of the class embedding")
       ->check(kPositive)
       ->capture_default_str();
   auto& u = a.unet;
@@ -177,6 +197,11 @@ void add_optimizer_options(CLI::App* sub, TrainArgs& a) {
       ->check(kNonNegative)
       ->capture_default_str();
   add_bf16_flag(sub, t.bf16);
+  sub->add_option(
+         "--cond-drop", t.cond_drop,
+         "Class-conditional: probability that a label is replaced by the null class in training (CFG)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   sub->add_option("--preview-samples", t.preview_samples, "Images in the sample grid")
       ->check(kNonNegative)
       ->capture_default_str();

@@ -28,6 +28,37 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a, bool sampling) {
   add_bf16_flag(sub, a.bf16);
 }
 
+Condition ClassArgs::condition(const Denoiser& d, int64_t n, const torch::Tensor& labels) const {
+  if (name.empty()) {
+    // Without a class the guidance still applies (towards ∅ it is the unconditional eps).
+    return Condition({}, guidance);
+  }
+  DDIM_CHECK_ARG(
+      d.network().conditioning() == Conditioning::Class,
+      "--class {}: this model is not class-conditional (train one with ddim train --class-conditional)",
+      name);
+  torch::Tensor l;
+  if (name == "label") {
+    DDIM_CHECK_ARG(labels.defined(), "--class label: these images have no labels");
+    l = labels.to(torch::kInt64);
+  } else {
+    l = torch::full({n}, d.data().class_index(name, d.network().classes()), torch::kInt64);
+  }
+  return Condition(d.class_condition(l), guidance);
+}
+
+void add_class_options(CLI::App* sub, ClassArgs& a, const std::string& choices, bool guidance) {
+  sub->add_option(
+      "--class", a.name,
+      "Class-conditional models: the class, K or NAME" + choices + " (default: none, the null class)");
+  if (guidance)
+    sub->add_option("--guidance", a.guidance,
+                    "Classifier-free guidance w (Ho & Salimans 2022): 0 unconditional, 1 plain conditional, "
+                    "> 1 stronger")
+        ->check(kNonNegative)
+        ->capture_default_str();
+}
+
 Denoiser load_model(const Checkpoint& ck, const std::string& path, const SamplerArgs& a,
                     const torch::Device& device) {
   auto d = denoiser_from_checkpoint(ck, path, a.weights);

@@ -25,6 +25,21 @@ struct SamplerArgs {
   }
 };
 
+/// The class a class-conditional model is conditioned on, and the guidance towards it.
+struct ClassArgs {
+  std::string name;  ///< K or NAME; "all" (every class), "label" (the data's labels); empty: ∅
+  double guidance = 1.0;
+
+  /// The condition of `n` examples: one class for all, the data's `labels`, or, without a class,
+  /// none (a class-conditional model then runs with the null class ∅). Throws
+  /// ddim::InvalidArgument for a class on a model that is not class-conditional, an unknown
+  /// class, or "label" without labels.
+  Condition condition(const Denoiser& d, int64_t n, const torch::Tensor& labels = {}) const;
+};
+
+/// --class (with `choices` added to K|NAME in the help) and, with `guidance`, --guidance.
+void add_class_options(CLI::App* sub, ClassArgs& a, const std::string& choices = "", bool guidance = true);
+
 /// --bf16: the denoiser's evaluations in bf16 autocast (Denoiser::set_mixed_precision).
 void add_bf16_flag(CLI::App* sub, bool& bf16);
 

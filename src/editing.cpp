@@ -1,0 +1,187 @@
+#include "ddim/editing.h"
+
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "ddim/error.h"
+#include "ddim/rng.h"
+
+namespace ddim {
+namespace {
+
+constexpr uint64_t kSdeditStream = 0x5de;
+
+// An image batch inverted along a grid, with the eps of every inversion step.
+struct Inverted {
+  TimeGrid grid;
+  torch::Tensor seed;                   // x~_T
+  std::vector<torch::Tensor> step_eps;  // step_eps[j]: the eps of the step between grid points j + 1 and j
+};
+
+Inverted invert_recording(const Denoiser& d, const torch::Tensor& x0, const torch::Tensor& source,
+                          const EditOptions& o) {
+  Inverted inv;
+  inv.grid = make_time_grid(d.schedule(), o.inversion_steps);
+  InvertOptions io;
+  io.method = o.inversion;
+  io.iterations = o.iterations;
+  io.keep_eps = true;
+  auto r = ddim_invert(d.eps_fn(source), x0, inv.grid, io);
+  inv.seed = r.x;
+  // ddim_invert walks from the clean end: its first eps is that of the step S -> S - 1.
+  inv.step_eps.assign(r.eps.rbegin(), r.eps.rend());
+  return inv;
+}
+
+// The inversion step whose noisier end is nearest to time t.
+size_t nearest_step(const TimeGrid& grid, double t) {
+  size_t best = 0;
+  for (size_t j = 1; j + 1 < grid.times.size(); ++j)
+    if (std::abs(grid.times[j] - t) < std::abs(grid.times[best] - t)) best = j;
+  return best;
+}
+
+// The guided reverse process from the inverted seed, with Direct Inversion's injection.
+torch::Tensor guided_from_inversion(const Denoiser& d, const Inverted& inv, const torch::Tensor& target,
+                                    const EditOptions& o) {
+  const auto grid = make_time_grid(d.schedule(), o.steps);
+  const auto eps_fn = d.eps_fn(target, o.guidance);
+  const bool inject = o.method == EditMethod::DirectInversion && o.merge > 0;
+  auto x = inv.seed;
+  for (int64_t j = 0; j < grid.steps(); ++j) {
+    auto eps = eps_fn(x, grid.rates[j]);
+    if (inject && j % o.inject_every == 0 && grid.times[j] > o.inject_until) {
+      const auto& injected = inv.step_eps[nearest_step(inv.grid, grid.times[j])];
+      eps = (1 - o.merge) * eps + o.merge * injected;
+    }
+    x = ddim_step(x, eps, grid.rates[j], grid.rates[j + 1]);
+  }
+  return x;
+}
+
+// SDEdit: the image noised to t0, then guided DDIM from t0 with steps of the inference size.
+torch::Tensor sdedit(const Denoiser& d, const torch::Tensor& x0, const torch::Tensor& noise,
+                     const torch::Tensor& target, const EditOptions& o) {
+  const auto steps = std::max<int64_t>(1, std::llround(static_cast<double>(o.steps) * o.strength));
+  const auto grid = make_time_grid(d.schedule(), steps, GridEnd::PredictedX0, o.strength);
+  const auto r = grid.rates.front();
+  return ddim_sample(d.eps_fn(target, o.guidance), r.signal * x0 + r.noise * noise, grid).x;
+}
+
+}  // namespace
+
+template <>
+const NameTable<EditMethod>& name_table<EditMethod>() {
+  static const NameTable<EditMethod> table{"edit method",
+                                           {{EditMethod::DirectInversion, "direct-inversion"},
+                                            {EditMethod::Inversion, "inversion"},
+                                            {EditMethod::SDEdit, "sdedit"}}};
+  return table;
+}
+
+void EditOptions::validate() const {
+  DDIM_CHECK_ARG(inversion_steps > 0 && steps > 0,
+                 "inversion and inference steps must be positive, got {} and {}", inversion_steps, steps);
+  DDIM_CHECK_ARG(iterations > 0, "fixed-point inversion needs at least one iteration, got {}", iterations);
+  DDIM_CHECK_ARG(std::isfinite(guidance) && guidance >= 0,
+                 "the guidance scale must be a finite number >= 0, got {}", guidance);
+  DDIM_CHECK_ARG(merge >= 0 && merge <= 1, "the noise merge λ must be in [0, 1], got {}", merge);
+  DDIM_CHECK_ARG(inject_every > 0, "the injection interval must be positive, got {}", inject_every);
+  DDIM_CHECK_ARG(inject_until >= 0 && inject_until <= 1, "the injection stop time must be in [0, 1], got {}",
+                 inject_until);
+  DDIM_CHECK_ARG(strength > 0 && strength <= 1, "the SDEdit strength (a time) must be in (0, 1], got {}",
+                 strength);
+}
+
+std::string EditOptions::describe() const {
+  switch (method) {
+    case EditMethod::DirectInversion:
+      return fmt::format("direct inversion, w = {:g}, λ = {:g}", guidance, merge);
+    case EditMethod::Inversion:
+      return fmt::format("inversion + guided sampling, w = {:g}", guidance);
+    case EditMethod::SDEdit:
+      return fmt::format("SDEdit from t0 = {:g}, w = {:g}", strength, guidance);
+  }
+  return "?";
+}
+
+nlohmann::ordered_json EditOptions::to_json() const {
+  nlohmann::ordered_json j;
+  j["method"] = to_string(method);
+  j["guidance"] = guidance;
+  j["steps"] = steps;
+  if (method != EditMethod::SDEdit) {
+    j["inversion_steps"] = inversion_steps;
+    j["inversion"] = to_string(inversion);
+    if (inversion == InversionMethod::FixedPoint) j["iterations"] = iterations;
+  }
+  if (method == EditMethod::DirectInversion) {
+    j["merge"] = merge;
+    j["inject_every"] = inject_every;
+    j["inject_until"] = inject_until;
+  }
+  if (method == EditMethod::SDEdit) j["strength"] = strength;
+  return j;
+}
+
+std::vector<torch::Tensor> edit_images(const Denoiser& d, const torch::Tensor& images,
+                                       const torch::Tensor& source, const torch::Tensor& target,
+                                       const std::vector<EditOptions>& settings, int64_t batch,
+                                       const ProgressFn& progress) {
+  DDIM_CHECK_ARG(!settings.empty(), "no edit settings");
+  for (const auto& o : settings) o.validate();
+  DDIM_CHECK_ARG(d.network().conditioning() == Conditioning::Class,
+                 "editing by class needs a class-conditional model");
+  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
+  const auto& info = d.data();
+  const int64_t n = images.size(0);
+  DDIM_CHECK_ARG(images.dim() == 4 && images.sizes().slice(1).vec() == info.shape && n > 0,
+                 "images of shape {} do not fit the model, whose examples are {}",
+                 fmt::join(images.sizes(), "x"), fmt::join(info.shape, "x"));
+  const int64_t k = d.network().cond_dim();
+  DDIM_CHECK_ARG(target.dim() == 2 && target.size(0) == n && target.size(1) == k,
+                 "target conditions of shape {} do not fit {} images of a {}-class model",
+                 fmt::join(target.sizes(), "x"), n, k - 1);
+  DDIM_CHECK_ARG(!source.defined() || source.sizes() == target.sizes(),
+                 "source conditions of shape {}, expected {}", fmt::join(source.sizes(), "x"),
+                 fmt::join(target.sizes(), "x"));
+  torch::NoGradGuard no_grad;
+  const auto device = d.device();
+  // SDEdit's noise for every image at once: the edit does not depend on the batch size.
+  auto gen = make_generator(mix_seed(settings.front().seed, kSdeditStream));
+  std::vector<int64_t> shape = {n};
+  shape.insert(shape.end(), info.shape.begin(), info.shape.end());
+  const auto noise = randn(shape, gen);
+  std::vector<std::vector<torch::Tensor>> out(settings.size());
+  int64_t done = 0;
+  for (int64_t i = 0; i < n; i += batch) {
+    const int64_t end = std::min(n, i + batch);
+    const auto x0 = d.standardize(images.slice(0, i, end).to(device));
+    const auto src =
+        source.defined() ? source.slice(0, i, end).to(device) : null_condition(end - i, k - 1).to(device);
+    const auto tgt = target.slice(0, i, end).to(device);
+    std::map<std::tuple<int64_t, int, int64_t>, Inverted> inversions;  // settings that invert alike share one
+    for (size_t s = 0; s < settings.size(); ++s) {
+      const auto& o = settings[s];
+      torch::Tensor x;
+      if (o.method == EditMethod::SDEdit) {
+        x = sdedit(d, x0, noise.slice(0, i, end).to(device), tgt, o);
+      } else {
+        const auto key = std::make_tuple(o.inversion_steps, static_cast<int>(o.inversion),
+                                         o.inversion == InversionMethod::FixedPoint ? o.iterations : 0);
+        auto it = inversions.find(key);
+        if (it == inversions.end()) it = inversions.emplace(key, invert_recording(d, x0, src, o)).first;
+        x = guided_from_inversion(d, it->second, tgt, o);
+      }
+      out[s].push_back(info.crop(d.to_data(x)).to(torch::kCPU));
+      done += end - i;
+      if (progress) progress(done);
+    }
+  }
+  std::vector<torch::Tensor> result;
+  for (auto& parts : out) result.push_back(torch::cat(parts));
+  return result;
+}
+
+}  // namespace ddim
