@@ -285,9 +285,8 @@ int run_swap(const SwapArgs& a) {
                               {"x_T", a.random_xt ? "random" : "inferred"}};
   for (size_t k = 0; k < a.attributes.size(); ++k) {
     const auto& name = a.attributes[k];
-    const auto title =
-        fmt::format("{}: each source with the donor's {} part ({}, x_T {}, S = {})", m.describe(), name, name,
-                    a.random_xt ? "random" : "inferred", o.embedding.steps);
+    const auto title = fmt::format("{}: each source with the donor's {} part (x_T {}, S = {})", m.describe(),
+                                   name, a.random_xt ? "random" : "inferred", o.embedding.steps);
     write_png(a.out + "/swap-" + name + ".png", swap_grid(r, k, a, title));
     save_tensor(a.out + "/swap-" + name + ".pt", r.swapped[k]);
     j["pictures"].push_back("swap-" + name + ".png");
