@@ -49,8 +49,20 @@ nlohmann::ordered_json Faithfulness::to_json() const {
   if (accuracy_on_originals) j["accuracy_on_originals"] = *accuracy_on_originals;
   if (accuracy_on_reconstructions) j["accuracy_on_reconstructions"] = *accuracy_on_reconstructions;
   if (frechet_distance) j["frechet_distance_to_originals"] = *frechet_distance;
+  j["feature_distance"] = feature_distance;
   return j;
 }
+
+namespace {
+// Squared distance between unit-normalised feature rows [N, F] -> float64 [N].
+torch::Tensor unit_feature_distance(const torch::Tensor& fa, const torch::Tensor& fb) {
+  auto na = torch::nn::functional::normalize(fa.to(torch::kFloat64),
+                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
+  auto nb = torch::nn::functional::normalize(fb.to(torch::kFloat64),
+                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
+  return (na - nb).square().sum(1);
+}
+}  // namespace
 
 Faithfulness reconstruction_faithfulness(Classifier& c, const torch::Tensor& originals,
                                          const torch::Tensor& reconstructions, const torch::Tensor& labels) {
@@ -68,6 +80,7 @@ Faithfulness reconstruction_faithfulness(Classifier& c, const torch::Tensor& ori
     f.accuracy_on_reconstructions = agreement(p_rec, labels);
   }
   if (f.images >= 2) f.frechet_distance = frechet_distance(f_rec, f_orig);
+  f.feature_distance = unit_feature_distance(f_orig, f_rec).mean().item<double>();
   return f;
 }
 
@@ -117,7 +130,7 @@ EditScores score_edits(const torch::Tensor& originals, const torch::Tensor& edit
   const auto device = net.parameters().front().device();
   const auto a = fit(originals).to(device), b = fit(edits).to(device);
   const auto fa = net.features(a).to(torch::kFloat64), fb = net.features(b).to(torch::kFloat64);
-  s.feature_distance = (1 - torch::cosine_similarity(fa, fb, 1, 1e-12)).to(torch::kCPU);
+  s.feature_distance = unit_feature_distance(fa, fb).to(torch::kCPU);
   const auto logits = net.forward(b).to(torch::kCPU, torch::kFloat64);
   const auto t = targets.to(torch::kInt64);
   DDIM_CHECK_ARG(t.max().item<int64_t>() < logits.size(1),
@@ -126,6 +139,13 @@ EditScores score_edits(const torch::Tensor& originals, const torch::Tensor& edit
   s.target_probability = torch::softmax(logits, 1).gather(1, t.view({-1, 1})).squeeze(1);
   s.success = logits.argmax(1) == t;
   return s;
+}
+
+torch::Tensor feature_distance(Classifier& c, const torch::Tensor& a, const torch::Tensor& b) {
+  DDIM_CHECK_ARG(a.sizes() == b.sizes() && a.dim() == 4 && a.size(0) > 0,
+                 "feature distances need two image batches of one shape, got {} and {}",
+                 fmt::join(a.sizes(), "x"), fmt::join(b.sizes(), "x"));
+  return unit_feature_distance(classify(c, a).second, classify(c, b).second);
 }
 
 }  // namespace ddim

@@ -36,6 +36,8 @@ LinearProbe fit_linear_probe(const torch::Tensor& features, const torch::Tensor&
   DDIM_CHECK_ARG(y.min().item<int64_t>() >= 0 && y.max().item<int64_t>() < classes,
                  "probe labels must be in [0, {}), got [{}, {}]", classes, y.min().item<int64_t>(),
                  y.max().item<int64_t>());
+  // The fit needs gradients even when the caller works under torch::NoGradGuard.
+  torch::AutoGradMode enable_grad(true);
   LinearProbe p;
   const auto x = features.to(torch::kFloat32);
   p.mean = x.mean(0);

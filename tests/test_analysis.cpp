@@ -249,4 +249,15 @@ TEST_F(Analysis, TheClassifierJudgesSamplesAndReconstructions) {
   EXPECT_EQ(f.class_kept, 1.0);
   EXPECT_EQ(*f.accuracy_on_originals, *f.accuracy_on_reconstructions);
   EXPECT_THROW(reconstruction_faithfulness(c, images, images.slice(0, 0, 3)), InvalidArgument);
+  // The feature distance (DiffuseGAE Table 2's perceptual column): zero for identical images,
+  // symmetric, in [0, 4] (unit features), and the faithfulness report holds its mean.
+  EXPECT_NEAR(f.feature_distance, 0.0, 1e-12);
+  const auto moved = (images + 0.5).clamp(0, 1);
+  const auto d = feature_distance(c, images, moved);
+  ASSERT_EQ(d.sizes(), (std::vector<int64_t>{40}));
+  EXPECT_GT(d.min().item<double>(), 0.0);
+  EXPECT_LE(d.max().item<double>(), 4.0);
+  EXPECT_TRUE(torch::allclose(d, feature_distance(c, moved, images)));
+  EXPECT_NEAR(reconstruction_faithfulness(c, images, moved).feature_distance, d.mean().item<double>(), 1e-9);
+  EXPECT_THROW(feature_distance(c, images, images.slice(0, 0, 3)), InvalidArgument);
 }

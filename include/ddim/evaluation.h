@@ -34,9 +34,18 @@ struct Faithfulness {
   double class_kept = 0;  ///< fraction of reconstructions classified as their original
   std::optional<double> accuracy_on_originals, accuracy_on_reconstructions;  ///< with labels
   std::optional<double> frechet_distance;  ///< reconstructions against originals (two or more images)
+  /// The mean feature distance between each reconstruction and its original
+  /// (feature_distance: an LPIPS-like perceptual distance on ddim's classifier).
+  double feature_distance = 0;
 
   nlohmann::ordered_json to_json() const;
 };
+
+/// Per-image distance [N] between images a and b ([N, C, H, W] in [0, 1], the classifier's input
+/// shape) in the classifier's feature space, LPIPS-like (Zhang et al. 2018, on ddim's small
+/// classifier instead of a VGG): the squared distance between the unit-normalised features,
+/// in [0, 4]; 0 for identical features.
+torch::Tensor feature_distance(Classifier& classifier, const torch::Tensor& a, const torch::Tensor& b);
 
 /// originals and reconstructions: [N, C, H, W] in [0, 1] of the classifier's input shape.
 Faithfulness reconstruction_faithfulness(Classifier& classifier, const torch::Tensor& originals,
@@ -44,8 +53,9 @@ Faithfulness reconstruction_faithfulness(Classifier& classifier, const torch::Te
                                          const torch::Tensor& labels = {});
 
 /// How an edit did, image by image (Direct Inversion's two axes). Fidelity to the original:
-/// MSE and SSIM over the pixels, and a perceptual stand-in for LPIPS, 1 - cos of the classifier
-/// features (LPIPS too compares unit-normalised deep features). Editability: the classifier's
+/// MSE and SSIM over the pixels, and a perceptual stand-in for LPIPS, the squared distance of
+/// the unit-normalised classifier features (feature_distance above; LPIPS too compares
+/// unit-normalised deep features), 2 (1 - cos), in [0, 4]. Editability: the classifier's
 /// probability of the target class, and whether the target is its top class.
 struct EditScores {
   torch::Tensor mse, ssim;         ///< float64 [N]

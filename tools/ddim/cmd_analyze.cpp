@@ -2,6 +2,7 @@
 //   independence  the same seeds through two denoisers (seed paper Fig. 10)
 //   inversion     noise, latent and sample statistics ("there and back again", section 4)
 //   gravity       the gravitational map and embedding regions of a 2-D model (Fig. 9)
+// (disentanglement and swap, on partitioned codes, are in cmd_analyze_gae.cpp)
 #include <cmath>
 #include <filesystem>
 
@@ -293,7 +294,9 @@ void setup_gravity(CLI::App* analyze) {
 
 void setup_analyze(CLI::App& app) {
   auto* analyze = app.add_subcommand(
-      "analyze", "Experiments on the seed space: model independence, inversion statistics, 2-D maps");
+      "analyze",
+      "Experiments on the seed space (model independence, inversion statistics, 2-D maps) and on partitioned "
+      "codes (disentanglement, attribute swaps)");
   analyze->require_subcommand(1);
   auto ind = std::make_shared<IndependenceArgs>();
   auto* i =
@@ -306,6 +309,7 @@ void setup_analyze(CLI::App& app) {
   on_run(i, [ind] { return run_independence(*ind); });
   setup_inversion(analyze);
   setup_gravity(analyze);
+  setup_analyze_gae(analyze);
 }
 
 }  // namespace ddim::cli

@@ -359,7 +359,7 @@ void setup_edit(CLI::App& app) {
       "injection steps. Writes edits.png (originals, then a column per target), sweep.png (one row per\n"
       "setting), edits.pt [settings, targets, images, C, H, W], metrics.json, metrics.csv (a row an edit) "
       "and\n"
-      "summary.csv (a row a setting): fidelity (MSE, SSIM, 1 - cos of the classifier's features) and\n"
+      "summary.csv (a row a setting): fidelity (MSE, SSIM, distance of unit classifier features) and\n"
       "editability (the target's probability, success). Lists sweep every combination; with several\n"
       "settings also tradeoff.png (fidelity vs editability a method) and, where a method's settings vary\n"
       "one knob, curve-METHOD.png, two, heatmap-METHOD-METRIC.png.\n"

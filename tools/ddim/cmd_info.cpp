@@ -106,7 +106,7 @@ int run_info(const InfoArgs& a) {
   if (m.contains("stats"))
     line("statistics",
          fmt::format("mean {}, std {}", m.at("stats").at("mean").dump(), m.at("stats").at("std").dump()));
-  for (const auto& key : {"denoiser", "embedder", "train"})
+  for (const auto& key : {"denoiser", "embedder", "autoencoder", "gae", "partition", "train"})
     if (m.contains(key)) line(key, m.at(key).dump());
   for (const auto& [name, state] : ck.states) {
     int64_t n = 0;

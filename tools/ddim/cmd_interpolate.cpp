@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "common.h"
 #include "ddim/annotate.h"
+#include "ddim/attribute_swap.h"
 #include "ddim/error.h"
 #include "ddim/image.h"
 #include "ddim/interpolation.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct InterpolateArgs {
   std::string model, from, to, out = "interpolation.png";
+  std::string attribute;  // a DiffuseGAE: interpolate this part of z_dis only
   Interpolation mode = Interpolation::Lerp;
   int64_t frames = 9;
   DataSource data;
@@ -40,6 +42,20 @@ torch::Tensor load_end(const std::string& what, const InterpolateArgs& a, const 
   return images.slice(0, -1);
 }
 
+// One attribute's part of a DiffuseGAE's z_dis, the rest of A's code and A's x_T kept.
+ImageInterpolation interpolate_part(const Checkpoint& ck, const InterpolateArgs& a, const torch::Tensor& ends,
+                                    const EmbedOptions& options, const torch::Device& device) {
+  DDIM_CHECK_ARG(ck.kind() == "gae",
+                 "interpolating one attribute needs a DiffuseGAE model (ddim train-gae); {} is a {}", a.model,
+                 ck.kind());
+  auto m = gae_from_checkpoint(ck, a.model, a.sampler.weights);
+  m.denoiser.to(device);
+  m.denoiser.set_mixed_precision(a.sampler.bf16);
+  SwapOptions o;
+  o.embedding = options;
+  return interpolate_attribute(PartitionedModel(m), ends, a.frames, a.attribute, o);
+}
+
 int run_interpolate(const InterpolateArgs& a) {
   const auto device = init_runtime();
   const auto ck = load_checkpoint(a.model);
@@ -50,13 +66,18 @@ int run_interpolate(const InterpolateArgs& a) {
   options.validate(d);
   const auto embedder = a.embed.load_network(ck, a.model, device);
   const auto ends = torch::cat({load_end(a.from, a, info), load_end(a.to, a, info)});
-  const auto r = interpolate_images(d, ends, a.frames, a.mode, options, embedder.get());
+  const auto r = a.attribute.empty() ? interpolate_images(d, ends, a.frames, a.mode, options, embedder.get())
+                                     : interpolate_part(ck, a, ends, options, device);
   std::vector<std::string> caps;
   for (int64_t i = 0; i < a.frames; ++i)
     caps.push_back(fmt::format("{:.2f}", double(i) / double(a.frames - 1)));
   LabeledRowsOptions lo;
-  lo.title = fmt::format("{} of seeds from {}, S = {} (seed paper Fig. 19)", to_string(a.mode),
-                         options.describe(), options.steps);
+  lo.title = a.attribute.empty() ? fmt::format("{} of seeds from {}, S = {} (seed paper Fig. 19)",
+                                               to_string(a.mode), options.describe(), options.steps)
+                                 : fmt::format(
+                                       "the '{}' part of z_dis moved from A's to B's; A's x_T, S = {} "
+                                       "(DiffuseGAE Fig. 9)",
+                                       a.attribute, options.steps);
   write_png(a.out, labeled_rows({r.blend, seed_to_image(info.crop(r.seeds)), r.frames},
                                 {"pixel blend", "seeds", "generated"}, {caps}, lo));
   std::filesystem::path stem(a.out);
@@ -66,6 +87,7 @@ int run_interpolate(const InterpolateArgs& a) {
   extra["from"] = a.from;
   extra["to"] = a.to;
   extra["mode"] = to_string(a.mode);
+  if (!a.attribute.empty()) extra["attribute"] = a.attribute;
   extra["frames"] = a.frames;
   extra["method"] = to_string(options.method);
   extra["steps"] = options.steps;
@@ -95,6 +117,9 @@ void setup_interpolate(CLI::App& app) {
   add_enum_option(sub, "--mode", a->mode,
                   "lerp (the paper) or slerp (along the sphere, keeps seed norms; Diff-AE uses it for x_T "
                   "and lerp for z_sem)");
+  sub->add_option(
+      "--attribute", a->attribute,
+      "A DiffuseGAE: move only this attribute's part of z_dis from A's to B's, from A's x_T (Fig. 9)");
   sub->add_option("--out", a->out, "Output PNG (a .json and a .pt are written beside it)")
       ->capture_default_str();
   add_data_options(sub, a->data, Split::Test);

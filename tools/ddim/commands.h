@@ -20,12 +20,15 @@ void setup_analyze(CLI::App& app);
 void setup_classifier(CLI::App& app);
 void setup_diffae(CLI::App& app);
 void setup_edit(CLI::App& app);
+void setup_gae(CLI::App& app);
+/// The analyses of partitioned codes, under `ddim analyze` (cmd_analyze_gae.cpp).
+void setup_analyze_gae(CLI::App* analyze);
 
 /// Declares every subcommand on `app`, in the order `--help` lists them.
 inline void register_commands(CLI::App& app) {
   for (auto* setup : {setup_data, setup_schedule, setup_train, setup_sample, setup_invert, setup_interpolate,
                       setup_synthesize, setup_cloud, setup_train_embedder, setup_analyze, setup_classifier,
-                      setup_diffae, setup_edit, setup_info, setup_bench})
+                      setup_diffae, setup_gae, setup_edit, setup_info, setup_bench})
     setup(app);
 }
 

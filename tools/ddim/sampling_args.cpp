@@ -1,5 +1,7 @@
 #include "sampling_args.h"
 
+#include "ddim/gae.h"
+
 namespace ddim::cli {
 
 void add_bf16_flag(CLI::App* sub, bool& bf16) {
@@ -61,7 +63,9 @@ void add_class_options(CLI::App* sub, ClassArgs& a, const std::string& choices, 
 
 Denoiser load_model(const Checkpoint& ck, const std::string& path, const SamplerArgs& a,
                     const torch::Device& device) {
-  auto d = denoiser_from_checkpoint(ck, path, a.weights);
+  // A DiffuseGAE decodes through its GAE: its semantic code is z_sem-hat (ddim/gae.h).
+  auto d = ck.kind() == "gae" ? gae_from_checkpoint(ck, path, a.weights).denoiser
+                              : denoiser_from_checkpoint(ck, path, a.weights);
   d.to(device);
   d.set_mixed_precision(a.bf16);
   return d;

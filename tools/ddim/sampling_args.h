@@ -47,7 +47,8 @@ void add_bf16_flag(CLI::App* sub, bool& bf16);
 void add_sampler_options(CLI::App* sub, SamplerArgs& a, bool sampling = true);
 
 /// Loads the denoiser of checkpoint `ck` (read from `path`) onto `device`, with the sampler's
-/// weights and precision.
+/// weights and precision. A DiffuseGAE checkpoint (kind "gae") gives its Diff-AE conditioned
+/// through the GAE, so that every command of a diffusion autoencoder decodes z_sem-hat.
 Denoiser load_model(const Checkpoint& ck, const std::string& path, const SamplerArgs& a,
                     const torch::Device& device);
 /// The same from the file.

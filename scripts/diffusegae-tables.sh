@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# DiffuseGAE (Leng et al. 2023) on the Fonts set at 32x32: its Table 1 (linear probes of every
+# attribute on every part of the code, Diff-AE in equal chunks vs DiffuseGAE post hoc and
+# fine-tuned), its Table 2 (reconstruction MSE, SSIM and a classifier-feature distance at
+# T = 10, 20, 50, inferred and random x_T), the attribute-swap success rate under attribute
+# classifiers trained on real images, and swap grids.
+#
+#   scripts/diffusegae-tables.sh --quick        # a CPU smoke run: tiny nets, short training, small subsets
+#   scripts/diffusegae-tables.sh                # the full run (meant for a GPU)
+# Options: --out DIR (default runs/diffusegae[-quick]), --diffae MODEL.pt (reuse a Diff-AE),
+# --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --threads N (CPU threads of every ddim
+# command), --ddim PATH (use this built binary: no dependency install, no build). Finished pieces
+# in DIR are reused and unfinished training runs resumed, so an interrupted run continues.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+out=""
+ae=""
+gae=""
+threads=""
+ddim=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out) out="$2"; shift ;;
+    --diffae) ae="$2"; shift ;;
+    --gae) gae="$2"; shift ;;
+    --threads) threads="$2"; shift ;;
+    --ddim) ddim="$2"; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "diffusegae-tables: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$out" ] || out="runs/diffusegae$([ $quick = 1 ] && echo -quick)"
+if [ -z "$ddim" ]; then
+  scripts/install-deps.sh >/dev/null
+  scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
+  ddim="${DDIM_BUILD_DIR:-build}/ddim"
+fi
+[ -x "$ddim" ] || { echo "diffusegae-tables: $ddim is not an executable" >&2; exit 2; }
+ddim_bin="$ddim"
+ddim() { "$ddim_bin" ${threads:+--threads "$threads"} "$@"; }
+mkdir -p "$out"
+start=$(date +%s)
+
+attributes=(letter font font_colour background_colour size)
+if [ $quick = 1 ]; then
+  # Sized for a CPU (measured: 24 min with --threads 1 on two cores shared with builds and
+  # tests): the numbers show that the pipeline runs, not what the method can do (the Diff-AE
+  # and the classifiers are far from trained).
+  limit=4000; ae_steps=600; gae_steps=600; ft_steps=60; cls_epochs=1
+  n_rec=24; pairs=24; probe_train=2000; probe_test=500; swap_steps=10; grid_steps=10
+  ae_net=(--z-dim 32 --widths 16,32,64 --block-depth 1 --embedding-dims 16 --batch 32)
+  gae_net=(--width 128)
+  partition=letter:8,font:8,font_colour:4,background_colour:4,size:4,rest:4
+else
+  limit=100000; ae_steps=20000; gae_steps=10000; ft_steps=3000; cls_epochs=3
+  n_rec=500; pairs=500; probe_train=20000; probe_test=5000; swap_steps=20; grid_steps=20
+  ae_net=(--z-dim 64 --widths 16,32,64,128 --batch 64)
+  gae_net=()
+  partition=letter:24,font:16,font_colour:8,background_colour:8,size:8
+fi
+data=(--data fonts --limit "$limit")
+
+# A training run to `steps`: started, resumed when an earlier one stopped short, or kept.
+steps_of() { ddim info "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["meta"]["step"])'; }
+train() {  # dir, steps, command and options...
+  local dir="$1" steps="$2"; shift 2
+  if [ ! -e "$dir/model.pt" ]; then
+    ddim "$@" --steps "$steps" --out "$dir"
+  elif [ "$(steps_of "$dir/model.pt")" -lt "$steps" ]; then
+    ddim "$1" --resume "$dir" --steps "$steps"
+  fi
+}
+timed() {  # name, command...: runs it and records its wall time in $out/times.txt
+  local name="$1" t0; shift
+  t0=$(date +%s)
+  "$@"
+  echo "$name $(( $(date +%s) - t0 ))" >> "$out/times.txt"
+}
+
+# 1. The Diff-AE (quick widths, z_sem 64), the GAE post hoc (eq. 11), then fine-tuned (eq. 12).
+if [ -z "$ae" ]; then
+  ae="$out/diffae/model.pt"
+  timed diffae train "$out/diffae" "$ae_steps" train "${data[@]}" --arch diffae "${ae_net[@]}" \
+    --lr 0.001 --checkpoint-every 500 --log-every 100
+fi
+if [ -z "$gae" ]; then
+  gae="$out/gae/model.pt"
+  timed gae train "$out/gae" "$gae_steps" train-gae --model "$ae" "${data[@]}" --partition "$partition" \
+    "${gae_net[@]}" --checkpoint-every 500 --log-every 100
+fi
+ft="$out/gae-ft/model.pt"
+timed finetune train "$out/gae-ft" "$ft_steps" train-gae --model "$gae" --finetune "${data[@]}" \
+  --checkpoint-every 50 --log-every 10
+
+# 2. A classifier per attribute, on real images.
+for a in "${attributes[@]}"; do
+  [ -e "$out/cls-$a/model.pt" ] || timed "cls-$a" ddim train-classifier "${data[@]}" --class-attribute "$a" \
+    --epochs "$cls_epochs" --out "$out/cls-$a"
+done
+classifiers=()
+for a in "${attributes[@]}"; do classifiers+=(--classifier "$a=$out/cls-$a/model.pt"); done
+
+# 3. Table 1: linear probes (the Diff-AE's z_sem in equal chunks, in the GAE's order).
+models=(diffae gae gae-ft)
+path_of() { case "$1" in diffae) echo "$ae" ;; gae) echo "$gae" ;; gae-ft) echo "$ft" ;; esac; }
+part_of() { [ "$1" = diffae ] && echo "--partition=letter,font,font_colour,background_colour,size" || true; }
+for m in "${models[@]}"; do
+  [ -e "$out/dis-$m/disentanglement.json" ] || timed "dis-$m" ddim analyze disentanglement --model "$(path_of $m)" \
+    $(part_of $m) --train-examples "$probe_train" --test-examples "$probe_test" --out "$out/dis-$m"
+done
+
+# 4. Table 2: reconstruction at T = 10, 20, 50 with the inferred and a random x_T, and the
+# letter classifier's feature distance between each reconstruction and its original.
+for m in "${models[@]}"; do
+  for t in 10 20 50; do
+    for x in inferred random; do
+      d="$out/rec-$m-$x-T$t"
+      [ -e "$d/metrics.json" ] || timed "rec-$m-$x-T$t" ddim reconstruct --model "$(path_of $m)" --limit "$n_rec" \
+        --steps "$t" $([ $x = random ] && echo --random-xt) --out "$d"
+      [ -e "$d/eval/eval.json" ] || ddim eval --classifier "$out/cls-letter/model.pt" --reconstruction "$d" \
+        --out "$d/eval"
+    done
+  done
+done
+
+# 5. The attribute-swap success rate and the swap grids (sources 0-5, donors 6-11 of the test split).
+for m in "${models[@]}"; do
+  for x in inferred random; do
+    d="$out/success-$m-$x"
+    [ -e "$d/swap.json" ] || timed "success-$m-$x" ddim analyze swap --model "$(path_of $m)" $(part_of $m) \
+      "${classifiers[@]}" --pairs "$pairs" --steps "$swap_steps" $([ $x = random ] && echo --random-xt) --out "$d"
+    d="$out/grids-$m-$x"
+    [ -e "$d/swap.json" ] || timed "grids-$m-$x" ddim swap --model "$(path_of $m)" $(part_of $m) \
+      --from 0,1,2,3,4,5 --to 6,7,8,9,10,11 --attributes "$(IFS=,; echo "${attributes[*]}")" --steps "$grid_steps" \
+      $([ $x = random ] && echo --random-xt) --out "$d"
+  done
+done
+
+python3 - "$out" "$quick" "$(( $(date +%s) - start ))" <<'PY'
+import json, sys
+out, quick, secs = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
+models = [("diffae", "Diff-AE (z_sem, equal chunks)"), ("gae", "DiffuseGAE, post hoc (eq. 11)"),
+          ("gae-ft", "DiffuseGAE, fine-tuned (eq. 12)")]
+load = lambda p: json.load(open(p))
+lines = [f"# DiffuseGAE on Fonts 32x32" + (" (REDUCED --quick run)" if quick else ""), "",
+         f"Everything below was measured by scripts/diffusegae-tables.sh{' --quick' if quick else ''} in {secs // 60} min.", ""]
+lines += ["## Table 1: linear probes (test accuracy; rows attributes, columns parts; bold: own part)", ""]
+for m, label in models:
+    d = load(f"{out}/dis-{m}/disentanglement.json")
+    parts = d["parts"]
+    lines += [f"### {label}: own part {d['diagonal_accuracy']:.3f}, other attribute parts {d['off_diagonal_accuracy']:.3f}", "",
+              "| attribute | " + " | ".join(parts) + " | whole code | chance |", "|---|" + "---|" * (len(parts) + 2)]
+    for a, r in d["attributes"].items():
+        cells = [(f"**{r['accuracy'][p]:.3f}**" if p == a else f"{r['accuracy'][p]:.3f}") for p in parts]
+        lines.append(f"| {a} ({r['values']}) | " + " | ".join(cells) + f" | {r['whole_code_accuracy']:.3f} | {r['chance']:.3f} |")
+    lines.append("")
+    lines += ["Perplexity (1: perfect; the number of values: chance):", "",
+              "| attribute | " + " | ".join(parts) + " |", "|---|" + "---|" * len(parts)]
+    for a, r in d["attributes"].items():
+        lines.append(f"| {a} ({r['values']}) | " + " | ".join(f"{r['perplexity'][p]:.2f}" for p in parts) + " |")
+    lines.append("")
+lines += ["## Table 2: reconstruction (test images, pixels in [0, 1])", "",
+          "Feature distance: squared distance of the unit-normalised features of the letter classifier (LPIPS-like).", "",
+          "| model | x_T | MSE T=10 | T=20 | T=50 | SSIM T=10 | T=20 | T=50 | feature dist. T=10 | T=20 | T=50 |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
+for m, label in models:
+    for x in ["inferred", "random"]:
+        r = [load(f"{out}/rec-{m}-{x}-T{t}/metrics.json")["mean"] for t in (10, 20, 50)]
+        f = [load(f"{out}/rec-{m}-{x}-T{t}/eval/eval.json")["feature_distance"] for t in (10, 20, 50)]
+        lines.append(f"| {label} | {x} | " + " | ".join(f"{v['mse']:.5f}" for v in r) + " | "
+                     + " | ".join(f"{v['ssim']:.4f}" for v in r) + " | " + " | ".join(f"{v:.4f}" for v in f) + " |")
+lines += ["", "## Attribute-swap success rate", "",
+          "A swap succeeds when the classifier of the swapped attribute sees the donor's value and every other "
+          "classifier the source's (over pairs whose values of the swapped attribute differ).", ""]
+for m, label in models:
+    for x in ["inferred", "random"]:
+        s = load(f"{out}/success-{m}-{x}/swap.json")
+        lines += [f"### {label}, x_T {x} ({s['pairs']} pairs, S = {s['steps']})", ""]
+        lines += [open(f"{out}/success-{m}-{x}/swap.md").read().split("\n\n", 1)[1].strip(), ""]
+lines += ["## Swap grids", ""]
+for m, label in models:
+    for x in ["inferred", "random"]:
+        lines.append(f"- {label}, x_T {x}: " + ", ".join(f"{out}/grids-{m}-{x}/{p}" for p in load(f"{out}/grids-{m}-{x}/swap.json")["pictures"]))
+try:
+    times = [l.split() for l in open(f"{out}/times.txt")]
+    lines += ["", "## Wall times (s)", "", "| step | seconds |", "|---|---|"] + [f"| {n} | {s} |" for n, s in times]
+except FileNotFoundError:
+    pass
+open(f"{out}/tables.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY

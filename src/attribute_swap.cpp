@@ -1,0 +1,227 @@
+#include "ddim/attribute_swap.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ddim/error.h"
+#include "ddim/pipeline.h"
+#include "ddim/rng.h"
+
+namespace ddim {
+namespace {
+// Random streams (rng.h: mix_seed(seed, stream)).
+constexpr uint64_t kRandomXtStream = 0x5a01, kDonorStream = 0x5a02;
+
+// Codes and x_T of the images that are edited.
+struct Sources {
+  torch::Tensor codes;  // [N, dim]
+  torch::Tensor seeds;  // [N, *shape]
+};
+
+Sources embed_sources(const PartitionedModel& m, const torch::Tensor& images, const SwapOptions& o) {
+  const auto& d = m.denoiser();
+  DDIM_CHECK_ARG(images.dim() == 4 && images.sizes().slice(1).vec() == d.data().shape && images.size(0) > 0,
+                 "images of shape {} do not fit the model, whose examples are {}",
+                 fmt::join(images.sizes(), "x"), fmt::join(d.data().shape, "x"));
+  o.embedding.validate(d);
+  Sources s;
+  s.codes = m.encode(images, o.embedding.batch);
+  if (o.random_xt) {
+    auto gen = make_generator(mix_seed(o.embedding.seed, kRandomXtStream));
+    std::vector<int64_t> shape = {images.size(0)};
+    shape.insert(shape.end(), d.data().shape.begin(), d.data().shape.end());
+    s.seeds = randn(shape, gen);
+  } else {
+    // x_T by inversion conditioned on the source's own decoder condition (z_sem-hat or z_sem).
+    s.seeds = embed_images(d, images, o.embedding).seeds;
+  }
+  return s;
+}
+
+// Decodes codes [N, dim] from seeds [N, *shape]: images in [0, 1] of the model's shape (not cropped).
+torch::Tensor decode(const PartitionedModel& m, const torch::Tensor& seeds, const torch::Tensor& codes,
+                     const SwapOptions& o, const ProgressFn& progress = {}) {
+  const auto& d = m.denoiser();
+  return generate(d, seeds, o.embedding.grid(d.schedule()), SampleOptions{}, o.embedding.batch, progress,
+                  m.condition(codes));
+}
+
+double fraction(const torch::Tensor& hits) {
+  return hits.numel() == 0 ? NAN : hits.to(torch::kFloat64).mean().item<double>();
+}
+
+nlohmann::ordered_json number(double x) {
+  return std::isnan(x) ? nlohmann::ordered_json() : nlohmann::ordered_json(x);
+}
+
+std::string percent(double x) { return std::isnan(x) ? "-" : fmt::format("{:.1f}%", 100 * x); }
+}  // namespace
+
+AttributeSwap swap_attributes(const PartitionedModel& m, const torch::Tensor& sources,
+                              const torch::Tensor& donors, const std::vector<std::string>& attributes,
+                              const SwapOptions& o) {
+  DDIM_CHECK_ARG(!attributes.empty(), "name at least one attribute to swap (the parts: {})",
+                 fmt::join(m.partition().names(), ", "));
+  for (const auto& a : attributes) m.partition().index(a);
+  DDIM_CHECK_ARG(
+      donors.dim() == 4 && donors.size(0) > 0 && donors.sizes().slice(1) == sources.sizes().slice(1),
+      "donors of shape {} do not match the sources' {}", fmt::join(donors.sizes(), "x"),
+      fmt::join(sources.sizes(), "x"));
+  const auto src = embed_sources(m, sources, o);
+  const auto donor_codes = m.encode(donors, o.embedding.batch);
+  const int64_t ns = sources.size(0), nd = donors.size(0);
+  const auto& info = m.denoiser().data();
+  AttributeSwap r;
+  r.attributes = attributes;
+  r.sources = info.crop(sources);
+  r.donors = info.crop(donors);
+  r.reconstructions = info.crop(decode(m, src.seeds, src.codes, o));
+  const auto a = src.codes.repeat_interleave(nd, 0), b = donor_codes.repeat({ns, 1});
+  const auto seeds = src.seeds.repeat_interleave(nd, 0);
+  for (const auto& name : attributes) {
+    auto images = info.crop(decode(m, seeds, swap_partitions(a, b, m.partition(), {name}), o));
+    auto shape = images.sizes().vec();
+    shape[0] = nd;
+    shape.insert(shape.begin(), ns);
+    r.swapped.push_back(images.reshape(shape));
+  }
+  return r;
+}
+
+ImageInterpolation interpolate_attribute(const PartitionedModel& m, const torch::Tensor& ends, int64_t frames,
+                                         const std::string& attribute, const SwapOptions& o) {
+  DDIM_CHECK_ARG(ends.dim() == 4 && ends.size(0) == 2,
+                 "interpolation needs two end images [2, C, H, W], got {}", fmt::join(ends.sizes(), "x"));
+  m.partition().index(attribute);
+  const auto src = embed_sources(m, ends.slice(0, 0, 1), o);
+  const auto codes = torch::cat({src.codes, m.encode(ends.slice(0, 1, 2), o.embedding.batch)});
+  const auto line = interpolate_seeds(codes[0], codes[1], frames, Interpolation::Lerp);
+  const auto path =
+      swap_partitions(codes.slice(0, 0, 1).expand({frames, -1}), line, m.partition(), {attribute});
+  const auto& info = m.denoiser().data();
+  ImageInterpolation r;
+  r.seeds = src.seeds.expand({frames, -1, -1, -1}).contiguous();
+  r.codes = m.condition(path);
+  r.frames = info.crop(decode(m, r.seeds, path, o));
+  const auto lambdas = torch::linspace(0, 1, frames).view({-1, 1, 1, 1});
+  const auto originals = info.crop(ends);
+  r.blend = (1 - lambdas) * originals[0] + lambdas * originals[1];
+  // Only the first frame reconstructs an end image; the last is the first with the second's part.
+  r.ends = ReconstructionReport::compute(originals.slice(0, 0, 1), r.frames.slice(0, 0, 1));
+  r.frame_to_frame_mse = mse_per_image(r.frames.slice(0, 1), r.frames.slice(0, 0, -1));
+  return r;
+}
+
+nlohmann::ordered_json SwapSuccess::to_json() const {
+  nlohmann::ordered_json j;
+  j["pairs"] = pairs;
+  for (size_t k = 0; k < judged.size(); ++k)
+    j["classifiers"][judged[k]] = {{"accuracy_on_real", real_accuracy[k]},
+                                   {"kept_in_reconstructions", reconstruction_kept[k]}};
+  for (size_t r = 0; r < swapped.size(); ++r) {
+    nlohmann::ordered_json row = {{"differing_pairs", differing[r]},
+                                  {"donor_value_taken", number(donor_taken[r])},
+                                  {"others_kept", number(others_kept[r])},
+                                  {"success", number(success[r])}};
+    for (size_t k = 0; k < judged.size(); ++k)
+      if (judged[k] != swapped[r]) row["kept"][judged[k]] = number(kept[r][k].item<double>());
+    j["swaps"][swapped[r]] = row;
+  }
+  return j;
+}
+
+std::string SwapSuccess::to_markdown() const {
+  std::string s = fmt::format("| swapped | differing pairs | donor's value | {} kept | success |\n",
+                              fmt::format("{}", fmt::join(judged, " kept | ")));
+  s += "|---|---|---|";
+  for (size_t k = 0; k < judged.size(); ++k) s += "---|";
+  s += "---|\n";
+  for (size_t r = 0; r < swapped.size(); ++r) {
+    s += fmt::format("| {} | {} | {} |", swapped[r], differing[r], percent(donor_taken[r]));
+    for (size_t k = 0; k < judged.size(); ++k) s += fmt::format(" {} |", percent(kept[r][k].item<double>()));
+    s += fmt::format(" {} |\n", percent(success[r]));
+  }
+  std::vector<std::string> acc;
+  for (size_t k = 0; k < judged.size(); ++k)
+    acc.push_back(
+        fmt::format("{} {} / {}", judged[k], percent(real_accuracy[k]), percent(reconstruction_kept[k])));
+  s += fmt::format("\nClassifiers on the real sources / on their unswapped decodings: {}.\n",
+                   fmt::join(acc, ", "));
+  return s;
+}
+
+SwapSuccess swap_success(const PartitionedModel& m, const Dataset& data,
+                         const std::vector<AttributeClassifier>& classifiers, int64_t pairs,
+                         const SwapOptions& o, const ProgressFn& progress) {
+  DDIM_CHECK_ARG(pairs > 0 && data.size() >= 2,
+                 "the swap success rate needs pairs > 0 and two examples, got {} and {}", pairs, data.size());
+  DDIM_CHECK_ARG(!classifiers.empty(), "the swap success rate needs at least one attribute classifier");
+  const int64_t n = std::min(pairs, data.size());
+  SwapSuccess s;
+  s.pairs = n;
+  std::vector<torch::Tensor> labels;  // per judged attribute: int64 [size]
+  for (const auto& c : classifiers) {
+    DDIM_CHECK_ARG(c.network != nullptr, "the classifier of '{}' is missing", c.attribute);
+    s.judged.push_back(c.attribute);
+    labels.push_back(data.attributes[find_attribute(data.attributes, c.attribute, data.spec)].labels);
+  }
+  for (const auto& name : m.partition().attributes())
+    if (std::find(s.judged.begin(), s.judged.end(), name) != s.judged.end()) s.swapped.push_back(name);
+  DDIM_CHECK_ARG(!s.swapped.empty(), "no classifier judges an attribute of the partition {}",
+                 m.partition().to_string());
+  // Sources: the first n examples; donors uniform among the other examples.
+  const auto src_idx = torch::arange(n);
+  auto gen = make_generator(mix_seed(o.embedding.seed, kDonorStream));
+  auto r =
+      (rand({n}, gen).to(torch::kFloat64) * static_cast<double>(data.size() - 1)).floor().to(torch::kInt64);
+  const auto donor_idx = r + (r >= src_idx).to(torch::kInt64);
+  const auto images = data.get(src_idx);
+  const auto src = embed_sources(m, images, o);
+  const auto donor_codes = m.encode(data.get(donor_idx), o.embedding.batch);
+  int64_t done = 0;
+  auto report = [&](int64_t k) {
+    if (progress) progress(done + k);
+  };
+  auto predictions = [&](const torch::Tensor& x) {
+    std::vector<torch::Tensor> p;
+    for (const auto& c : classifiers) p.push_back(classify(*c.network, x).first.to(torch::kInt64));
+    return p;
+  };
+  const auto real = predictions(images);
+  const auto rec = predictions(decode(m, src.seeds, src.codes, o, report));
+  done += n;
+  for (size_t k = 0; k < classifiers.size(); ++k) {
+    const auto truth = labels[k].index_select(0, src_idx);
+    s.real_accuracy.push_back(fraction(real[k] == truth));
+    s.reconstruction_kept.push_back(fraction(rec[k] == truth));
+  }
+  s.kept = torch::full({static_cast<int64_t>(s.swapped.size()), static_cast<int64_t>(classifiers.size())},
+                       NAN, torch::kFloat64);
+  for (size_t row = 0; row < s.swapped.size(); ++row) {
+    const auto& name = s.swapped[row];
+    const auto p = predictions(
+        decode(m, src.seeds, swap_partitions(src.codes, donor_codes, m.partition(), {name}), o, report));
+    done += n;
+    const auto a = static_cast<size_t>(std::find(s.judged.begin(), s.judged.end(), name) - s.judged.begin());
+    const auto donor_value = labels[a].index_select(0, donor_idx),
+               source_value = labels[a].index_select(0, src_idx);
+    const auto differ = donor_value != source_value;
+    auto all_kept = torch::ones({n}, torch::kBool);
+    for (size_t k = 0; k < classifiers.size(); ++k) {
+      if (k == a) continue;
+      const auto hit = p[k] == labels[k].index_select(0, src_idx);
+      s.kept[static_cast<int64_t>(row)][static_cast<int64_t>(k)] = fraction(hit);
+      all_kept &= hit;
+    }
+    const auto taken = p[a] == donor_value;
+    s.differing.push_back(differ.sum().item<int64_t>());
+    s.donor_taken.push_back(fraction(taken.masked_select(differ)));
+    s.success.push_back(fraction((taken & all_kept).masked_select(differ)));
+    const auto row_kept = s.kept[static_cast<int64_t>(row)];
+    const auto finite = row_kept.isnan().logical_not();
+    s.others_kept.push_back(fraction(row_kept.masked_select(finite)));
+  }
+  return s;
+}
+
+}  // namespace ddim

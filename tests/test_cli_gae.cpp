@@ -1,0 +1,160 @@
+// DiffuseGAE through the real binary: train-gae (post hoc, resume, fine-tune), swap,
+// interpolate --attribute, reconstruct through a GAE, analyze disentanglement and analyze swap,
+// and the refusals of bad input, on a tiny Diff-AE of 16x16 rendered fonts.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "ddim/checkpoint.h"
+#include "ddim/gae.h"
+#include "support.h"
+
+using namespace ddim;
+using namespace ddim::test;
+
+namespace {
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+const std::vector<std::string> kFonts = {"--data",  "fonts", "--resize",  "16",
+                                         "--limit", "64",    "--threads", "1"};
+
+// A tiny diffusion autoencoder (z_sem 8) on 64 rendered 16x16 letters, shared by the tests.
+std::string tiny_autoencoder() {
+  return shared_dir(
+             "tiny-fonts-diffae",
+             [](const std::string& dir) {
+               auto args = with({"train", "--out", dir + "/ae", "--steps", "4", "--arch", "diffae", "--z-dim",
+                                 "8", "--groups", "4"},
+                                tiny_unet_args());
+               const auto r = run_ddim(with(args, {"--data", "fonts", "--resize", "16", "--limit", "64"}));
+               ASSERT_EQ(r.status, 0) << r.err;
+             }) +
+         "/ae/model.pt";
+}
+
+std::vector<std::string> train_gae(const std::string& ae, const std::string& out,
+                                   const std::string& partition) {
+  return with({"train-gae", "--model",
+               ae,          "--partition",
+               partition,   "--out",
+               out,         "--steps",
+               "4",         "--batch",
+               "8",         "--width",
+               "16",        "--mlp-blocks",
+               "1",         "--bottleneck-blocks",
+               "1",         "--log-every",
+               "2",         "--checkpoint-every",
+               "2",         "--preview-images",
+               "2"},
+              kFonts);
+}
+
+}  // namespace
+
+TEST(CliGae, TrainSwapInterpolateReconstructAndAnalyse) {
+  if (!have_binary()) GTEST_SKIP() << "the ddim tool was not built";
+  const auto ae = tiny_autoencoder();
+  const auto dir = scratch_dir();
+  auto r = run_ddim(train_gae(ae, dir + "/gae", "letter:3,font:3,rest"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& f : {"model.pt", "metrics.jsonl", "config.toml", "preview.png"})
+    EXPECT_TRUE(file_exists(dir + "/gae/" + f)) << f;
+  const auto ck = load_checkpoint(dir + "/gae/model.pt");
+  EXPECT_EQ(ck.kind(), "gae");
+  EXPECT_EQ(Partition::from_json(ck.meta.at("partition")).to_string(), "letter:3,font:3,rest:2");
+  EXPECT_EQ(ck.meta.at("autoencoder").at("fingerprint").get<std::string>(),
+            denoiser_fingerprint(load_checkpoint(ae)));
+  EXPECT_NE(read_text(dir + "/gae/metrics.jsonl").find("valid_l_ss"), std::string::npos);
+
+  // Resume to a longer run, then fine-tune jointly with the Diff-AE.
+  r = run_ddim({"train-gae", "--resume", dir + "/gae", "--steps", "6", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_checkpoint(dir + "/gae/model.pt").meta.at("step").get<int64_t>(), 6);
+  r = run_ddim(with({"train-gae", "--model", dir + "/gae/model.pt", "--finetune", "--steps", "2", "--batch",
+                     "2", "--out", dir + "/ft", "--log-every", "1"},
+                    kFonts));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto ft = load_checkpoint(dir + "/ft/model.pt");
+  EXPECT_TRUE(ft.meta.at("autoencoder").at("finetuned").get<bool>());
+  EXPECT_TRUE(ft.states.count("autoencoder_raw"));
+  EXPECT_NE(read_text(dir + "/ft/metrics.jsonl").find("l_simple"), std::string::npos);
+
+  const auto gae = dir + "/ft/model.pt";
+  r = run_ddim({"swap", "--model", gae, "--from", "0,1", "--to", "2,3,4", "--attributes", "font,letter",
+                "--steps", "2", "--out", dir + "/swap", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& f : {"swap-font.png", "swap-letter.png", "swap-font.pt", "swap.json"})
+    EXPECT_TRUE(file_exists(dir + "/swap/" + f)) << f;
+  r = run_ddim({"interpolate", "--model", gae, "--from", "0", "--to", "1", "--attribute", "font", "--frames",
+                "3", "--steps", "2", "--out", dir + "/strip.png", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(file_exists(dir + "/strip.png"));
+  r = run_ddim({"reconstruct", "--model", gae, "--limit", "4", "--steps", "2", "--out", dir + "/rec",
+                "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(file_exists(dir + "/rec/metrics.json"));
+
+  r = run_ddim({"analyze", "disentanglement", "--model", gae, "--train-examples", "64", "--test-examples",
+                "32", "--probe-iters", "10", "--out", dir + "/dis", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto d = nlohmann::json::parse(read_text(dir + "/dis/disentanglement.json"));
+  EXPECT_EQ(d.at("parts").size(), 3u);
+  EXPECT_TRUE(d.at("attributes").contains("font"));
+  // The baseline: the plain Diff-AE's z_sem in equal chunks, one per attribute.
+  r = run_ddim({"analyze", "disentanglement", "--model", ae, "--train-examples", "64", "--test-examples",
+                "32", "--probe-iters", "10", "--out", dir + "/dis-ae", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/dis-ae/disentanglement.json")).at("parts").size(), 5u);
+
+  r = run_ddim(with({"train-classifier", "--out", dir + "/cls", "--epochs", "1", "--batch", "16",
+                     "--class-attribute", "font"},
+                    kFonts));
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_ddim({"analyze", "swap", "--model", gae, "--classifier", "font=" + dir + "/cls/model.pt", "--pairs",
+                "4", "--examples", "16", "--steps", "2", "--out", dir + "/succ", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto s = nlohmann::json::parse(read_text(dir + "/succ/swap.json"));
+  EXPECT_TRUE(s.at("swaps").contains("font"));
+  EXPECT_FALSE(s.at("swaps").contains("letter"));  // no classifier judges it
+  // A classifier of another attribute is refused: its classes do not match.
+  r = run_ddim({"analyze", "swap", "--model", gae, "--classifier", "letter=" + dir + "/cls/model.pt",
+                "--pairs", "2", "--steps", "2", "--out", dir + "/succ2", "--threads", "1"});
+  EXPECT_EQ(r.status, 2) << r.err;
+}
+
+TEST(CliGae, BadInputIsRefusedWithExitTwoAndNothingWritten) {
+  if (!have_binary()) GTEST_SKIP() << "the ddim tool was not built";
+  const auto ae = tiny_autoencoder();
+  const auto dir = scratch_dir();
+  auto expect_refused = [&](const std::vector<std::string>& args, const std::string& out,
+                            const std::string& says) {
+    const auto r = run_ddim(args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << out;
+  };
+  // An unknown attribute name lists the valid ones.
+  expect_refused(train_gae(ae, dir + "/a", "letter:4,colour:4"), dir + "/a", "font_colour");
+  // Sizes that do not add up to z_dis (z_sem's 8 by default).
+  expect_refused(train_gae(ae, dir + "/b", "letter:4,font:2"), dir + "/b", "add up to 6");
+  expect_refused(with(train_gae(ae, dir + "/c", "letter:4,font:4"), {"--z-dis", "10"}), dir + "/c",
+                 "add up to 8");
+  // Fine-tuning starts from a trained GAE, not from a Diff-AE.
+  expect_refused(with(train_gae(ae, dir + "/d", "letter:4,font:4"), {"--finetune"}), dir + "/d", "post hoc");
+  // Swapping an attribute the partition does not have.
+  auto r = run_ddim(train_gae(ae, dir + "/gae", "letter:4,font:4"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  expect_refused({"swap", "--model", dir + "/gae/model.pt", "--from", "0", "--to", "1", "--attributes",
+                  "size", "--steps", "2", "--out", dir + "/e"},
+                 dir + "/e", "no part 'size'");
+  // A GAE has its own partition; a plain model that is no autoencoder has none.
+  expect_refused({"analyze", "disentanglement", "--model", dir + "/gae/model.pt", "--partition", "letter:8",
+                  "--out", dir + "/f"},
+                 dir + "/f", "its own partition");
+  expect_refused({"interpolate", "--model", ae, "--from", "0", "--to", "1", "--attribute", "font", "--out",
+                  dir + "/g.png"},
+                 dir + "/g.png", "DiffuseGAE");
+}
