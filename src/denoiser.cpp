@@ -1,7 +1,9 @@
 #include "ddim/denoiser.h"
 
+#include "allocation_budget.h"
 #include "ddim/autocast.h"
 #include "ddim/error.h"
+#include "ddim/limits.h"
 
 namespace ddim {
 
@@ -23,6 +25,26 @@ DataInfo DataInfo::from_json(const nlohmann::json& j) {
   }
   d.classes = j.value("classes", std::vector<std::string>{});
   d.examples = j.value("examples", int64_t{0});
+  // Shapes size the seeds, pictures and padding of every command: keep them plausible.
+  DDIM_CHECK_ARG(d.shape.size() == 1 || d.shape.size() == 3, "shape [{}]: expected [C, H, W] or [D]",
+                 fmt::join(d.shape, ", "));
+  for (auto s : d.shape)
+    DDIM_CHECK_ARG(s > 0 && s <= 65536, "shape [{}]: sizes must be in 1..65536", fmt::join(d.shape, ", "));
+  if (d.is_image()) {
+    const int64_t max_pixels = input_limits().max_image_pixels;
+    DDIM_CHECK_ARG(d.shape[0] == 1 || d.shape[0] == 3, "shape [{}]: images have 1 or 3 channels",
+                   fmt::join(d.shape, ", "));
+    DDIM_CHECK_ARG(d.shape[1] * d.shape[2] <= max_pixels,
+                   "shape [{}]: more than the limit of {} pixels (--max-image-pixels)",
+                   fmt::join(d.shape, ", "), max_pixels);
+    const auto& p = d.padding;
+    DDIM_CHECK_ARG(p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0 &&
+                       p.top + p.bottom < d.shape[1] && p.left + p.right < d.shape[2],
+                   "padding [{}, {}, {}, {}] does not fit shape [{}]", p.top, p.bottom, p.left, p.right,
+                   fmt::join(d.shape, ", "));
+  } else {
+    DDIM_CHECK_ARG(!d.padding.any(), "points have no padding");
+  }
   return d;
 }
 
@@ -96,22 +118,28 @@ Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what,
   DDIM_CHECK(ck.kind() == "denoiser", "{}: is a ddim {} checkpoint, but a denoiser is needed here", what,
              ck.kind().empty() ? "unknown" : ck.kind());
   const auto& m = ck.meta;
-  std::shared_ptr<EpsNetwork> net;
-  Standardizer stats;
-  DataInfo data;
-  ScheduleOptions schedule;
-  try {
-    net = make_network(m.at("arch"));
-    schedule = ScheduleOptions::from_json(m.at("schedule"));
-    stats.mean = torch::tensor(m.at("stats").at("mean").get<std::vector<float>>());
-    stats.std = torch::tensor(m.at("stats").at("std").get<std::vector<float>>());
-    data = DataInfo::from_json(m.at("data"));
-  } catch (const nlohmann::json::exception& e) {
-    DDIM_FAIL("{}: damaged checkpoint description: {}", what, e.what());
-  }
   const std::string state = weights == Weights::EMA ? "ema" : "model";
   const auto it = ck.states.find(state);
   DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights", what, state);
+  // The metadata describe the network to build; its weights are in the file, so building
+  // takes about their size. A description that asks for far more is refused before it is built.
+  detail::AllocationBudget budget(detail::network_budget(it->second));
+  const auto net = meta_parse(m, "arch", what, [](const nlohmann::json& j) { return make_network(j); });
+  const auto schedule = meta_parse(m, "schedule", what, [](const nlohmann::json& j) {
+    const auto o = ScheduleOptions::from_json(j);
+    Schedule check(o);  // validates
+    return o;
+  });
+  const auto data = meta_parse(m, "data", what, DataInfo::from_json);
+  Standardizer stats;
+  stats.mean = torch::tensor(meta_get<std::vector<float>>(m, "stats.mean", what));
+  stats.std = torch::tensor(meta_get<std::vector<float>>(m, "stats.std", what));
+  const int64_t channels = data.shape[0];
+  DDIM_CHECK_ARG(stats.mean.numel() == channels && stats.std.numel() == channels,
+                 "{}: checkpoint metadata: key 'stats': {} means and {} deviations for {} channels", what,
+                 stats.mean.numel(), stats.std.numel(), channels);
+  DDIM_CHECK_ARG(stats.std.gt(0).all().item<bool>(),
+                 "{}: checkpoint metadata: key 'stats.std': deviations must be positive", what);
   load_module_state(*net, it->second, what);
   net->eval();
   for (auto& p : net->parameters()) p.set_requires_grad(false);
