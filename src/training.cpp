@@ -7,6 +7,7 @@
 
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "ddim/interrupt.h"
 #include "ddim/rng.h"
 
 namespace fs = std::filesystem;
@@ -125,19 +126,34 @@ RunResult run_training(TrainingTask& task, const RunOptions& o, int64_t start_st
   };
 
   while (step < o.steps) {
-    auto loss = task.step(step).detach();
-    loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
-    ++interval_steps;
-    ++step;
-    if (cb.on_step) cb.on_step(step, last_loss);
-    const bool stopping = cb.stop_requested && cb.stop_requested();
-    const bool checkpointing = step % o.checkpoint_every == 0 || step == o.steps || stopping;
-    if (step % o.log_every == 0 || checkpointing) log_point();
-    if (files && (step % preview_every == 0 || step == o.steps)) task.preview(o.dir, step);
+    bool stopping = false, checkpointing = false;
+    {
+      // Steps and log points finish even when interrupted; the stop request below ends the run.
+      InterruptDeferral defer;
+      auto loss = task.step(step).detach();
+      loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
+      ++interval_steps;
+      ++step;
+      if (cb.on_step) cb.on_step(step, last_loss);
+      stopping = cb.stop_requested ? cb.stop_requested() : interrupt_requested();
+      checkpointing = step % o.checkpoint_every == 0 || step == o.steps || stopping;
+      if (step % o.log_every == 0 || checkpointing) log_point();
+    }
+    // The checkpoint first: a preview may be long (many sampling steps) and interrupted.
     if (checkpointing) write_checkpoint();
     if (stopping) {
       result.end = RunEnd::Stopped;
       break;
+    }
+    if (files && (step % preview_every == 0 || step == o.steps)) {
+      try {
+        task.preview(o.dir, step);
+      } catch (const Interrupted&) {
+        // The next step's stop request ends the run (so that data-parallel processes agree);
+        // after the last step there is none, and the run ends here, its checkpoint written.
+        if (cb.on_event) cb.on_event(fmt::format("preview at step {} interrupted", step));
+        if (step == o.steps) result.end = RunEnd::Stopped;
+      }
     }
   }
   result.step = step;

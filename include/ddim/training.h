@@ -74,7 +74,9 @@ struct RunCallbacks {
   /// After every step, with the number of finished steps and the last logged loss (NaN
   /// before the first log point).
   std::function<void(int64_t done, double last_loss)> on_step;
-  /// Polled after every step; true makes the run save a checkpoint and stop.
+  /// Polled after every step; true makes the run save a checkpoint and stop. Without one the
+  /// run polls interrupt_requested() (ddim/interrupt.h). Steps are never cut short; a preview
+  /// (which comes after the step's checkpoint) is, and the next poll ends the run.
   std::function<bool()> stop_requested;
   /// Human-readable events (checkpoint written, ...), for the log.
   std::function<void(const std::string&)> on_event;
