@@ -5,7 +5,9 @@
 #include "ddim/cifar10.h"
 #include "ddim/error.h"
 #include "ddim/idx.h"
+#include "ddim/image.h"
 #include "ddim/image_folder.h"
+#include "ddim/limits.h"
 #include "ddim/rng.h"
 #include "ddim/toy.h"
 
@@ -52,6 +54,11 @@ Part load_idx_part(const std::string& dir, const std::string& prefix) {
   DDIM_CHECK(images.dim() == 3, "{}: expected 3 IDX dimensions (count, rows, columns), got {}", images_path,
              images.dim());
   DDIM_CHECK(labels.dim() == 1, "{}: expected 1 IDX dimension (count), got {}", labels_path, labels.dim());
+  check_image_size(images.size(1), images.size(2), images_path);
+  if (labels.numel() > 0) {
+    const int64_t top = labels.max().item<int64_t>();
+    DDIM_CHECK(top <= 9, "{}: label {} is outside 0..9", labels_path, top);
+  }
   DDIM_CHECK(images.size(0) == labels.size(0), "{} has {} images but {} has {} labels", images_path,
              images.size(0), labels_path, labels.size(0));
   return {images.unsqueeze(1), labels.to(torch::kInt64)};
@@ -100,7 +107,14 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
     files = list_images(dir);
   }
   if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
-  return {load_images(files, FolderOptions{o.crop, o.resize, o.channels}), torch::Tensor()};
+  auto images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
+  // A 1x20000 image is small; padded to a square it is not.
+  const int64_t target = padded_size(images.size(2), images.size(3), o.pad_to);
+  if (target > 0)
+    check_image_size(target, target,
+                     fmt::format("{}: {}x{} images padded to {}x{} (--pad-to)", files[0], images.size(3),
+                                 images.size(2), target, target));
+  return {images, torch::Tensor()};
 }
 
 }  // namespace
@@ -151,6 +165,11 @@ DataSpec parse_data_spec(const std::string& text) {
                    "unknown toy set '{}' in --data {} (valid: {})", spec.path, text, fmt::join(toys, ", "));
   }
   return spec;
+}
+
+int64_t padded_size(int64_t height, int64_t width, int64_t pad_to) {
+  if (pad_to == -1) return ((std::max(height, width) + 7) / 8) * 8;
+  return pad_to;
 }
 
 torch::Tensor Padding::crop(const torch::Tensor& images) const {
@@ -226,9 +245,17 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   }
   if (data.dim() == 4) {
     const int64_t h = data.size(2), w = data.size(3);
-    int64_t target = o.pad_to;
-    if (target == -1) target = ((std::max(h, w) + 7) / 8) * 8;
-    if (target > 0 && (target != h || target != w)) data = pad_images(data, target, &ds.padding);
+    const int64_t target = padded_size(h, w, o.pad_to);
+    if (target > 0 && (target != h || target != w)) {
+      check_image_size(
+          target, target,
+          fmt::format("{}: {}x{} images padded to {}x{} (--pad-to)", ds.spec, w, h, target, target));
+      const int64_t max_bytes = input_limits().max_bytes;
+      DDIM_CHECK_ARG(data.size(0) * data.size(1) <= max_bytes / (target * target),
+                     "{}: {} images padded to {}x{} (--pad-to) would take more than the limit of {} bytes",
+                     ds.spec, data.size(0), target, target, max_bytes);
+      data = pad_images(data, target, &ds.padding);
+    }
   }
   ds.storage = data.contiguous();
   ds.labels = labels.defined() ? labels.contiguous() : labels;

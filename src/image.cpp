@@ -3,10 +3,12 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "ddim/limits.h"
 
 // The stb implementations live in this translation unit only.
 #define STB_IMAGE_IMPLEMENTATION
@@ -98,19 +100,34 @@ torch::Tensor decode_image(const std::vector<char>& bytes, const std::string& wh
   } else {
     DDIM_FAIL("{}: not a PNG, JPEG or BMP image", what);
   }
+  DDIM_CHECK(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()),
+             "{}: image file of {} bytes is too large to decode", what, bytes.size());
   int w = 0, h = 0, channels_in_file = 0;
   DDIM_CHECK(stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                                    static_cast<int>(bytes.size()), &w, &h, &channels_in_file),
              "{}: corrupt image: {}", what, stbi_failure_reason());
+  // The header's size, checked before anything is allocated: a few hundred bytes may claim
+  // 16 million rows.
+  check_image_size(h, w, what);
   // Gray and gray+alpha decode to one channel, RGB and RGBA to three.
   const int channels = channels_in_file <= 2 ? 1 : 3;
+  int w2 = 0, h2 = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
-                            &w, &h, &channels_in_file, channels),
+                            &w2, &h2, &channels_in_file, channels),
       stbi_image_free);
   DDIM_CHECK(pixels != nullptr, "{}: corrupt image: {}", what, stbi_failure_reason());
+  DDIM_CHECK(w2 == w && h2 == h, "{}: corrupt image: its header says {}x{} but it decodes to {}x{}", what, w,
+             h, w2, h2);
   auto hwc = torch::from_blob(pixels.get(), {h, w, channels}, torch::kUInt8);
-  return hwc.permute({2, 0, 1}).to(torch::kFloat32).div_(255.0).contiguous();
+  return hwc.permute({2, 0, 1}).contiguous().to(torch::kFloat32).div_(255.0);
+}
+
+void check_image_size(int64_t height, int64_t width, const std::string& what) {
+  const int64_t max_pixels = input_limits().max_image_pixels;
+  DDIM_CHECK_ARG(height > 0 && width > 0 && height <= max_pixels / width,
+                 "{}: an image of {}x{} pixels is larger than the limit of {} pixels (--max-image-pixels)",
+                 what, width, height, max_pixels);
 }
 
 torch::Tensor read_image(const std::string& path) { return decode_image(read_file(path), path); }
@@ -160,6 +177,7 @@ torch::Tensor center_crop(const torch::Tensor& image, int64_t size) {
 
 torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t width) {
   DDIM_CHECK_ARG(height > 0 && width > 0, "resize to {}x{}: sizes must be positive", height, width);
+  check_image_size(height, width, fmt::format("resize to {}x{}", width, height));
   const bool batched = image.dim() == 4;
   auto x = batched ? image : image.unsqueeze(0);
   if (x.size(-2) == height && x.size(-1) == width) return image;

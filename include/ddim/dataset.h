@@ -86,6 +86,9 @@ struct Dataset {
 /// missing or corrupt files (the message names the file).
 Dataset load_dataset(const DataSpec& spec, const DataOptions& options);
 
+/// The side of the square that DataOptions::pad_to pads H x W images to (0: no padding).
+int64_t padded_size(int64_t height, int64_t width, int64_t pad_to);
+
 /// Pads [N, C, H, W] with zeros, centred, to `size` x `size` (the Padding records how).
 torch::Tensor pad_images(const torch::Tensor& images, int64_t size, Padding* padding);
 
