@@ -87,8 +87,8 @@ int run_eval(EvalArgs a) {
   };
   if (!a.reconstruction.empty()) {
     // Semantic faithfulness of an embedding: does the classifier see the same class?
-    const auto originals = fit(load_tensor(a.reconstruction + "/originals.pt").to(torch::kFloat32));
-    const auto outputs = fit(load_tensor(a.reconstruction + "/reconstructions.pt").to(torch::kFloat32));
+    const auto originals = fit(load_image_batch(a.reconstruction + "/originals.pt"));
+    const auto outputs = fit(load_image_batch(a.reconstruction + "/reconstructions.pt"));
     DDIM_CHECK_ARG(originals.size(0) == outputs.size(0), "{}: originals and reconstructions differ in number",
                    a.reconstruction);
     const auto [p_orig, f_orig] = classify(*c.network, originals);
@@ -112,7 +112,7 @@ int run_eval(EvalArgs a) {
   }
   torch::Tensor samples;
   if (!a.samples.empty()) {
-    samples = fit(load_tensor(a.samples).to(torch::kFloat32));
+    samples = fit(load_image_batch(a.samples));
   } else {
     DDIM_CHECK_ARG(!a.model.empty(),
                    "give --model (to generate samples), --samples FILE or --reconstruction DIR");

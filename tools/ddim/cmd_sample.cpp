@@ -45,7 +45,6 @@ int run_sample(const SampleArgs& a) {
       a.model, a.model);
   DDIM_CHECK_ARG(d.network().cond_dim() > 0 || a.latent.empty(),
                  "--latent is for diffusion autoencoders; {} is a plain denoiser", a.model);
-  open_run_dir(a.out);
   const auto grid = a.sampler.grid(d);
   auto opts = a.sampler.sample_options(d);
   auto eta_gen = make_generator(mix_seed(global_options().seed, 0xe7a));
@@ -56,11 +55,13 @@ int run_sample(const SampleArgs& a) {
     auto latent = load_model(a.latent, a.sampler, device);
     DDIM_CHECK_ARG(latent.data().shape == std::vector<int64_t>{d.network().cond_dim()},
                    "{} does not model {}-dimensional codes", a.latent, d.network().cond_dim());
+    open_run_dir(a.out);
     auto lgen = make_generator(mix_seed(global_options().seed, 0x1a7e));
     codes = generate(latent, randn({seeds.size(0), d.network().cond_dim()}, lgen), a.sampler.grid(latent), {},
                      a.sampler.batch);
     save_tensor(a.out + "/zsem.pt", codes);
   }
+  if (!codes.defined()) open_run_dir(a.out);  // once every input is loaded and checked
   Progress progress("sample", seeds.size(0), "img");
   const auto start = std::chrono::steady_clock::now();
   auto samples = generate(

@@ -101,14 +101,14 @@ int run_train(TrainArgs a) {
     resume_path = latest_checkpoint(a.resume);
     resume_from = load_checkpoint(resume_path, "denoiser");
     const auto& m = resume_from.meta;
-    arch = m.at("arch");
-    schedule = ScheduleOptions::from_json(m.at("schedule"));
-    data_args = DataArgs::from_json(m.at("data_options"));
+    arch = meta_at(m, "arch", resume_path);
+    schedule = meta_parse(m, "schedule", resume_path, ScheduleOptions::from_json);
+    data_args = meta_parse(m, "data_options", resume_path, DataArgs::from_json);
     const auto steps = a.steps, epochs = a.epochs;
-    a.train = DenoiserTrainOptions::from_json(m.at("train"));
-    a.steps = steps > 0 ? steps : (epochs > 0 ? 0 : m.at("run").at("steps").get<int64_t>());
+    a.train = meta_parse(m, "train", resume_path, DenoiserTrainOptions::from_json);
+    a.steps = steps > 0 ? steps : (epochs > 0 ? 0 : meta_get<int64_t>(m, "run.steps", resume_path));
     a.epochs = epochs;
-    a.run.resume(m.at("run"));
+    meta_parse(m, "run", resume_path, [&](const nlohmann::json& run) { return a.run.resume(run); });
     if (a.out.empty()) a.out = a.resume;
     DDIM_CHECK_ARG(std::filesystem::equivalent(a.out, a.resume),
                    "--resume {} continues that run in place; do not give another --out", a.resume);
@@ -145,7 +145,7 @@ int run_train(TrainArgs a) {
   int64_t start = 0;
   if (!resume_path.empty()) {
     trainer.restore(resume_from, resume_path);
-    start = resume_from.meta.at("step").get<int64_t>();
+    start = meta_get<int64_t>(resume_from.meta, "step", resume_path);
     DDIM_CHECK_ARG(start <= steps, "{} is at step {}, beyond the requested {} steps", resume_path, start,
                    steps);
   }

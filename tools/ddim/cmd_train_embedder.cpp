@@ -34,14 +34,14 @@ int run_train_embedder(TrainEmbedderArgs a) {
     resume_path = latest_checkpoint(a.resume);
     resume_from = load_checkpoint(resume_path, "embedder");
     const auto& m = resume_from.meta;
-    arch = EmbedderOptions::from_json(m.at("arch"));
-    data_args = DataArgs::from_json(m.at("data_options"));
-    a.model = m.at("denoiser").at("path").get<std::string>();
+    arch = meta_parse(m, "arch", resume_path, EmbedderOptions::from_json);
+    data_args = meta_parse(m, "data_options", resume_path, DataArgs::from_json);
+    a.model = meta_get<std::string>(m, "denoiser.path", resume_path);
     const auto steps = a.steps, epochs = a.epochs;
-    a.train = EmbedderTrainOptions::from_json(m.at("train"));
-    a.steps = steps > 0 ? steps : (epochs > 0 ? 0 : m.at("run").at("steps").get<int64_t>());
+    a.train = meta_parse(m, "train", resume_path, EmbedderTrainOptions::from_json);
+    a.steps = steps > 0 ? steps : (epochs > 0 ? 0 : meta_get<int64_t>(m, "run.steps", resume_path));
     a.epochs = epochs;
-    a.run.resume(m.at("run"));
+    meta_parse(m, "run", resume_path, [&](const nlohmann::json& run) { return a.run.resume(run); });
     if (a.out.empty()) a.out = a.resume;
   } else {
     DDIM_CHECK_ARG(!a.model.empty(), "--model DENOISER is required (or --resume RUN)");
@@ -54,8 +54,9 @@ int run_train_embedder(TrainEmbedderArgs a) {
   const auto denoiser_ck = load_checkpoint(a.model, "denoiser");
   const auto ref = DenoiserRef::of(denoiser_ck, a.model);
   if (!resume_path.empty()) {
-    DDIM_CHECK(ref.fingerprint == resume_from.meta.at("denoiser").at("fingerprint").get<std::string>(),
-               "{}: the denoiser {} changed since this embedder started training", resume_path, a.model);
+    DDIM_CHECK(
+        ref.fingerprint == meta_get<std::string>(resume_from.meta, "denoiser.fingerprint", resume_path),
+        "{}: the denoiser {} changed since this embedder started training", resume_path, a.model);
   }
   auto denoiser = denoiser_from_checkpoint(denoiser_ck, a.model);
   const auto& info = denoiser.data();
@@ -91,7 +92,7 @@ int run_train_embedder(TrainEmbedderArgs a) {
   int64_t start = 0;
   if (!resume_path.empty()) {
     trainer.restore(resume_from, resume_path);
-    start = resume_from.meta.at("step").get<int64_t>();
+    start = meta_get<int64_t>(resume_from.meta, "step", resume_path);
     DDIM_CHECK_ARG(start <= steps, "{} is at step {}, beyond the requested {} steps", resume_path, start,
                    steps);
   }
