@@ -46,8 +46,9 @@ fi
 build="${DDIM_FUZZ_BUILD_DIR:-build-fuzz}"
 generator=()
 if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja > /dev/null; then generator=(-G Ninja); fi
+mkdir -p "$build"
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DDDIM_FUZZ=ON \
-  > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  > "$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" --parallel "$(nproc)"
 
 if [ "$corpus_only" = 1 ]; then

@@ -360,6 +360,20 @@ TEST(HostileImages, AHeaderClaimingMillionsOfRowsIsRefusedBeforeDecoding) {
                   "x.png: an image of 16x16 pixels is larger than the limit of 100 pixels");
 }
 
+TEST(HostileImages, AJpegHuffmanTableOfMoreThan256CodesIsRefused) {
+  // stb_image writes every code of a table into room for 256 (found by tests/fuzz/fuzz_image).
+  auto jpeg = read_bytes(source_dir() + "/tests/fuzz/corpus/image/rgb-8x8.jpg");
+  EXPECT_EQ(decode_image(jpeg, "ok.jpg").size(0), 3);
+  size_t dht = 0;
+  for (size_t i = 2; i + 1 < jpeg.size() && dht == 0; ++i)
+    if (static_cast<unsigned char>(jpeg[i]) == 0xFF && static_cast<unsigned char>(jpeg[i + 1]) == 0xC4) dht = i;
+  ASSERT_GT(dht, 0u);
+  for (int k = 1; k <= 16; ++k) jpeg[dht + 4 + k] = static_cast<char>(0xFF);  // 16 x 255 codes
+  EXPECT_CONTAINS(error_of([&] { decode_image(jpeg, "bad.jpg"); }), "bad.jpg: corrupt JPEG (a Huffman table at byte");
+  for (const auto& name : {"jpeg-huffman-table-over-256-codes", "png-chunk-name-with-newline"})
+    error_of([&] { decode_image(read_bytes(source_dir() + "/tests/fuzz/regressions/image/" + name), name); });
+}
+
 TEST(HostileImages, AThinImageIsNotPaddedToAHugeSquare) {
   const auto dir = scratch_dir();
   write_text(dir + "/thin/a.png", encode_png(torch::rand({1, 1, 20000})));
@@ -492,4 +506,24 @@ TEST(Interrupts, LongLoopsThrowAndTrainingSavesBeforeItsPreview) {
   EXPECT_EQ(r.step, 3);
   EXPECT_EQ(task.events, (std::vector<std::string>{"preview 3 after checkpoint true"}));
   EXPECT_EQ(load_checkpoint(o.dir + "/model.pt").meta["step"], 3);
+}
+
+// ----------------------------------------------------------------------------- fuzz corpora
+
+TEST(FuzzCorpus, TheSeedInputsAreAccepted) {
+  // Fuzzing starts from inputs the readers accept, so that mutations reach past the first check.
+  const auto corpus = source_dir() + "/tests/fuzz/corpus";
+  EXPECT_EQ(load_denoiser(corpus + "/checkpoint/denoiser-unet-1x8x8.pt").data().shape,
+            (std::vector<int64_t>{1, 8, 8}));
+  EXPECT_EQ(load_seeds(corpus + "/tensor/seeds-1x8x8.pt", {1, 8, 8}).size(0), 1);
+  for (const auto& e : std::filesystem::directory_iterator(corpus + "/image"))
+    EXPECT_GT(decode_image(read_bytes(e.path().string()), e.path().string()).numel(), 0) << e.path();
+  for (const auto& e : std::filesystem::directory_iterator(corpus + "/config"))
+    EXPECT_FALSE(parse_config(read_text(e.path().string()), e.path().string()).entries.empty()) << e.path();
+  for (const auto& e : std::filesystem::directory_iterator(corpus + "/idx")) {
+    auto bytes = read_bytes(e.path().string());
+    if (is_gzip(bytes)) bytes = gunzip(bytes, e.path().string());
+    EXPECT_NO_THROW(parse_idx(bytes, e.path().string())) << e.path();
+  }
+  EXPECT_EQ(parse_cifar10_batch(read_bytes(corpus + "/cifar/two-records.bin"), "cifar").images.size(0), 2);
 }
