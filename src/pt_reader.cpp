@@ -127,16 +127,18 @@ std::vector<char> ZipView::read(const ZipEntry& e, int64_t max_bytes) const {
   DDIM_CHECK_ARG(e.size <= static_cast<uint64_t>(std::max<int64_t>(max_bytes, 0)),
                  "{}: record '{}' holds {} bytes, more than the limit of {} bytes", what_, printable(e.name),
                  e.size, max_bytes);
-  std::vector<char> out(e.size);
   const char* src = bytes_.data() + e.offset;
+  std::vector<char> out;
   if (e.method == 0) {
     if (e.compressed != e.size)
       corrupt(what_, fmt::format("stored zip entry '{}' has two sizes", printable(e.name)));
-    if (e.size > 0) std::memcpy(out.data(), src, e.size);
+    out.assign(src, src + e.size);
   } else {
+    // One byte of room beyond the declared size catches a stream that inflates to more.
+    out.resize(e.size + 1);
     z_stream zs{};
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) corrupt(what_, "cannot start the deflate decoder");
-    uint64_t in_done = 0, out_done = 0;
+    uint64_t in_done = 0, out_given = 0;
     int rc = Z_OK;
     while (rc == Z_OK) {
       if (zs.avail_in == 0 && in_done < e.compressed) {
@@ -146,22 +148,22 @@ std::vector<char> ZipView::read(const ZipEntry& e, int64_t max_bytes) const {
         in_done += piece;
       }
       if (zs.avail_out == 0) {
-        // One byte of slack beyond the declared size detects a stream that inflates to more.
-        const size_t piece = std::min<uint64_t>(e.size - out_done, kZlibPiece);
-        if (piece == 0) break;
-        zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_done);
+        const size_t piece = std::min<uint64_t>(out.size() - out_given, kZlibPiece);
+        if (piece == 0) break;  // the slack byte was written: too much output
+        zs.next_out = reinterpret_cast<Bytef*>(out.data() + out_given);
         zs.avail_out = static_cast<uInt>(piece);
-        out_done += piece;
+        out_given += piece;
       }
       rc = inflate(&zs, Z_NO_FLUSH);
-      if (rc == Z_BUF_ERROR && zs.avail_in == 0 && in_done == e.compressed) break;
-      if (rc == Z_BUF_ERROR && zs.avail_out == 0 && out_done < e.size) rc = Z_OK;
+      // More room or more input lets it go on; neither left means the stream is cut short.
+      if (rc == Z_BUF_ERROR && (zs.avail_out == 0 || (zs.avail_in == 0 && in_done < e.compressed))) rc = Z_OK;
     }
-    const uint64_t produced = out_done - zs.avail_out;
+    const uint64_t produced = out_given - zs.avail_out;
     inflateEnd(&zs);
     if (rc != Z_STREAM_END || produced != e.size)
       corrupt(what_, fmt::format("deflated zip entry '{}' does not inflate to its {} bytes",
                                  printable(e.name), e.size));
+    out.resize(e.size);
   }
   if (crc32_of(out.data(), out.size()) != e.crc)
     corrupt(what_, fmt::format("zip entry '{}' fails its CRC-32 check", printable(e.name)));

@@ -102,26 +102,46 @@ std::vector<char> PickleWriter::finish() {
   return out;
 }
 
+namespace {
+std::vector<char> raw_deflate(const std::vector<char>& data) {
+  z_stream zs{};
+  deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::vector<char> out(deflateBound(&zs, data.size()) + 16);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+}  // namespace
+
 std::vector<char> pt_file(const std::vector<char>& pickle,
-                          const std::map<std::string, std::vector<char>>& records) {
+                          const std::map<std::string, std::vector<char>>& records, bool deflate,
+                          int64_t declared_size) {
   std::vector<std::pair<std::string, std::vector<char>>> files = {{"archive/data.pkl", pickle}};
   for (const auto& [k, v] : records) files.emplace_back("archive/data/" + k, v);
   files.emplace_back("archive/version", std::vector<char>{'3', '\n'});
   std::vector<char> out, directory;
-  for (const auto& [name, data] : files) {
+  for (const auto& [name, plain] : files) {
     const auto offset = out.size();
     const auto crc =
-        static_cast<uint32_t>(::crc32(0, reinterpret_cast<const Bytef*>(data.data()), data.size()));
+        static_cast<uint32_t>(::crc32(0, reinterpret_cast<const Bytef*>(plain.data()), plain.size()));
+    const auto data = deflate ? raw_deflate(plain) : plain;
+    const bool record = name.rfind("archive/data/", 0) == 0;
+    const uint64_t size = record && declared_size >= 0 ? static_cast<uint64_t>(declared_size) : plain.size();
     auto header = [&](std::vector<char>& b, bool central) {
       put_le(b, central ? 0x02014b50 : 0x04034b50, 4);
       if (central) put_le(b, 20, 2);  // made by
       put_le(b, 20, 2);               // needed
       put_le(b, 0, 2);                // flags
-      put_le(b, 0, 2);                // stored
+      put_le(b, deflate ? 8 : 0, 2);  // method
       put_le(b, 0, 4);                // time, date
       put_le(b, crc, 4);
       put_le(b, data.size(), 4);
-      put_le(b, data.size(), 4);
+      put_le(b, size, 4);
       put_le(b, name.size(), 2);
       put_le(b, 0, 2);  // extra
       if (central) {

@@ -46,10 +46,12 @@ class PickleWriter {
   std::vector<char> b_;
 };
 
-/// A `.pt` file: a zip archive (stored entries, correct CRCs) of archive/data.pkl, the records
-/// archive/data/<key> and archive/version.
+/// A `.pt` file: a zip archive (correct CRCs) of archive/data.pkl, the records
+/// archive/data/<key> and archive/version; entries stored, or deflated when `deflate`, the
+/// records' declared size then `declared_size` when not negative.
 std::vector<char> pt_file(const std::vector<char>& pickle,
-                          const std::map<std::string, std::vector<char>>& records);
+                          const std::map<std::string, std::vector<char>>& records, bool deflate = false,
+                          int64_t declared_size = -1);
 
 /// A `.pt` file holding one tensor, described by `raw`, with the record `record`.
 std::vector<char> tensor_file(const RawTensor& raw, const std::vector<char>& record);

@@ -200,6 +200,15 @@ TEST(HostileTensors, ZipDamageAndDecompressionBombsAreRefused) {
   flipped[200] ^= 0x55;
   write_bytes(dir + "/crc.pt", flipped);
   EXPECT_CONTAINS(error_of([&] { load_tensor(dir + "/crc.pt"); }), "not a readable .pt file");
+  // Deflated records (zip files that other tools wrote) load; one that inflates to more or less
+  // than its declared size does not.
+  const auto pickle = PickleWriter().tensor(raw_of(t, "0")).finish();
+  write_bytes(dir + "/deflated.pt", pt_file(pickle, {{"0", record_of(t)}}, true));
+  EXPECT_TRUE(torch::equal(load_tensor(dir + "/deflated.pt"), t));
+  for (const int64_t declared : {32, 100}) {
+    write_bytes(dir + "/sizes.pt", pt_file(pickle, {{"0", record_of(t)}}, true, declared));
+    EXPECT_CONTAINS(error_of([&] { load_tensor(dir + "/sizes.pt"); }), "does not inflate to its");
+  }
   // A record larger than the limit is refused before it is read.
   LimitsGuard guard;
   set_input_limits({0, 1000});
@@ -366,10 +375,12 @@ TEST(HostileImages, AJpegHuffmanTableOfMoreThan256CodesIsRefused) {
   EXPECT_EQ(decode_image(jpeg, "ok.jpg").size(0), 3);
   size_t dht = 0;
   for (size_t i = 2; i + 1 < jpeg.size() && dht == 0; ++i)
-    if (static_cast<unsigned char>(jpeg[i]) == 0xFF && static_cast<unsigned char>(jpeg[i + 1]) == 0xC4) dht = i;
+    if (static_cast<unsigned char>(jpeg[i]) == 0xFF && static_cast<unsigned char>(jpeg[i + 1]) == 0xC4)
+      dht = i;
   ASSERT_GT(dht, 0u);
   for (int k = 1; k <= 16; ++k) jpeg[dht + 4 + k] = static_cast<char>(0xFF);  // 16 x 255 codes
-  EXPECT_CONTAINS(error_of([&] { decode_image(jpeg, "bad.jpg"); }), "bad.jpg: corrupt JPEG (a Huffman table at byte");
+  EXPECT_CONTAINS(error_of([&] { decode_image(jpeg, "bad.jpg"); }),
+                  "bad.jpg: corrupt JPEG (a Huffman table at byte");
   for (const auto& name : {"jpeg-huffman-table-over-256-codes", "png-chunk-name-with-newline"})
     error_of([&] { decode_image(read_bytes(source_dir() + "/tests/fuzz/regressions/image/" + name), name); });
 }

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <ATen/Parallel.h>
+
 #include "ddim/error.h"
 #include "ddim/limits.h"
 
@@ -16,8 +18,12 @@ namespace ddim::fuzz {
 
 inline const std::string kWhat = "fuzz-input";
 
-/// Limits far below libFuzzer's 2 GB RSS limit (-rss_limit_mb): 4 megapixels, 64 MiB a file.
-inline void set_small_limits() { set_input_limits({int64_t{4} << 20, int64_t{64} << 20}); }
+/// Limits far below libFuzzer's 2 GB RSS limit (-rss_limit_mb): 1 megapixel, 64 MiB a file;
+/// one LibTorch thread (a thread pool spinning between tiny inputs only slows the fuzzer down).
+inline void set_small_limits() {
+  set_input_limits({int64_t{1} << 20, int64_t{64} << 20});
+  at::set_num_threads(1);
+}
 
 [[noreturn]] inline void finding(const char* kind, const std::string& message) {
   std::fprintf(stderr, "FUZZ FINDING: %s: %s\n", kind, message.c_str());
