@@ -77,7 +77,6 @@ int run_eval(EvalArgs a) {
   auto c = load_classifier(a.classifier);
   c.network->to(device);
   const auto& info = c.data;
-  open_run_dir(a.out);
   nlohmann::ordered_json j;
   j["classifier"] = a.classifier;
   auto fit = [&](const torch::Tensor& images) {
@@ -91,14 +90,17 @@ int run_eval(EvalArgs a) {
     const auto outputs = fit(load_image_batch(a.reconstruction + "/reconstructions.pt"));
     DDIM_CHECK_ARG(originals.size(0) == outputs.size(0), "{}: originals and reconstructions differ in number",
                    a.reconstruction);
+    std::error_code ec;
+    torch::Tensor labels;
+    if (std::filesystem::exists(a.reconstruction + "/labels.pt", ec))
+      labels = load_tensor(a.reconstruction + "/labels.pt").to(torch::kInt64);
+    open_run_dir(a.out);  // the inputs are loaded and checked
     const auto [p_orig, f_orig] = classify(*c.network, originals);
     const auto [p_rec, f_rec] = classify(*c.network, outputs);
     j["reconstruction"] = a.reconstruction;
     j["images"] = originals.size(0);
     j["class_kept"] = (p_orig == p_rec).to(torch::kFloat64).mean().item<double>();
-    std::error_code ec;
-    if (std::filesystem::exists(a.reconstruction + "/labels.pt", ec)) {
-      const auto labels = load_tensor(a.reconstruction + "/labels.pt").to(torch::kInt64);
+    if (labels.defined()) {
       j["accuracy_on_originals"] = (p_orig == labels).to(torch::kFloat64).mean().item<double>();
       j["accuracy_on_reconstructions"] = (p_rec == labels).to(torch::kFloat64).mean().item<double>();
     }
@@ -113,10 +115,12 @@ int run_eval(EvalArgs a) {
   torch::Tensor samples;
   if (!a.samples.empty()) {
     samples = fit(load_image_batch(a.samples));
+    open_run_dir(a.out);
   } else {
     DDIM_CHECK_ARG(!a.model.empty(),
                    "give --model (to generate samples), --samples FILE or --reconstruction DIR");
     auto d = load_model(a.model, a.sampler, device);
+    open_run_dir(a.out);
     auto gen = make_generator(global_options().seed);
     std::vector<int64_t> shape = {a.n};
     shape.insert(shape.end(), d.data().shape.begin(), d.data().shape.end());
