@@ -4,7 +4,7 @@
 # SECONDS (default 60) on its corpus (tests/fuzz/corpus/<target>) and past findings
 # (tests/fuzz/regressions/<target>). Prints executions per second, total executions and
 # findings per target; exits 1 when a target found a crash, a hang or a memory blow-up (the
-# input is saved under build-fuzz/fuzz-work/<target>/, to be added to regressions/ once fixed).
+# input is saved under build-fuzz/fuzz-findings/<target>/, to be added to regressions/ once fixed).
 #
 #   scripts/fuzz.sh [SECONDS] [--targets idx,image,cifar,config,tensor,checkpoint]
 #   scripts/fuzz.sh --smoke     # 3 seconds each: the ctest test fuzz.libfuzzer
@@ -49,7 +49,7 @@ if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja > /dev/null; then genera
 mkdir -p "$build"
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DDDIM_FUZZ=ON \
   > "$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
-cmake --build "$build" --parallel "$(nproc)"
+cmake --build "$build" --parallel "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 
 if [ "$corpus_only" = 1 ]; then
   rm -rf tests/fuzz/corpus
@@ -67,15 +67,19 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   inputs=("tests/fuzz/corpus/$t")
   [ -d "tests/fuzz/regressions/$t" ] && inputs+=("tests/fuzz/regressions/$t")
+  # Findings go beside the corpus, not into it; only this run's count (older ones may be fixed).
+  found="$build/fuzz-findings/$t"
+  mkdir -p "$found"
+  touch "$probe/start"
   log="$build/fuzz-work/$t.log"
   echo "fuzz: $t for ${seconds} s"
   status=0
   # -rss_limit_mb: a reader that takes over 2 GB on these inputs is a finding (a memory blow-up).
   "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$work/" "$work" "${inputs[@]}" > "$log" 2>&1 || status=$?
+    -artifact_prefix="$found/" "$work" "${inputs[@]}" > "$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  findings=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) | wc -l)
+  findings=$(find "$found" -maxdepth 1 -newer "$probe/start" \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) | wc -l)
   if [ "$status" != 0 ] || [ "$findings" != 0 ]; then
     failed=1
     grep -E 'ERROR|FUZZ FINDING|runtime error|Test unit written' "$log" | head -5 || true

@@ -15,6 +15,10 @@ packages=(
   libplplot-dev plplot-driver-cairo         # charts (PNG through cairo)
   libgtest-dev                              # tests
   dataset-fashion-mnist                     # the embedded default data set
+  # the 24 default fonts of `--data fonts` (src/fonts.cpp lists the files)
+  fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-crosextra-carlito
+  fonts-crosextra-caladea fonts-open-sans fonts-go fonts-quicksand fonts-tlwg-purisa-ttf
+  fonts-ebgaramond-extra fonts-sil-gentium
   python3-torch                             # the PyTorch baselines in bench/ and .pt interop tests
 )
 if [ "${1:-}" = "--fuzz" ]; then

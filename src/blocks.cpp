@@ -2,12 +2,18 @@
 
 #include <cmath>
 
+#include "ddim/error.h"
 #include "ddim/network.h"
-#include "ddim/unet.h"
 
 namespace ddim {
 
 namespace nn = torch::nn;
+
+template <>
+const NameTable<NormKind>& name_table<NormKind>() {
+  static const NameTable<NormKind> table{"norm", {{NormKind::Batch, "batch"}, {NormKind::Group, "group"}}};
+  return table;
+}
 
 int64_t group_count(int64_t channels, int64_t groups) {
   int64_t g = std::max<int64_t>(1, std::min(groups, channels));
@@ -66,8 +72,8 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
 }
 
 SelfAttentionImpl::SelfAttentionImpl(int64_t channels, int64_t heads, int64_t groups) : heads_(heads) {
-  TORCH_CHECK(channels % heads == 0, "attention: ", channels, " channels are not divisible by ", heads,
-              " heads");
+  DDIM_CHECK_ARG(heads > 0 && channels % heads == 0, "attention: {} channels are not divisible by {} heads",
+                 channels, heads);
   norm_ =
       register_module("norm", nn::GroupNorm(nn::GroupNormOptions(group_count(channels, groups), channels)));
   qkv_ = register_module("qkv", nn::Conv2d(nn::Conv2dOptions(channels, 3 * channels, 1)));

@@ -4,6 +4,7 @@
 
 #include "ddim/cifar10.h"
 #include "ddim/error.h"
+#include "ddim/fonts.h"
 #include "ddim/idx.h"
 #include "ddim/image.h"
 #include "ddim/image_folder.h"
@@ -44,6 +45,8 @@ std::string find_idx(const std::string& dir, const std::string& stem) {
 
 struct Part {
   torch::Tensor images, labels;
+  std::vector<Attribute> attributes;
+  std::string default_attribute;  // the label attribute when none is asked for
 };
 
 Part load_idx_part(const std::string& dir, const std::string& prefix) {
@@ -61,7 +64,7 @@ Part load_idx_part(const std::string& dir, const std::string& prefix) {
   }
   DDIM_CHECK(images.size(0) == labels.size(0), "{} has {} images but {} has {} labels", images_path,
              images.size(0), labels_path, labels.size(0));
-  return {images.unsqueeze(1), labels.to(torch::kInt64)};
+  return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}};
 }
 
 Part load_idx_set(const std::string& dir, Split split) {
@@ -70,7 +73,7 @@ Part load_idx_set(const std::string& dir, Split split) {
   if (split == Split::Test) return load_idx_part(dir, "t10k");
   auto a = load_idx_part(dir, "train");
   auto b = load_idx_part(dir, "t10k");
-  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels})};
+  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels}), {}, {}};
 }
 
 Part load_cifar10(std::string dir, Split split) {
@@ -86,7 +89,7 @@ Part load_cifar10(std::string dir, Split split) {
     images.push_back(batch.images);
     labels.push_back(batch.labels);
   }
-  return {torch::cat(images), torch::cat(labels)};
+  return {torch::cat(images), torch::cat(labels), {}, {}};
 }
 
 Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
@@ -102,45 +105,59 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
   } else {
     DDIM_CHECK_ARG(split != Split::Test,
                    "{}: a folder has a test split only when it holds train/ and test/ "
-                   "subfolders; use --split train or all",
+                   "subfolders; use the train split or all",
                    dir);
     files = list_images(dir);
   }
   if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
-  auto images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
+  Part part;
+  if (!o.attributes_file.empty()) {
+    // Checked before decoding any image. Rows may name any image under dir, of either split.
+    const auto table = read_attribute_table(o.attributes_file);
+    if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
+    part.attributes = attributes_for_files(table, dir, list_images(dir), files);
+    part.default_attribute = part.attributes.front().name;
+  }
+  part.images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
   // A 1x20000 image is small; padded to a square it is not.
-  const int64_t target = padded_size(images.size(2), images.size(3), o.pad_to);
+  const int64_t target = padded_size(part.images.size(2), part.images.size(3), o.pad_to);
   if (target > 0)
     check_image_size(target, target,
-                     fmt::format("{}: {}x{} images padded to {}x{} (--pad-to)", files[0], images.size(3),
-                                 images.size(2), target, target));
-  return {images, torch::Tensor()};
+                     fmt::format("{}: {}x{} images padded to {}x{}", files[0], part.images.size(3),
+                                 part.images.size(2), target, target));
+  return part;
+}
+
+Part load_fonts(const std::string& font_dir, const DataOptions& o) {
+  DDIM_CHECK_ARG(o.crop == 0,
+                 "a crop size applies to folder data, not fonts (the resize size sets the image side)");
+  DDIM_CHECK_ARG(o.channels == 0 || o.channels == 3,
+                 "fonts are RGB: 1 channel is refused because a font colour and a background "
+                 "colour may have the same gray level");
+  const int64_t side = o.resize > 0 ? o.resize : 32;
+  DDIM_CHECK_ARG(side >= 16, "fonts: the image side (the resize size) must be at least 16, got {}", side);
+  check_image_size(side, side, "fonts");
+  const auto fonts = font_dir.empty() ? load_default_fonts() : load_font_dir(font_dir);
+  const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit);
+  const int64_t max_bytes = input_limits().max_bytes;
+  DDIM_CHECK_ARG(static_cast<int64_t>(tuples.size()) <= max_bytes / (3 * side * side),
+                 "fonts: {} glyphs of {}x{} pixels would take more than the limit of {} bytes", tuples.size(),
+                 side, side, max_bytes);
+  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter"};
 }
 
 }  // namespace
 
-std::string to_string(Split split) {
-  switch (split) {
-    case Split::Train:
-      return "train";
-    case Split::Test:
-      return "test";
-    case Split::All:
-      return "all";
-  }
-  return "?";
-}
-
-Split split_from_string(const std::string& name) {
-  if (name == "train") return Split::Train;
-  if (name == "test") return Split::Test;
-  if (name == "all") return Split::All;
-  DDIM_CHECK_ARG(false, "unknown split '{}' (valid: train, test, all)", name);
-  return Split::Train;
+template <>
+const NameTable<Split>& name_table<Split>() {
+  static const NameTable<Split> table{"split",
+                                      {{Split::Train, "train"}, {Split::Test, "test"}, {Split::All, "all"}}};
+  return table;
 }
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10", "folder", "toy"};
+  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10",
+                                                 "folder",        "toy",   "fonts"};
   return names;
 }
 
@@ -153,16 +170,18 @@ DataSpec parse_data_spec(const std::string& text) {
   if (colon != std::string::npos) spec.path = text.substr(colon + 1);
   const auto& names = dataset_names();
   DDIM_CHECK_ARG(std::find(names.begin(), names.end(), spec.name) != names.end(),
-                 "unknown dataset '{}' in --data {} (valid: fashion-mnist[:DIR], mnist:DIR, "
-                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian)",
+                 "unknown dataset '{}' in the data spec '{}' (valid: fashion-mnist[:DIR], mnist:DIR, "
+                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian, fonts[:FONT_DIR])",
                  spec.name, text);
   if (spec.name == "fashion-mnist" && spec.path.empty()) spec.path = kFashionMnistDir;
-  DDIM_CHECK_ARG(!spec.path.empty(), "--data {}: {} needs a path, as {}:DIR", text, spec.name,
+  if (spec.name == "fonts") return spec;  // no path: the default fonts
+  DDIM_CHECK_ARG(!spec.path.empty(), "data spec '{}': {} needs a path, as {}:DIR", text, spec.name,
                  spec.name == "toy" ? "toy:NAME" : spec.name);
   if (spec.name == "toy") {
     const auto& toys = toy_names();
     DDIM_CHECK_ARG(std::find(toys.begin(), toys.end(), spec.path) != toys.end(),
-                   "unknown toy set '{}' in --data {} (valid: {})", spec.path, text, fmt::join(toys, ", "));
+                   "unknown toy set '{}' in the data spec '{}' (valid: {})", spec.path, text,
+                   fmt::join(toys, ", "));
   }
   return spec;
 }
@@ -208,9 +227,21 @@ torch::Tensor Dataset::slice(int64_t begin, int64_t end) const {
   return is_image() ? x.to(torch::kFloat32).div_(255.0) : x.to(torch::kFloat32).clone();
 }
 
+void DataOptions::validate() const {
+  DDIM_CHECK_ARG(limit >= 0, "the example limit must not be negative, got {}", limit);
+  DDIM_CHECK_ARG(pad_to >= -1, "the pad size must be -1 (auto), 0 (never) or a size, got {}", pad_to);
+  DDIM_CHECK_ARG(crop >= 0 && resize >= 0, "crop and resize sizes must not be negative, got {} and {}", crop,
+                 resize);
+  DDIM_CHECK_ARG(channels == 0 || channels == 1 || channels == 3,
+                 "channels must be 0 (as the files are), 1 or 3, got {}", channels);
+  DDIM_CHECK_ARG(toy_size >= 0, "the toy set size must not be negative, got {}", toy_size);
+}
+
 Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
-  DDIM_CHECK_ARG(o.limit >= 0, "--limit must not be negative, got {}", o.limit);
-  DDIM_CHECK_ARG(o.pad_to >= -1, "--pad-to must be -1 (auto), 0 (never) or a size, got {}", o.pad_to);
+  o.validate();
+  DDIM_CHECK_ARG(o.attributes_file.empty() || spec.name == "folder",
+                 "attributes file {}: an attributes file goes with folder data, not {}", o.attributes_file,
+                 spec.to_string());
   Dataset ds;
   ds.spec = spec.to_string();
   ds.split = o.split;
@@ -223,8 +254,9 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     ds.classes = cifar10_classes();
   } else if (spec.name == "folder") {
     part = load_folder(spec.path, o.split, o);
+  } else if (spec.name == "fonts") {
+    part = load_fonts(spec.path, o);
   } else if (spec.name == "toy") {
-    DDIM_CHECK_ARG(o.toy_size >= 0, "toy set size must not be negative, got {}", o.toy_size);
     auto points = [&](int64_t default_n, uint64_t stream) {
       return make_toy_points(spec.path, o.toy_size > 0 ? o.toy_size : default_n, mix_seed(o.seed, stream));
     };
@@ -237,29 +269,151 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   } else {
     DDIM_FAIL("unknown dataset '{}'", spec.name);
   }
+  if (!part.attributes.empty()) {
+    // The class label is one of the attributes.
+    const auto& name = o.label_attribute.empty() ? part.default_attribute : o.label_attribute;
+    const auto& a = part.attributes[find_attribute(part.attributes, name, spec.to_string())];
+    part.labels = a.labels;
+    ds.classes = a.values;
+    ds.label_attribute = a.name;
+  } else {
+    DDIM_CHECK_ARG(o.label_attribute.empty(),
+                   "class attribute '{}': {} has no attributes (fonts have; folder data gets them "
+                   "from an attributes file)",
+                   o.label_attribute, spec.to_string());
+  }
   auto data = part.images;
   auto labels = part.labels;
   if (o.limit > 0 && data.size(0) > o.limit) {
     data = data.narrow(0, 0, o.limit);
     if (labels.defined()) labels = labels.narrow(0, 0, o.limit);
+    part.attributes = narrow_attributes(part.attributes, o.limit);
   }
+  ds.attributes = std::move(part.attributes);
   if (data.dim() == 4) {
     const int64_t h = data.size(2), w = data.size(3);
     const int64_t target = padded_size(h, w, o.pad_to);
     if (target > 0 && (target != h || target != w)) {
-      check_image_size(
-          target, target,
-          fmt::format("{}: {}x{} images padded to {}x{} (--pad-to)", ds.spec, w, h, target, target));
+      check_image_size(target, target,
+                       fmt::format("{}: {}x{} images padded to {}x{}", ds.spec, w, h, target, target));
       const int64_t max_bytes = input_limits().max_bytes;
       DDIM_CHECK_ARG(data.size(0) * data.size(1) <= max_bytes / (target * target),
-                     "{}: {} images padded to {}x{} (--pad-to) would take more than the limit of {} bytes",
-                     ds.spec, data.size(0), target, target, max_bytes);
+                     "{}: {} images padded to {}x{} would take more than the limit of {} bytes", ds.spec,
+                     data.size(0), target, target, max_bytes);
       data = pad_images(data, target, &ds.padding);
     }
   }
   ds.storage = data.contiguous();
   ds.labels = labels.defined() ? labels.contiguous() : labels;
   return ds;
+}
+
+}  // namespace ddim
+
+namespace ddim {
+
+DataSource DataSource::with_split(Split split) const {
+  DataSource s = *this;
+  s.options.split = split;
+  return s;
+}
+
+bool DataSource::has_split(Split split) const {
+  const auto parsed = parse_data_spec(spec);
+  if (split == Split::All || parsed.name != "folder") return true;
+  return is_dir(parsed.path + "/train") && is_dir(parsed.path + "/test");
+}
+
+nlohmann::json DataSource::to_json() const {
+  const auto& o = options;
+  return {{"spec", spec},
+          {"split", ddim::to_string(o.split)},
+          {"limit", o.limit},
+          {"pad_to", o.pad_to},
+          {"crop", o.crop},
+          {"resize", o.resize},
+          {"channels", o.channels},
+          {"toy_size", o.toy_size},
+          {"seed", o.seed},
+          {"attributes", o.attributes_file},
+          {"class_attribute", o.label_attribute}};
+}
+
+DataSource DataSource::from_json(const nlohmann::json& j, uint64_t default_seed) {
+  DataSource s;
+  try {
+    s.spec = j.value("spec", s.spec);
+    auto& o = s.options;
+    o.split = from_string<Split>(j.value("split", std::string("train")));
+    o.limit = j.value("limit", o.limit);
+    o.pad_to = j.value("pad_to", o.pad_to);
+    o.crop = j.value("crop", o.crop);
+    o.resize = j.value("resize", o.resize);
+    o.channels = j.value("channels", o.channels);
+    o.toy_size = j.value("toy_size", o.toy_size);
+    o.seed = j.value("seed", default_seed);
+    o.attributes_file = j.value("attributes", o.attributes_file);
+    o.label_attribute = j.value("class_attribute", o.label_attribute);
+  } catch (const nlohmann::json::exception& e) {
+    DDIM_CHECK_ARG(false, "data options: {}", e.what());
+  }
+  return s;
+}
+
+std::string DataInfo::class_name(int64_t k) const {
+  return k >= 0 && k < static_cast<int64_t>(classes.size()) ? classes[static_cast<size_t>(k)]
+                                                            : std::to_string(k);
+}
+
+nlohmann::json DataInfo::to_json() const {
+  return {{"spec", spec},
+          {"shape", shape},
+          {"padding", {padding.top, padding.bottom, padding.left, padding.right}},
+          {"classes", classes},
+          {"examples", examples}};
+}
+
+DataInfo DataInfo::from_json(const nlohmann::json& j) {
+  DataInfo d;
+  d.spec = j.value("spec", std::string());
+  d.shape = j.at("shape").get<std::vector<int64_t>>();
+  if (j.contains("padding")) {
+    auto p = j.at("padding").get<std::vector<int64_t>>();
+    if (p.size() == 4) d.padding = {p[0], p[1], p[2], p[3]};
+  }
+  d.classes = j.value("classes", std::vector<std::string>{});
+  d.examples = j.value("examples", int64_t{0});
+  // Shapes size the seeds, pictures and padding of every command: keep them plausible.
+  DDIM_CHECK_ARG(d.shape.size() == 1 || d.shape.size() == 3, "shape [{}]: expected [C, H, W] or [D]",
+                 fmt::join(d.shape, ", "));
+  for (auto s : d.shape)
+    DDIM_CHECK_ARG(s > 0 && s <= 65536, "shape [{}]: sizes must be in 1..65536", fmt::join(d.shape, ", "));
+  if (d.is_image()) {
+    const int64_t max_pixels = input_limits().max_image_pixels;
+    DDIM_CHECK_ARG(d.shape[0] == 1 || d.shape[0] == 3, "shape [{}]: images have 1 or 3 channels",
+                   fmt::join(d.shape, ", "));
+    DDIM_CHECK_ARG(d.shape[1] * d.shape[2] <= max_pixels,
+                   "shape [{}]: more than the limit of {} pixels (the input limit max_image_pixels)",
+                   fmt::join(d.shape, ", "), max_pixels);
+    const auto& p = d.padding;
+    DDIM_CHECK_ARG(p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0 &&
+                       p.top + p.bottom < d.shape[1] && p.left + p.right < d.shape[2],
+                   "padding [{}, {}, {}, {}] does not fit shape [{}]", p.top, p.bottom, p.left, p.right,
+                   fmt::join(d.shape, ", "));
+  } else {
+    DDIM_CHECK_ARG(!d.padding.any(), "points have no padding");
+  }
+  return d;
+}
+
+DataInfo DataInfo::of(const Dataset& data) {
+  DataInfo d;
+  d.spec = data.spec;
+  d.shape = data.example_shape();
+  d.padding = data.padding;
+  d.classes = data.classes;
+  d.examples = data.size();
+  return d;
 }
 
 }  // namespace ddim

@@ -8,22 +8,25 @@
 
 namespace ddim {
 
-std::string to_string(InversionMethod m) { return m == InversionMethod::DDIM ? "ddim" : "fixed-point"; }
-
-InversionMethod inversion_method_from_string(const std::string& s) {
-  if (s == "ddim") return InversionMethod::DDIM;
-  if (s == "fixed-point") return InversionMethod::FixedPoint;
-  DDIM_CHECK_ARG(false, "unknown inversion method '{}' (valid: ddim, fixed-point)", s);
-  return InversionMethod::DDIM;
+template <>
+const NameTable<GridEnd>& name_table<GridEnd>() {
+  static const NameTable<GridEnd> table{"grid end",
+                                        {{GridEnd::PredictedX0, "x0"}, {GridEnd::ScheduleZero, "t0"}}};
+  return table;
 }
 
-std::string to_string(EpsLabel l) { return l == EpsLabel::Target ? "target" : "current"; }
+template <>
+const NameTable<InversionMethod>& name_table<InversionMethod>() {
+  static const NameTable<InversionMethod> table{
+      "inversion method", {{InversionMethod::DDIM, "ddim"}, {InversionMethod::FixedPoint, "fixed-point"}}};
+  return table;
+}
 
-EpsLabel eps_label_from_string(const std::string& s) {
-  if (s == "target") return EpsLabel::Target;
-  if (s == "current") return EpsLabel::Current;
-  DDIM_CHECK_ARG(false, "unknown eps label '{}' (valid: target, current)", s);
-  return EpsLabel::Target;
+template <>
+const NameTable<EpsLabel>& name_table<EpsLabel>() {
+  static const NameTable<EpsLabel> table{"eps label",
+                                         {{EpsLabel::Target, "target"}, {EpsLabel::Current, "current"}}};
+  return table;
 }
 
 TimeGrid make_time_grid(const Schedule& schedule, int64_t steps, GridEnd end, double t_max) {

@@ -7,57 +7,6 @@
 
 namespace ddim {
 
-nlohmann::json DataInfo::to_json() const {
-  return {{"spec", spec},
-          {"shape", shape},
-          {"padding", {padding.top, padding.bottom, padding.left, padding.right}},
-          {"classes", classes},
-          {"examples", examples}};
-}
-
-DataInfo DataInfo::from_json(const nlohmann::json& j) {
-  DataInfo d;
-  d.spec = j.value("spec", std::string());
-  d.shape = j.at("shape").get<std::vector<int64_t>>();
-  if (j.contains("padding")) {
-    auto p = j.at("padding").get<std::vector<int64_t>>();
-    if (p.size() == 4) d.padding = {p[0], p[1], p[2], p[3]};
-  }
-  d.classes = j.value("classes", std::vector<std::string>{});
-  d.examples = j.value("examples", int64_t{0});
-  // Shapes size the seeds, pictures and padding of every command: keep them plausible.
-  DDIM_CHECK_ARG(d.shape.size() == 1 || d.shape.size() == 3, "shape [{}]: expected [C, H, W] or [D]",
-                 fmt::join(d.shape, ", "));
-  for (auto s : d.shape)
-    DDIM_CHECK_ARG(s > 0 && s <= 65536, "shape [{}]: sizes must be in 1..65536", fmt::join(d.shape, ", "));
-  if (d.is_image()) {
-    const int64_t max_pixels = input_limits().max_image_pixels;
-    DDIM_CHECK_ARG(d.shape[0] == 1 || d.shape[0] == 3, "shape [{}]: images have 1 or 3 channels",
-                   fmt::join(d.shape, ", "));
-    DDIM_CHECK_ARG(d.shape[1] * d.shape[2] <= max_pixels,
-                   "shape [{}]: more than the limit of {} pixels (--max-image-pixels)",
-                   fmt::join(d.shape, ", "), max_pixels);
-    const auto& p = d.padding;
-    DDIM_CHECK_ARG(p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0 &&
-                       p.top + p.bottom < d.shape[1] && p.left + p.right < d.shape[2],
-                   "padding [{}, {}, {}, {}] does not fit shape [{}]", p.top, p.bottom, p.left, p.right,
-                   fmt::join(d.shape, ", "));
-  } else {
-    DDIM_CHECK_ARG(!d.padding.any(), "points have no padding");
-  }
-  return d;
-}
-
-DataInfo DataInfo::of(const Dataset& data) {
-  DataInfo d;
-  d.spec = data.spec;
-  d.shape = data.example_shape();
-  d.padding = data.padding;
-  d.classes = data.classes;
-  d.examples = data.size();
-  return d;
-}
-
 Denoiser::Denoiser(std::shared_ptr<EpsNetwork> network, const ScheduleOptions& schedule, Standardizer stats,
                    DataInfo data)
     : network_(std::move(network)), schedule_(schedule), stats_(std::move(stats)), data_(std::move(data)) {}
@@ -107,11 +56,10 @@ nlohmann::json Denoiser::describe() const {
           {"parameters", count_parameters(*network_)}};
 }
 
-Weights weights_from_string(const std::string& s) {
-  if (s == "ema") return Weights::EMA;
-  if (s == "raw") return Weights::Raw;
-  DDIM_CHECK_ARG(false, "unknown weights '{}' (valid: ema, raw)", s);
-  return Weights::EMA;
+template <>
+const NameTable<Weights>& name_table<Weights>() {
+  static const NameTable<Weights> table{"weights", {{Weights::EMA, "ema"}, {Weights::Raw, "raw"}}};
+  return table;
 }
 
 Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {

@@ -6,8 +6,6 @@
 #include "ddim/autocast.h"
 #include "ddim/ema.h"
 #include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/plot.h"
 #include "ddim/rng.h"
 
 namespace ddim {
@@ -38,7 +36,7 @@ DenoiserTrainOptions DenoiserTrainOptions::from_json(const nlohmann::json& j) {
   o.batch = j.value("batch", o.batch);
   o.lr = j.value("lr", o.lr);
   o.weight_decay = j.value("weight_decay", o.weight_decay);
-  o.loss = loss_from_string(j.value("loss", std::string("mae")));
+  o.loss = from_string<Loss>(j.value("loss", std::string("mae")));
   o.ema_decay = j.value("ema_decay", o.ema_decay);
   o.ema_warmup = j.value("ema_warmup", o.ema_warmup);
   o.warmup = j.value("warmup", o.warmup);
@@ -51,13 +49,15 @@ DenoiserTrainOptions DenoiserTrainOptions::from_json(const nlohmann::json& j) {
 }
 
 void DenoiserTrainOptions::validate() const {
-  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
-  DDIM_CHECK_ARG(lr > 0, "--lr must be positive, got {}", lr);
-  DDIM_CHECK_ARG(weight_decay >= 0, "--weight-decay must not be negative, got {}", weight_decay);
-  DDIM_CHECK_ARG(ema_decay >= 0 && ema_decay < 1, "--ema-decay must be in [0, 1), got {}", ema_decay);
-  DDIM_CHECK_ARG(warmup >= 0, "--warmup must not be negative, got {}", warmup);
-  DDIM_CHECK_ARG(grad_clip >= 0, "--grad-clip must not be negative, got {}", grad_clip);
-  DDIM_CHECK_ARG(preview_samples >= 0 && preview_steps > 0, "preview counts must be positive");
+  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
+  DDIM_CHECK_ARG(lr > 0, "the learning rate must be positive, got {}", lr);
+  DDIM_CHECK_ARG(weight_decay >= 0, "the weight decay must not be negative, got {}", weight_decay);
+  DDIM_CHECK_ARG(ema_decay >= 0 && ema_decay < 1, "the EMA decay must be in [0, 1), got {}", ema_decay);
+  DDIM_CHECK_ARG(warmup >= 0, "the warm-up length must not be negative, got {}", warmup);
+  DDIM_CHECK_ARG(grad_clip >= 0, "the gradient clip norm must not be negative, got {}", grad_clip);
+  DDIM_CHECK_ARG(preview_samples >= 0 && preview_steps > 0,
+                 "preview samples must not be negative and preview steps must be positive, got {} and {}",
+                 preview_samples, preview_steps);
 }
 
 DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptions& schedule,
@@ -200,12 +200,13 @@ Denoiser DenoiserTrainer::ema_denoiser() const {
   return Denoiser(ema_, schedule_options_, stats_, data_info_);
 }
 
-void DenoiserTrainer::preview(const std::string& dir, int64_t step) {
-  if (options_.preview_samples == 0) return;
+std::optional<Preview> DenoiserTrainer::preview(int64_t step) {
+  if (options_.preview_samples == 0) return std::nullopt;
+  const bool image = data_info_.is_image();
+  if (!image && data_info_.shape[0] < 2) return std::nullopt;
   torch::NoGradGuard no_grad;
   auto denoiser = ema_denoiser();
   auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
-  const bool image = data_info_.is_image();
   // Point sets: enough samples to see the distribution in a scatter plot.
   int64_t n = image ? options_.preview_samples : std::max<int64_t>(options_.preview_samples, 2000);
   // A conditional model decodes the codes of validation images from fixed random seeds.
@@ -220,44 +221,34 @@ void DenoiserTrainer::preview(const std::string& dir, int64_t step) {
   auto seeds = randn(shape, gen).to(device_);
   const auto grid = make_time_grid(schedule_, options_.preview_steps);
   auto samples = denoiser.to_data(ddim_sample(denoiser.eps_fn(cond), seeds, grid).x).to(torch::kCPU);
-  if (cond.defined() && image) {
-    // Rows of originals and of their decodings from random x_T, alternating.
-    const int64_t cols = std::min<int64_t>(8, n);
-    std::vector<torch::Tensor> tiles;
-    auto orig = denoiser.to_data(originals).to(torch::kCPU);
-    for (int64_t i = 0; i < n; i += cols) {
-      tiles.push_back(orig.slice(0, i, std::min(n, i + cols)));
-      tiles.push_back(samples.slice(0, i, std::min(n, i + cols)));
-    }
-    auto picture = make_grid(torch::cat(tiles), cols);
-    write_png(fmt::format("{}/samples/step-{:08d}.png", dir, step), picture);
-    write_png(dir + "/samples.png", picture);
-    return;
-  }
+  Preview p;
+  p.name = "samples";
   if (!image) {
     auto data = data_.storage.narrow(0, 0, std::min<int64_t>(data_.size(), 4000)).to(torch::kCPU);
-    PlotOptions p;
     p.title = fmt::format("step {}: {} samples (S = {}) over the data", step, samples.size(0),
                           options_.preview_steps);
-    p.equal_axes = true;
+    p.points = samples.slice(1, 0, 2);
+    p.data = data.slice(1, 0, 2);
     // The data's bounding box, half as large again: stray samples do not squash the picture.
-    const auto lo = std::get<0>(data.min(0)), hi = std::get<0>(data.max(0)), pad = (hi - lo) * 0.25;
+    const auto lo = std::get<0>(p.data.min(0)), hi = std::get<0>(p.data.max(0)), pad = (hi - lo) * 0.25;
     p.limits = {(lo[0] - pad[0]).item<double>(), (hi[0] + pad[0]).item<double>(),
                 (lo[1] - pad[1]).item<double>(), (hi[1] + pad[1]).item<double>()};
-    try {
-      plot_xy(dir + "/samples.png",
-              {Series::points("data", data.select(1, 0), data.select(1, 1)),
-               Series::points("samples", samples.select(1, 0), samples.select(1, 1))},
-              p);
-    } catch (const Unavailable&) {
-      // A build without PLplot: the preview chart is optional; the samples are in the checkpoint.
-    }
-    return;
+    return p;
   }
-  const int64_t cols = static_cast<int64_t>(std::ceil(std::sqrt(double(samples.size(0)))));
-  auto picture = make_grid(samples.to(torch::kCPU), cols);
-  write_png(fmt::format("{}/samples/step-{:08d}.png", dir, step), picture);
-  write_png(dir + "/samples.png", picture);
+  if (cond.defined()) {
+    // Rows of originals and of their decodings from random x_T, alternating.
+    const int64_t cols = std::min<int64_t>(8, n);
+    auto orig = denoiser.to_data(originals).to(torch::kCPU);
+    for (int64_t i = 0; i < n; i += cols) {
+      p.rows.push_back(orig.slice(0, i, std::min(n, i + cols)));
+      p.rows.push_back(samples.slice(0, i, std::min(n, i + cols)));
+    }
+    p.columns = cols;
+    return p;
+  }
+  p.rows = {samples};
+  p.columns = static_cast<int64_t>(std::ceil(std::sqrt(double(samples.size(0)))));
+  return p;
 }
 
 }  // namespace ddim

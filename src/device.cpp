@@ -29,12 +29,12 @@ torch::Device parse_device(const std::string& text) {
     index = std::stoi(text.substr(5));
   }
   DDIM_CHECK(at::hasCUDA(),
-             "--device {}: this build of ddim has no CUDA support (LibTorch {} for CPU); use "
-             "--device cpu, or rebuild against a CUDA LibTorch (README, 'GPU build')",
+             "device '{}': this build of ddim has no CUDA support (LibTorch {} for CPU); use "
+             "the cpu device, or rebuild against a CUDA LibTorch (README, 'GPU build')",
              text, torch_version());
   const auto count = static_cast<int>(torch::cuda::device_count());
-  DDIM_CHECK(count > 0, "--device {}: this build has CUDA but no GPU is visible", text);
-  DDIM_CHECK(index < count, "--device {}: only {} GPU(s) visible (cuda:0..cuda:{})", text, count, count - 1);
+  DDIM_CHECK(count > 0, "device '{}': this build has CUDA but no GPU is visible", text);
+  DDIM_CHECK(index < count, "device '{}': only {} GPU(s) visible (cuda:0..cuda:{})", text, count, count - 1);
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
@@ -49,7 +49,7 @@ int available_cpus() {
 }
 
 int configure_threads(int threads) {
-  DDIM_CHECK_ARG(threads >= 0, "--threads must be positive (or 0 for all CPUs), got {}", threads);
+  DDIM_CHECK_ARG(threads >= 0, "the thread count must be positive (or 0 for all CPUs), got {}", threads);
   const int n = threads > 0 ? threads : available_cpus();
   torch::set_num_threads(n);
   return n;
@@ -72,11 +72,11 @@ bool cpu_has_bf16_units() {
   return has;
 }
 
-Tf32 tf32_from_string(const std::string& text) {
-  if (text == "conv") return Tf32::Conv;
-  if (text == "all") return Tf32::All;
-  if (text == "off") return Tf32::Off;
-  throw InvalidArgument(fmt::format("unknown --tf32 '{}' (valid: conv, all, off)", text), DDIM_WHERE_);
+template <>
+const NameTable<Tf32>& name_table<Tf32>() {
+  static const NameTable<Tf32> table{"TF32 mode",
+                                     {{Tf32::Conv, "conv"}, {Tf32::All, "all"}, {Tf32::Off, "off"}}};
+  return table;
 }
 
 void set_tf32(Tf32 mode) {

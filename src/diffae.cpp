@@ -20,7 +20,7 @@ DiffAEOptions DiffAEOptions::from_json(const nlohmann::json& j) {
 }
 
 SemanticEncoder::SemanticEncoder(const UNetOptions& u, int64_t z_dim) {
-  DDIM_CHECK_ARG(z_dim > 0, "--z-dim must be positive, got {}", z_dim);
+  DDIM_CHECK_ARG(z_dim > 0, "the semantic code size must be positive, got {}", z_dim);
   const auto& w = u.widths;
   const int64_t levels = static_cast<int64_t>(w.size()) - 1;
   stem_ = register_module("stem", nn::Conv2d(nn::Conv2dOptions(u.channels, w[0], 1)));
@@ -66,7 +66,7 @@ DiffAE::DiffAE(const DiffAEOptions& o) : options_(o) {
 }
 
 torch::Tensor DiffAE::forward(const torch::Tensor& x, const torch::Tensor& v, const torch::Tensor& cond) {
-  TORCH_CHECK(cond.defined(), "a diffusion autoencoder decodes conditioned on a semantic code z_sem");
+  DDIM_CHECK_ARG(cond.defined(), "a diffusion autoencoder decodes conditioned on a semantic code z_sem");
   return decoder_->forward(x, v, cond);
 }
 

@@ -1,15 +1,29 @@
 #include "ddim/ema.h"
 
+#include "ddim/error.h"
+
 namespace ddim {
 namespace {
 template <typename F>
 void zip_tensors(torch::nn::Module& a, const torch::nn::Module& b, F&& f) {
   auto pa = a.parameters(), pb = b.parameters();
-  TORCH_CHECK(pa.size() == pb.size(), "EMA: networks differ in their parameters");
-  for (size_t i = 0; i < pa.size(); ++i) f(pa[i], pb[i]);
+  DDIM_CHECK_ARG(pa.size() == pb.size(), "EMA: the networks differ in their parameters ({} and {})",
+                 pa.size(), pb.size());
+  auto same_shape = [](const torch::Tensor& x, const torch::Tensor& y) {
+    DDIM_CHECK_ARG(x.sizes() == y.sizes(), "EMA: the networks differ in a tensor's shape ({} and {})",
+                   fmt::join(x.sizes(), "x"), fmt::join(y.sizes(), "x"));
+  };
+  for (size_t i = 0; i < pa.size(); ++i) {
+    same_shape(pa[i], pb[i]);
+    f(pa[i], pb[i]);
+  }
   auto ba = a.buffers(), bb = b.buffers();
-  TORCH_CHECK(ba.size() == bb.size(), "EMA: networks differ in their buffers");
-  for (size_t i = 0; i < ba.size(); ++i) f(ba[i], bb[i]);
+  DDIM_CHECK_ARG(ba.size() == bb.size(), "EMA: the networks differ in their buffers ({} and {})", ba.size(),
+                 bb.size());
+  for (size_t i = 0; i < ba.size(); ++i) {
+    same_shape(ba[i], bb[i]);
+    f(ba[i], bb[i]);
+  }
 }
 }  // namespace
 

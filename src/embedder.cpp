@@ -8,13 +8,19 @@ namespace ddim {
 
 namespace nn = torch::nn;
 
-const std::vector<std::string>& embedder_archs() {
-  static const std::vector<std::string> archs = {"conv1", "conv3-16", "conv3-64", "conv5-128", "unet"};
-  return archs;
+template <>
+const NameTable<EmbedderArch>& name_table<EmbedderArch>() {
+  static const NameTable<EmbedderArch> table{"embedder architecture",
+                                             {{EmbedderArch::Conv1, "conv1"},
+                                              {EmbedderArch::Conv3x16, "conv3-16"},
+                                              {EmbedderArch::Conv3x64, "conv3-64"},
+                                              {EmbedderArch::Conv5x128, "conv5-128"},
+                                              {EmbedderArch::UNet, "unet"}}};
+  return table;
 }
 
 nlohmann::json EmbedderOptions::to_json() const {
-  return {{"arch", arch},
+  return {{"arch", ddim::to_string(arch)},
           {"channels", channels},
           {"image_size", image_size},
           {"widths", widths},
@@ -23,7 +29,7 @@ nlohmann::json EmbedderOptions::to_json() const {
 
 EmbedderOptions EmbedderOptions::from_json(const nlohmann::json& j) {
   EmbedderOptions o;
-  o.arch = j.value("arch", o.arch);
+  o.arch = from_string<EmbedderArch>(j.value("arch", std::string("unet")));
   o.channels = j.value("channels", o.channels);
   o.image_size = j.value("image_size", o.image_size);
   o.widths = j.value("widths", o.widths);
@@ -32,15 +38,13 @@ EmbedderOptions EmbedderOptions::from_json(const nlohmann::json& j) {
 }
 
 void EmbedderOptions::validate() const {
-  const auto& a = embedder_archs();
-  DDIM_CHECK_ARG(std::find(a.begin(), a.end(), arch) != a.end(), "unknown embedder '{}' (valid: {})", arch,
-                 fmt::join(a, ", "));
-  DDIM_CHECK_ARG(channels > 0 && image_size > 0, "embedder channels and size must be positive");
+  DDIM_CHECK_ARG(channels > 0 && image_size > 0, "embedder channels and size must be positive, got {} and {}",
+                 channels, image_size);
 }
 
 Embedder::Embedder(const EmbedderOptions& o) : options_(o) {
   o.validate();
-  if (o.arch == "unet") {
+  if (o.arch == EmbedderArch::UNet) {
     UNetOptions u;
     u.channels = o.channels;
     u.image_size = o.image_size;
@@ -52,10 +56,22 @@ Embedder::Embedder(const EmbedderOptions& o) : options_(o) {
   }
   // (kernel, out channels) of each layer; the last produces the seed.
   std::vector<std::pair<int64_t, int64_t>> layers;
-  if (o.arch == "conv1") layers = {{5, o.channels}};
-  if (o.arch == "conv3-16") layers = {{5, 16}, {5, 16}, {5, o.channels}};
-  if (o.arch == "conv3-64") layers = {{5, 64}, {5, 64}, {5, o.channels}};
-  if (o.arch == "conv5-128") layers = {{5, 128}, {5, 128}, {3, 128}, {3, 128}, {3, o.channels}};
+  switch (o.arch) {
+    case EmbedderArch::Conv1:
+      layers = {{5, o.channels}};
+      break;
+    case EmbedderArch::Conv3x16:
+      layers = {{5, 16}, {5, 16}, {5, o.channels}};
+      break;
+    case EmbedderArch::Conv3x64:
+      layers = {{5, 64}, {5, 64}, {5, o.channels}};
+      break;
+    case EmbedderArch::Conv5x128:
+      layers = {{5, 128}, {5, 128}, {3, 128}, {3, 128}, {3, o.channels}};
+      break;
+    case EmbedderArch::UNet:
+      break;
+  }
   convs_ = register_module("convs", nn::ModuleList());
   int64_t in = o.channels;
   for (const auto& [k, out] : layers) {

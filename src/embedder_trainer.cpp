@@ -1,7 +1,6 @@
 #include "ddim/embedder_trainer.h"
 
 #include "allocation_budget.h"
-#include "ddim/annotate.h"
 #include "ddim/autocast.h"
 #include "ddim/error.h"
 #include "ddim/image.h"
@@ -31,7 +30,7 @@ EmbedderTrainOptions EmbedderTrainOptions::from_json(const nlohmann::json& j) {
   EmbedderTrainOptions o;
   o.batch = j.value("batch", o.batch);
   o.lr = j.value("lr", o.lr);
-  o.loss = loss_from_string(j.value("loss", std::string("mae")));
+  o.loss = from_string<Loss>(j.value("loss", std::string("mae")));
   o.steps = j.value("steps", o.steps);
   o.checkpointing = j.value("checkpointing", o.checkpointing);
   o.bf16 = j.value("bf16", o.bf16);
@@ -111,7 +110,7 @@ nlohmann::json EmbedderTrainer::log_values(int64_t) {
       valid_images_.slice(0, 0, std::min<int64_t>(valid_images_.size(0), options_.validation_images));
   auto recon = reconstruct(images, false).second;
   const auto& info = denoiser_.data();
-  auto mse = mse_per_image(crop_padding(recon, info), crop_padding(images, info)).mean().item<double>();
+  auto mse = mse_per_image(info.crop(recon), info.crop(images)).mean().item<double>();
   return {{"valid_mse", mse}};
 }
 
@@ -140,24 +139,24 @@ void EmbedderTrainer::restore(const Checkpoint& ck, const std::string& what) {
   load_optimizer_bytes(*optimizer_, it->second, what);
 }
 
-void EmbedderTrainer::preview(const std::string& dir, int64_t step) {
-  if (options_.preview_images == 0) return;
+std::optional<Preview> EmbedderTrainer::preview(int64_t step) {
+  if (options_.preview_images == 0) return std::nullopt;
   torch::NoGradGuard no_grad;
   embedder_->eval();
   const auto& info = denoiser_.data();
   auto images = valid_images_.slice(0, 0, std::min<int64_t>(valid_images_.size(0), options_.preview_images));
   auto [seeds, recon] = reconstruct(images, false);
-  auto mse = mse_per_image(crop_padding(recon, info), crop_padding(images, info));
+  auto mse = mse_per_image(info.crop(recon), info.crop(images));
+  Preview p;
+  p.name = "preview";
+  p.title = fmt::format("{} embedder, step {}: mean MSE {:.5f} (Fig. 16)",
+                        ddim::to_string(embedder_->options().arch), step, mse.mean().item<double>());
+  p.rows = {info.crop(images).cpu(), seed_to_image(info.crop(seeds)).cpu(), info.crop(recon).cpu()};
+  p.row_labels = {"original", "seed", "output"};
   std::vector<std::string> caps;
   for (int64_t i = 0; i < mse.size(0); ++i) caps.push_back(fmt::format("{:.4f}", mse[i].item<double>()));
-  LabeledRowsOptions lo;
-  lo.title = fmt::format("{} embedder, step {}: mean MSE {:.5f} (Fig. 16)", embedder_->options().arch, step,
-                         mse.mean().item<double>());
-  auto picture = labeled_rows(
-      {crop_padding(images, info), seed_to_image(crop_padding(seeds, info)), crop_padding(recon, info)},
-      {"original", "seed", "output"}, {{}, {}, caps}, lo);
-  write_png(fmt::format("{}/previews/step-{:08d}.png", dir, step), picture);
-  write_png(dir + "/preview.png", picture);
+  p.captions = {{}, {}, caps};
+  return p;
 }
 
 LoadedEmbedder load_embedder(const std::string& path, const Checkpoint* denoiser,
@@ -186,8 +185,8 @@ LoadedEmbedder load_embedder(const std::string& path, const Checkpoint* denoiser
     const auto fp = denoiser_fingerprint(*denoiser);
     DDIM_CHECK_ARG(
         fp == e.denoiser.fingerprint,
-        "{} was trained against the denoiser {} (step {}, fingerprint {}), not {} (fingerprint {}); pass "
-        "--force to pair them anyway",
+        "{} was trained against the denoiser {} (step {}, fingerprint {}), not {} (fingerprint {}); force "
+        "the pairing to use it anyway",
         path, e.denoiser.path, e.denoiser.step, e.denoiser.fingerprint, denoiser_path, fp);
   }
   return e;

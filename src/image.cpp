@@ -164,9 +164,10 @@ torch::Tensor decode_image(const std::vector<char>& bytes, const std::string& wh
 
 void check_image_size(int64_t height, int64_t width, const std::string& what) {
   const int64_t max_pixels = input_limits().max_image_pixels;
-  DDIM_CHECK_ARG(height > 0 && width > 0 && height <= max_pixels / width,
-                 "{}: an image of {}x{} pixels is larger than the limit of {} pixels (--max-image-pixels)",
-                 what, width, height, max_pixels);
+  DDIM_CHECK_ARG(
+      height > 0 && width > 0 && height <= max_pixels / width,
+      "{}: an image of {}x{} pixels is larger than the limit of {} pixels (the input limit max_image_pixels)",
+      what, width, height, max_pixels);
 }
 
 torch::Tensor read_image(const std::string& path) { return decode_image(read_file(path), path); }

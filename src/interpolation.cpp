@@ -3,16 +3,15 @@
 #include <cmath>
 
 #include "ddim/error.h"
+#include "ddim/pipeline.h"
 
 namespace ddim {
 
-std::string to_string(Interpolation m) { return m == Interpolation::Lerp ? "lerp" : "slerp"; }
-
-Interpolation interpolation_from_string(const std::string& s) {
-  if (s == "lerp") return Interpolation::Lerp;
-  if (s == "slerp") return Interpolation::Slerp;
-  DDIM_CHECK_ARG(false, "unknown interpolation '{}' (valid: lerp, slerp)", s);
-  return Interpolation::Lerp;
+template <>
+const NameTable<Interpolation>& name_table<Interpolation>() {
+  static const NameTable<Interpolation> table{
+      "interpolation", {{Interpolation::Lerp, "lerp"}, {Interpolation::Slerp, "slerp"}}};
+  return table;
 }
 
 torch::Tensor interpolate_seed(const torch::Tensor& a, const torch::Tensor& b, double l, Interpolation mode) {
@@ -34,6 +33,27 @@ torch::Tensor interpolate_seeds(const torch::Tensor& a, const torch::Tensor& b, 
   for (int64_t i = 0; i < frames; ++i)
     out.push_back(interpolate_seed(a, b, static_cast<double>(i) / static_cast<double>(frames - 1), mode));
   return torch::stack(out);
+}
+
+ImageInterpolation interpolate_images(const Denoiser& d, const torch::Tensor& ends, int64_t frames,
+                                      Interpolation mode, const EmbedOptions& o, Embedder* embedder) {
+  DDIM_CHECK_ARG(d.data().is_image(), "interpolating images needs an image model");
+  DDIM_CHECK_ARG(ends.dim() == 4 && ends.size(0) == 2,
+                 "interpolation needs two end images [2, C, H, W], got {}", fmt::join(ends.sizes(), "x"));
+  const auto e = embed_images(d, ends, o, embedder);
+  ImageInterpolation r;
+  r.seeds = interpolate_seeds(e.seeds[0], e.seeds[1], frames, mode);
+  if (e.codes.defined()) r.codes = interpolate_seeds(e.codes[0], e.codes[1], frames, Interpolation::Lerp);
+  const auto& info = d.data();
+  r.frames = info.crop(generate(d, r.seeds, o.grid(d.schedule()), SampleOptions{}, o.batch, {}, r.codes));
+  const auto lambdas = torch::linspace(0, 1, frames).view({-1, 1, 1, 1});
+  const auto originals = info.crop(ends);
+  r.blend = (1 - lambdas) * originals[0] + lambdas * originals[1];
+  // The end frames are the reconstructions of the end images.
+  r.ends =
+      ReconstructionReport::compute(originals, torch::cat({r.frames.slice(0, 0, 1), r.frames.slice(0, -1)}));
+  r.frame_to_frame_mse = mse_per_image(r.frames.slice(0, 1), r.frames.slice(0, 0, -1));
+  return r;
 }
 
 }  // namespace ddim

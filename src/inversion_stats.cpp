@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ddim/error.h"
+#include "ddim/rng.h"
 
 namespace ddim {
 
@@ -58,6 +59,71 @@ std::pair<double, double> assignment_accuracy(const torch::Tensor& noises, const
   const double sample_to_noise = (std::get<1>(d.min(1)) == own).to(torch::kFloat64).mean().item<double>();
   const double noise_to_sample = (std::get<1>(d.min(0)) == own).to(torch::kFloat64).mean().item<double>();
   return {sample_to_noise, noise_to_sample};
+}
+
+nlohmann::ordered_json InversionStatistics::to_json() const {
+  nlohmann::ordered_json j;
+  j["steps"] = steps;
+  j["top10_correlation"] = {
+      {"noise", correlation_noise}, {"latent", correlation_latent}, {"sample", correlation_sample}};
+  j["angles_degrees"] = {{"noise", angles[0]}, {"latent", angles[1]}, {"sample", angles[2]}};
+  j["assignment_accuracy"] = {{"sample_to_noise", sample_to_noise}, {"noise_to_sample", noise_to_sample}};
+  j["noise_latent_mse"] = noise_latent_mse;
+  j["noise_sample_distance"] = noise_sample_distance;
+  if (distance_map.defined()) {
+    auto rows = nlohmann::ordered_json::array();
+    auto m = distance_map.to(torch::kFloat64).contiguous();
+    for (int64_t r = 0; r < m.size(0); ++r)
+      rows.push_back(std::vector<double>(m[r].data_ptr<double>(), m[r].data_ptr<double>() + m.size(1)));
+    j["distance_map"] = {{"rows", "trajectory step (x_T first)"},
+                         {"columns", "lambda from 0 (x_T) to 1 (latent)"},
+                         {"values", rows}};
+  }
+  return j;
+}
+
+InversionStatistics inversion_statistics(const Denoiser& d, const torch::Tensor& noise, int64_t steps,
+                                         int64_t batch, int64_t lambdas) {
+  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
+  DDIM_CHECK_ARG(lambdas >= 0, "the number of segment points must not be negative, got {}", lambdas);
+  const auto grid = make_time_grid(d.schedule(), steps);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> samples, latents;
+  std::vector<std::vector<torch::Tensor>> trajectories;  // per batch, per grid point
+  const auto eps = d.eps_fn();
+  SampleOptions keep;
+  keep.keep_trajectory = lambdas > 0;
+  for (int64_t i = 0; i < noise.size(0); i += batch) {
+    auto z = noise.slice(0, i, std::min(noise.size(0), i + batch)).to(d.device());
+    auto r = ddim_sample(eps, z, grid, keep);
+    samples.push_back(r.x.to(torch::kCPU));
+    latents.push_back(ddim_invert(eps, r.x, grid).x.to(torch::kCPU));
+    if (keep.keep_trajectory) {
+      for (auto& s : r.trajectory) s = s.to(torch::kCPU);
+      trajectories.push_back(r.trajectory);
+    }
+  }
+  const auto x0 = torch::cat(samples), latent = torch::cat(latents);
+  InversionStatistics s;
+  s.steps = steps;
+  s.correlation_noise = top_pixel_correlation(noise);
+  s.correlation_latent = top_pixel_correlation(latent);
+  s.correlation_sample = top_pixel_correlation(x0);
+  s.angles = triangle_angles(noise, latent, x0);
+  std::tie(s.sample_to_noise, s.noise_to_sample) = assignment_accuracy(noise, x0);
+  s.noise_latent_mse = (noise - latent).square().mean().item<double>();
+  s.noise_sample_distance = (noise - x0).flatten(1).norm(2, 1).mean().item<double>();
+  if (lambdas > 0) {
+    std::vector<torch::Tensor> trajectory;
+    for (size_t t = 0; t < trajectories[0].size(); ++t) {
+      std::vector<torch::Tensor> parts;
+      for (const auto& b : trajectories) parts.push_back(b[t]);
+      trajectory.push_back(torch::cat(parts));
+    }
+    s.distance_map =
+        segment_distance_map(trajectory, noise, latent, torch::linspace(0, 1, lambdas, torch::kFloat64));
+  }
+  return s;
 }
 
 }  // namespace ddim

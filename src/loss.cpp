@@ -4,13 +4,10 @@
 
 namespace ddim {
 
-std::string to_string(Loss loss) { return loss == Loss::MAE ? "mae" : "mse"; }
-
-Loss loss_from_string(const std::string& name) {
-  if (name == "mae") return Loss::MAE;
-  if (name == "mse") return Loss::MSE;
-  DDIM_CHECK_ARG(false, "unknown loss '{}' (valid: mae, mse)", name);
-  return Loss::MAE;
+template <>
+const NameTable<Loss>& name_table<Loss>() {
+  static const NameTable<Loss> table{"loss", {{Loss::MAE, "mae"}, {Loss::MSE, "mse"}}};
+  return table;
 }
 
 torch::Tensor distance(const torch::Tensor& a, const torch::Tensor& b, Loss loss) {

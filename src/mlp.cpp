@@ -55,8 +55,8 @@ MLP::MLP(const MLPOptions& o) : options_(o) {
 
 torch::Tensor MLP::forward(const torch::Tensor& x, const torch::Tensor& noise_variance,
                            const torch::Tensor&) {
-  TORCH_CHECK(x.dim() == 2 && x.size(1) == options_.dim, "MLP input must be [B, ", options_.dim, "], got ",
-              x.sizes());
+  DDIM_CHECK_ARG(x.dim() == 2 && x.size(1) == options_.dim, "MLP input must be [B, {}], got {}", options_.dim,
+                 fmt::join(x.sizes(), "x"));
   auto e = sinusoidal_embedding(noise_variance.reshape({-1}).to(x.scalar_type()), options_.embedding_dims,
                                 options_.embedding_max_frequency);
   torch::Tensor h;

@@ -20,13 +20,25 @@ torch::Tensor sinusoidal_embedding(const torch::Tensor& v, int64_t dims, double 
   return torch::cat({torch::sin(angles), torch::cos(angles)}, 1);
 }
 
+template <>
+const NameTable<NetworkKind>& name_table<NetworkKind>() {
+  static const NameTable<NetworkKind> table{
+      "network kind",
+      {{NetworkKind::UNet, "unet"}, {NetworkKind::MLP, "mlp"}, {NetworkKind::DiffAE, "diffae"}}};
+  return table;
+}
+
 std::shared_ptr<EpsNetwork> make_network(const nlohmann::json& d) {
-  DDIM_CHECK_ARG(d.is_object() && d.contains("kind"), "a network description needs a 'kind'");
-  const auto kind = d.at("kind").get<std::string>();
-  if (kind == "unet") return std::make_shared<UNet>(UNetOptions::from_json(d));
-  if (kind == "mlp") return std::make_shared<MLP>(MLPOptions::from_json(d));
-  if (kind == "diffae") return std::make_shared<DiffAE>(DiffAEOptions::from_json(d));
-  DDIM_CHECK_ARG(false, "unknown network kind '{}' (valid: unet, mlp, diffae)", kind);
+  DDIM_CHECK_ARG(d.is_object() && d.contains("kind") && d.at("kind").is_string(),
+                 "a network description needs a 'kind'");
+  switch (from_string<NetworkKind>(d.at("kind").get<std::string>())) {
+    case NetworkKind::UNet:
+      return std::make_shared<UNet>(UNetOptions::from_json(d));
+    case NetworkKind::MLP:
+      return std::make_shared<MLP>(MLPOptions::from_json(d));
+    case NetworkKind::DiffAE:
+      return std::make_shared<DiffAE>(DiffAEOptions::from_json(d));
+  }
   return nullptr;
 }
 

@@ -14,7 +14,8 @@ torch::Tensor slice_or_empty(const torch::Tensor& t, int64_t begin, int64_t end)
 torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const TimeGrid& grid,
                        const SampleOptions& o, int64_t batch, const ProgressFn& progress,
                        const torch::Tensor& cond) {
-  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
+  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
+  DDIM_CHECK_ARG(seeds.size(0) > 0, "no seeds to generate from");
   torch::NoGradGuard no_grad;
   const auto device = d.device();
   std::vector<torch::Tensor> out;
@@ -34,7 +35,8 @@ torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const Time
 torch::Tensor invert(const Denoiser& d, const torch::Tensor& data, const TimeGrid& grid,
                      const InvertOptions& o, int64_t batch, const ProgressFn& progress,
                      const torch::Tensor& cond) {
-  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
+  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
+  DDIM_CHECK_ARG(data.size(0) > 0, "no data to invert");
   torch::NoGradGuard no_grad;
   const auto device = d.device();
   std::vector<torch::Tensor> out;
@@ -70,10 +72,6 @@ torch::Tensor conform_images(const std::vector<torch::Tensor>& images, const Dat
         torch::constant_pad_nd(x, {m.padding.left, m.padding.right, m.padding.top, m.padding.bottom}, 0));
   }
   return torch::stack(out);
-}
-
-torch::Tensor crop_padding(const torch::Tensor& images, const DataInfo& m) {
-  return m.is_image() ? m.padding.crop(images) : images;
 }
 
 }  // namespace ddim

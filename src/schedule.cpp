@@ -6,19 +6,14 @@
 
 namespace ddim {
 
-const std::vector<std::string>& schedule_names() {
-  static const std::vector<std::string> names = {"continuous-cosine", "linear", "quadratic", "cosine"};
-  return names;
-}
-
-std::string to_string(ScheduleKind kind) { return schedule_names().at(static_cast<size_t>(kind)); }
-
-ScheduleKind schedule_kind_from_string(const std::string& name) {
-  const auto& names = schedule_names();
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) return static_cast<ScheduleKind>(i);
-  DDIM_CHECK_ARG(false, "unknown schedule '{}' (valid: {})", name, fmt::join(names, ", "));
-  return ScheduleKind::ContinuousCosine;
+template <>
+const NameTable<ScheduleKind>& name_table<ScheduleKind>() {
+  static const NameTable<ScheduleKind> table{"schedule",
+                                             {{ScheduleKind::ContinuousCosine, "continuous-cosine"},
+                                              {ScheduleKind::Linear, "linear"},
+                                              {ScheduleKind::Quadratic, "quadratic"},
+                                              {ScheduleKind::Cosine, "cosine"}}};
+  return table;
 }
 
 nlohmann::json ScheduleOptions::to_json() const {
@@ -30,7 +25,7 @@ nlohmann::json ScheduleOptions::to_json() const {
 
 ScheduleOptions ScheduleOptions::from_json(const nlohmann::json& j) {
   ScheduleOptions o;
-  o.kind = schedule_kind_from_string(j.at("kind").get<std::string>());
+  o.kind = from_string<ScheduleKind>(j.at("kind").get<std::string>());
   o.min_signal_rate = j.value("min_signal_rate", o.min_signal_rate);
   o.max_signal_rate = j.value("max_signal_rate", o.max_signal_rate);
   o.timesteps = j.value("timesteps", o.timesteps);

@@ -10,10 +10,16 @@ namespace ddim {
 SynthesisResult synthesize_seeds(const Denoiser& d, const torch::Tensor& targets, int64_t k,
                                  const torch::Tensor& init, const SynthesisOptions& o,
                                  at::Generator& generator, const SynthesisCallback& callback) {
-  DDIM_CHECK_ARG(k > 0, "--seeds-per-image must be positive, got {}", k);
+  DDIM_CHECK_ARG(k > 0, "the number of seeds per image must be positive, got {}", k);
   DDIM_CHECK_ARG(o.iterations > 0 && o.lr > 0 && o.steps > 0 && o.batch > 0,
-                 "iterations, learning rate, steps and batch must be positive");
-  DDIM_CHECK_ARG(o.seed_penalty >= 0 && o.tolerance >= 0, "penalty and tolerance must not be negative");
+                 "iterations, learning rate, steps and batch must be positive, got {}, {}, {} and {}",
+                 o.iterations, o.lr, o.steps, o.batch);
+  DDIM_CHECK_ARG(o.seed_penalty >= 0 && o.tolerance >= 0,
+                 "penalty and tolerance must not be negative, got {} and {}", o.seed_penalty, o.tolerance);
+  DDIM_CHECK_ARG(targets.dim() == static_cast<int64_t>(d.data().shape.size()) + 1 &&
+                     targets.sizes().slice(1).vec() == d.data().shape,
+                 "targets of shape {} do not fit the model, whose examples are {}",
+                 fmt::join(targets.sizes(), "x"), fmt::join(d.data().shape, "x"));
   const auto& shape = d.data().shape;
   const int64_t images = targets.size(0);
   std::vector<int64_t> cloud_shape = {images, k};
@@ -27,7 +33,7 @@ SynthesisResult synthesize_seeds(const Denoiser& d, const torch::Tensor& targets
     seeds0 = randn(cloud_shape, generator);
   }
   const auto device = d.device();
-  const auto grid = make_time_grid(d.schedule(), o.steps);
+  const auto grid = make_time_grid(d.schedule(), o.steps, o.end);
   const auto eps = d.eps_fn();
   d.network().eval();
   // Every seed with its own copy of its target: [I * K, *shape].

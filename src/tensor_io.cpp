@@ -171,9 +171,10 @@ torch::Tensor load_image_batch(const std::string& path) {
                  "{}: images [N, C, H, W] need C = 1 or 3 channels, got shape [{}]", path,
                  fmt::join(images.sizes(), ", "));
   const int64_t max_pixels = input_limits().max_image_pixels;
-  DDIM_CHECK_ARG(images.size(2) * images.size(3) <= max_pixels,
-                 "{}: images of {}x{} pixels exceed the limit of {} pixels (--max-image-pixels)", path,
-                 images.size(3), images.size(2), max_pixels);
+  DDIM_CHECK_ARG(
+      images.size(2) * images.size(3) <= max_pixels,
+      "{}: images of {}x{} pixels exceed the limit of {} pixels (the input limit max_image_pixels)", path,
+      images.size(3), images.size(2), max_pixels);
   return images;
 }
 

@@ -39,9 +39,9 @@ void append_line(const std::string& path, const std::string& line) {
 
 EpochOrder::EpochOrder(int64_t examples, int64_t batch, uint64_t seed, int64_t world, int64_t rank)
     : examples_(examples), batch_(batch), world_(world), rank_(rank), seed_(seed) {
-  DDIM_CHECK_ARG(batch > 0, "--batch must be positive, got {}", batch);
+  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
   DDIM_CHECK_ARG(examples >= batch * world,
-                 "the batch ({} examples{}) is larger than the data ({} examples): lower --batch",
+                 "the batch ({} examples{}) is larger than the data ({} examples): lower the batch size",
                  batch * world, world > 1 ? fmt::format(" over {} processes", world) : "", examples);
   steps_per_epoch_ = examples / (batch * world);
 }
@@ -57,6 +57,81 @@ torch::Tensor EpochOrder::indices(int64_t step) {
   return global.narrow(0, rank_ * batch_, batch_);
 }
 
+int64_t RunStart::step() const {
+  if (!resuming()) return 0;
+  const auto s = meta_get<int64_t>(resumed.meta, "step", checkpoint);
+  DDIM_CHECK_ARG(s >= 0, "{}: checkpoint metadata: key 'step': {} is not a step count", checkpoint, s);
+  return s;
+}
+
+const nlohmann::json& RunStart::meta(const std::string& key) const {
+  DDIM_CHECK_ARG(resumed.meta.contains(key),
+                 "{}: checkpoint metadata has no '{}' (not made by a ddim training run?)", checkpoint, key);
+  return resumed.meta.at(key);
+}
+
+RunOptions RunStart::run_options(const RunOptions& given) const {
+  if (!resuming()) return given;
+  meta("run");  // absent: "not made by a ddim training run?"
+  auto o = parse("run", [&](const nlohmann::json& j) { return RunOptions::from_json(j, given); });
+  o.dir = given.dir.empty() ? dir : given.dir;
+  return o;
+}
+
+DataSource RunStart::data(const DataSource& given) const {
+  if (!resuming()) return given;
+  uint64_t seed = given.options.seed;
+  if (resumed.meta.contains("train"))
+    seed = parse("train", [&](const nlohmann::json& t) { return t.value("seed", seed); });
+  meta("data_options");  // absent: "not made by a ddim training run?"
+  return parse("data_options", [&](const nlohmann::json& j) { return DataSource::from_json(j, seed); });
+}
+
+RunStart start_run(const std::string& out, const std::string& resume_dir, const std::string& kind,
+                   bool check_new) {
+  RunStart r;
+  std::error_code ec;
+  if (!resume_dir.empty()) {
+    DDIM_CHECK_ARG(out.empty() || (fs::exists(out, ec) && fs::equivalent(out, resume_dir, ec)),
+                   "resuming {} continues that run in place; give no other output directory ({})", resume_dir,
+                   out);
+    r.dir = resume_dir;
+    r.checkpoint = latest_checkpoint(resume_dir);
+    r.resumed = load_checkpoint(r.checkpoint, kind);
+    return r;
+  }
+  DDIM_CHECK_ARG(!out.empty(), "a new run needs an output directory (or a run directory to resume)");
+  DDIM_CHECK_ARG(!check_new || !fs::exists(out + "/model.pt", ec),
+                 "{} already holds a training run; resume it or choose another output directory", out);
+  r.dir = out;
+  return r;
+}
+
+nlohmann::json run_meta(const DataSource& data, const RunOptions& run) {
+  return {{"data_options", data.to_json()}, {"run", run.to_json()}};
+}
+
+int64_t resolve_steps(int64_t steps, int64_t epochs, int64_t steps_per_epoch, int64_t fallback) {
+  if (steps > 0) return steps;
+  if (epochs > 0) return epochs * std::max<int64_t>(1, steps_per_epoch);
+  return fallback;
+}
+
+std::vector<std::pair<int64_t, std::string>> run_checkpoints(const std::string& dir) {
+  std::error_code ec;
+  DDIM_CHECK(fs::is_directory(dir, ec), "{}: no such run directory", dir);
+  std::vector<std::pair<int64_t, std::string>> files;
+  for (const auto& e : fs::directory_iterator(dir + "/checkpoints", ec)) {
+    const auto name = e.path().filename().string();
+    if (name.size() != 16 || name.rfind("step-", 0) != 0 || e.path().extension() != ".pt") continue;
+    const auto digits = name.substr(5, 8);
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    files.emplace_back(std::stoll(digits), e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 std::string latest_checkpoint(const std::string& dir) {
   std::error_code ec;
   DDIM_CHECK(fs::is_directory(dir, ec), "{}: no such run directory", dir);
@@ -69,10 +144,38 @@ std::string latest_checkpoint(const std::string& dir) {
   return files.back();
 }
 
+void RunOptions::validate() const {
+  DDIM_CHECK_ARG(steps > 0, "the number of training steps must be positive, got {}", steps);
+  DDIM_CHECK_ARG(checkpoint_every > 0 && log_every > 0 && keep > 0,
+                 "checkpoint interval, log interval and kept checkpoints must be positive, got {}, {} and {}",
+                 checkpoint_every, log_every, keep);
+  DDIM_CHECK_ARG(preview_every >= 0, "the preview interval must not be negative, got {}", preview_every);
+}
+
+nlohmann::json RunOptions::to_json() const {
+  return {{"steps", steps},
+          {"checkpoint_every", checkpoint_every},
+          {"keep", keep},
+          {"log_every", log_every},
+          {"preview_every", preview_every}};
+}
+
+RunOptions RunOptions::from_json(const nlohmann::json& j, const RunOptions& defaults) {
+  RunOptions o = defaults;
+  try {
+    o.steps = j.value("steps", o.steps);
+    o.checkpoint_every = j.value("checkpoint_every", o.checkpoint_every);
+    o.keep = j.value("keep", o.keep);
+    o.log_every = j.value("log_every", o.log_every);
+    o.preview_every = j.value("preview_every", o.preview_every);
+  } catch (const nlohmann::json::exception& e) {
+    DDIM_CHECK_ARG(false, "run options: {}", e.what());
+  }
+  return o;
+}
+
 RunResult run_training(TrainingTask& task, const RunOptions& o, int64_t start_step, const RunCallbacks& cb) {
-  DDIM_CHECK_ARG(o.steps > 0, "the number of training steps must be positive, got {}", o.steps);
-  DDIM_CHECK_ARG(o.checkpoint_every > 0 && o.log_every > 0 && o.keep > 0,
-                 "checkpoint, log and keep counts must be positive");
+  o.validate();
   DDIM_CHECK_ARG(start_step >= 0 && start_step <= o.steps, "cannot start at step {} of {}", start_step,
                  o.steps);
   const bool files = task.writes_files();
@@ -139,15 +242,16 @@ RunResult run_training(TrainingTask& task, const RunOptions& o, int64_t start_st
       checkpointing = step % o.checkpoint_every == 0 || step == o.steps || stopping;
       if (step % o.log_every == 0 || checkpointing) log_point();
     }
-    // The checkpoint first: a preview may be long (many sampling steps) and interrupted.
+    // The checkpoint first: a preview (sampling) may take long, and a stop during it must not
+    // lose the step's weights.
     if (checkpointing) write_checkpoint();
     if (stopping) {
       result.end = RunEnd::Stopped;
       break;
     }
-    if (files && (step % preview_every == 0 || step == o.steps)) {
+    if (files && cb.on_preview && (step % preview_every == 0 || step == o.steps)) {
       try {
-        task.preview(o.dir, step);
+        if (auto preview = task.preview(step)) cb.on_preview(step, *preview);
       } catch (const Interrupted&) {
         // The next step's stop request ends the run (so that data-parallel processes agree);
         // after the last step there is none, and the run ends here, its checkpoint written.

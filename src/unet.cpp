@@ -15,7 +15,7 @@ nlohmann::json UNetOptions::to_json() const {
           {"block_depth", block_depth},
           {"embedding_dims", embedding_dims},
           {"embedding_max_frequency", embedding_max_frequency},
-          {"norm", norm == NormKind::Batch ? "batch" : "group"},
+          {"norm", ddim::to_string(norm)},
           {"groups", groups},
           {"dropout", dropout},
           {"attention_resolutions", attention_resolutions},
@@ -32,9 +32,7 @@ UNetOptions UNetOptions::from_json(const nlohmann::json& j) {
   o.block_depth = j.value("block_depth", o.block_depth);
   o.embedding_dims = j.value("embedding_dims", o.embedding_dims);
   o.embedding_max_frequency = j.value("embedding_max_frequency", o.embedding_max_frequency);
-  const std::string norm = j.value("norm", std::string("batch"));
-  DDIM_CHECK_ARG(norm == "batch" || norm == "group", "unknown norm '{}' (valid: batch, group)", norm);
-  o.norm = norm == "batch" ? NormKind::Batch : NormKind::Group;
+  o.norm = from_string<NormKind>(j.value("norm", std::string("batch")));
   o.groups = j.value("groups", o.groups);
   o.dropout = j.value("dropout", o.dropout);
   o.attention_resolutions = j.value("attention_resolutions", o.attention_resolutions);
@@ -127,12 +125,14 @@ torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& nois
                             const torch::Tensor& cond) {
   const auto& o = options_;
   const int64_t levels = static_cast<int64_t>(o.widths.size()) - 1;
-  TORCH_CHECK(x_in.dim() == 4 && x_in.size(1) == o.channels, "U-Net input must be [B, ", o.channels,
-              ", H, W], got ", x_in.sizes());
-  TORCH_CHECK(x_in.size(2) % (int64_t{1} << levels) == 0 && x_in.size(3) % (int64_t{1} << levels) == 0,
-              "U-Net input ", x_in.sizes(), " is not divisible by ", int64_t{1} << levels);
-  TORCH_CHECK(o.cond_dim == 0 || (cond.defined() && cond.size(-1) == o.cond_dim),
-              "this U-Net needs a conditioning vector of size ", o.cond_dim);
+  DDIM_CHECK_ARG(x_in.dim() == 4 && x_in.size(1) == o.channels, "U-Net input must be [B, {}, H, W], got {}",
+                 o.channels, fmt::join(x_in.sizes(), "x"));
+  DDIM_CHECK_ARG(x_in.size(2) % (int64_t{1} << levels) == 0 && x_in.size(3) % (int64_t{1} << levels) == 0,
+                 "U-Net input {} is not divisible by {}", fmt::join(x_in.sizes(), "x"), int64_t{1} << levels);
+  DDIM_CHECK_ARG(
+      o.cond_dim == 0 ||
+          (cond.defined() && cond.dim() == 2 && cond.size(0) == x_in.size(0) && cond.size(1) == o.cond_dim),
+      "this U-Net needs a conditioning vector [B, {}] for its {} inputs", o.cond_dim, x_in.size(0));
   auto x = stem_->forward(channels_last_ ? x_in.contiguous(torch::MemoryFormat::ChannelsLast) : x_in);
   torch::Tensor temb;
   if (o.noise_input) {

@@ -1,12 +1,16 @@
 #include "support.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include <fmt/format.h>
 
 namespace fs = std::filesystem;
 
@@ -98,6 +102,47 @@ torch::Tensor write_cifar_fixture(const std::string& path, int64_t n, uint64_t s
   const auto* p = reinterpret_cast<const char*>(records.data_ptr<uint8_t>());
   write_bytes(path, std::vector<char>(p, p + records.numel()));
   return images;
+}
+
+namespace {
+int64_t build_time(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : 0;
+}
+}  // namespace
+
+bool have_binary() { return std::string(DDIM_BINARY).size() > 0 && file_exists(DDIM_BINARY); }
+
+std::string shared_dir(const std::string& name, const std::function<void(const std::string& dir)>& make) {
+  const auto stamp = std::max(build_time("/proc/self/exe"), build_time(DDIM_BINARY));
+  const fs::path root = fs::path(DDIM_TEST_TMP) / "shared";
+  fs::create_directories(root);
+  const auto dir = (root / fmt::format("{}-{}", name, stamp)).string();
+  const int lock = ::open((dir + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ::flock(lock, LOCK_EX);  // released when the descriptor is closed, or the process ends
+  if (!file_exists(dir + "/.ready")) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    make(dir);
+    if (!::testing::Test::HasFailure()) write_text(dir + "/.ready", "");
+  }
+  ::close(lock);
+  return dir;
+}
+
+std::string shared_tiny_model() {
+  return shared_dir("tiny-model",
+                    [](const std::string& dir) {
+                      write_mnist_fixture(dir + "/mnist", 32, 8);
+                      std::vector<std::string> args = {"train", "--data",     "mnist:" + dir + "/mnist",
+                                                       "--out", dir + "/run", "--steps",
+                                                       "4"};
+                      const auto tiny = tiny_unet_args();
+                      args.insert(args.end(), tiny.begin(), tiny.end());
+                      const auto r = run_ddim(args);
+                      ASSERT_EQ(r.status, 0) << r.err;
+                    }) +
+         "/run/model.pt";
 }
 
 CommandResult run_ddim(const std::vector<std::string>& args) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,19 @@ int wait_ddim(int pid);
 
 /// The arguments of a tiny U-Net that trains in seconds.
 std::vector<std::string> tiny_unet_args();
+
+/// A directory of things that many tests of one binary share (a trained model): `make(dir)`
+/// fills it the first time any test process asks, and every later process reuses it. A lock
+/// keeps concurrent test processes from making it twice; the directory's name includes the
+/// build time of the test binary and of the ddim tool, so a rebuild makes it afresh.
+std::string shared_dir(const std::string& name, const std::function<void(const std::string& dir)>& make);
+
+/// A tiny U-Net trained with the ddim tool for a few steps on an MNIST-style fixture, shared
+/// by the tests of a binary: `dir`/model.pt, fixture data in `dir`/mnist.
+std::string shared_tiny_model();
+
+/// Whether the ddim tool was built (DDIM_BUILD_TOOLS).
+bool have_binary();
 
 /// Path of the source tree (for configs/).
 std::string source_dir();

@@ -1,12 +1,20 @@
 #include <cmath>
 
+#include "ddim/classifier.h"
+#include "ddim/cloud.h"
 #include "ddim/denoiser_trainer.h"
+#include "ddim/error.h"
+#include "ddim/evaluation.h"
 #include "ddim/frechet.h"
+#include "ddim/gravity.h"
+#include "ddim/independence.h"
 #include "ddim/inversion_stats.h"
+#include "ddim/manipulation.h"
 #include "ddim/mlp.h"
 #include "ddim/pipeline.h"
 #include "ddim/rng.h"
 #include "ddim/toy.h"
+#include "oracles.h"
 #include "support.h"
 
 using namespace ddim;
@@ -105,4 +113,140 @@ TEST_F(Analysis, ATwoDimensionalMlpTrainedBrieflyMovesSamplesTowardsTheData) {
   EXPECT_GT(share(trained), 0.95);
   EXPECT_LT(error(trained), 0.05) << "before " << error(initial);
   EXPECT_LT(error(trained), 0.01 * error(initial));
+}
+
+TEST_F(Analysis, ALinearProbeReadsSeparableClassesAndNotNoise) {
+  // Class k sits at 3 e_k in 6 dimensions, plus unit noise: linearly separable.
+  const int64_t n = 600, classes = 3;
+  auto labels = torch::arange(n).remainder(classes);
+  auto x = torch::randn({n, 6}) + 3 * torch::one_hot(labels, 6).to(torch::kFloat32);
+  auto probe = fit_linear_probe(x, labels, classes);
+  EXPECT_GT(probe.accuracy(x, labels), 0.95);
+  EXPECT_LT(probe.perplexity(x, labels), 1.3);
+  // Labels independent of the features: chance, perplexity near the class count.
+  auto noise_labels = torch::randint(0, classes, {n}, torch::kInt64);
+  auto test = torch::randn({n, 6});
+  auto chance = fit_linear_probe(torch::randn({n, 6}), noise_labels, classes);
+  EXPECT_LT(chance.accuracy(test, torch::randint(0, classes, {n}, torch::kInt64)), 0.45);
+  EXPECT_GT(chance.perplexity(test, torch::randint(0, classes, {n}, torch::kInt64)), 2.5);
+  EXPECT_THROW(fit_linear_probe(x, labels + 5, classes), InvalidArgument);
+}
+
+TEST_F(Analysis, AurocByTheRankStatistic) {
+  auto positive = torch::tensor({0, 0, 1, 1}).to(torch::kBool);
+  EXPECT_DOUBLE_EQ(auroc(torch::tensor({0.1, 0.2, 0.8, 0.9}), positive), 1.0);
+  EXPECT_DOUBLE_EQ(auroc(torch::tensor({0.9, 0.8, 0.2, 0.1}), positive), 0.0);
+  EXPECT_DOUBLE_EQ(auroc(torch::tensor({0.1, 0.8, 0.2, 0.9}), positive), 0.75);  // 3 of 4 pairs ordered
+  EXPECT_TRUE(std::isnan(auroc(torch::tensor({0.1, 0.2}), torch::tensor({1, 1}).to(torch::kBool))));
+}
+
+TEST_F(Analysis, AnAttributeDirectionIsTheShiftBetweenTheClasses) {
+  const int64_t n = 800;
+  auto positive = torch::rand({n}) < 0.5;
+  auto direction = torch::zeros({8});
+  direction[2] = 1;
+  auto codes = torch::randn({n, 8}) + 4 * positive.to(torch::kFloat32).unsqueeze(1) * direction;
+  auto test_positive = torch::rand({n}) < 0.5;
+  auto test = torch::randn({n, 8}) + 4 * test_positive.to(torch::kFloat32).unsqueeze(1) * direction;
+  const auto a = fit_attribute_direction(codes, positive, test, test_positive);
+  EXPECT_GT(a.direction[2].item<double>(), 0.9);  // unit, along the shift
+  EXPECT_NEAR(a.direction.norm().item<double>(), 1.0, 1e-5);
+  EXPECT_GT(a.auroc, 0.97);
+  EXPECT_GT(a.probability(test.slice(0, 0, 1) + 10 * direction).item<double>(), 0.99);
+  EXPECT_THROW(fit_attribute_direction(codes, torch::zeros({n}, torch::kBool), test, test_positive),
+               InvalidArgument);
+}
+
+TEST_F(Analysis, ModelIndependenceOfAModelWithItselfAndWithAnother) {
+  auto mu = torch::full({2}, 0.5), sigma = torch::full({2}, 0.8);
+  const auto a = oracle_denoiser(std::make_shared<GaussianOracle>(mu, sigma), {2});
+  const auto b = oracle_denoiser(std::make_shared<GaussianOracle>(mu + 0.05, sigma), {2});
+  const auto seeds = torch::randn({64, 2});
+  const auto same = model_independence(a, a, seeds, 10);
+  EXPECT_EQ(same.same_seed_mse.max().item<double>(), 0.0);
+  EXPECT_GT(same.random_pairs_mse.mean().item<double>(), 0.1);
+  const auto other = model_independence(a, b, seeds, 10);
+  // Close models map a seed to close points: far closer than two seeds' samples are.
+  EXPECT_GT(other.same_seed_mse.mean().item<double>(), 0.0);
+  EXPECT_GT(other.ratio(), 50.0);
+  EXPECT_NEAR(other.to_json()["orders_of_magnitude"].get<double>(), std::log10(other.ratio()), 1e-12);
+  const auto images = oracle_denoiser(
+      std::make_shared<GaussianOracle>(torch::zeros({1, 8, 8}), torch::ones({1, 8, 8})), {1, 8, 8});
+  EXPECT_THROW(model_independence(a, images, seeds, 10), InvalidArgument);
+}
+
+TEST_F(Analysis, TheGravityMapOfOnePointDrawsEverySeedToIt) {
+  const auto point = torch::tensor({0.3f, -0.7f});
+  const auto d = oracle_denoiser(std::make_shared<OnePointOracle>(point), {2});
+  const auto map = gravity_map(d, 9, 2.0, make_time_grid(d.schedule(), 5));
+  EXPECT_EQ(map.seeds.sizes(), (std::vector<int64_t>{81, 2}));
+  EXPECT_LT((map.ends - point).abs().max().item<double>(), 1e-5);
+  EXPECT_EQ(embedding_region(map, point, 0.01).size(0), 81);
+  EXPECT_EQ(embedding_region(map, torch::tensor({2.0f, 2.0f}), 0.5).size(0), 0);
+  const auto images = oracle_denoiser(std::make_shared<OnePointOracle>(torch::zeros({1, 8, 8})), {1, 8, 8});
+  EXPECT_THROW(gravity_map(images, 9, 2.0, make_time_grid(d.schedule(), 5)), InvalidArgument);
+}
+
+TEST_F(Analysis, InversionStatisticsOfTheGaussianDenoiser) {
+  auto mu = torch::zeros({16}), sigma = torch::linspace(0.2, 1.0, 16);
+  const auto d = oracle_denoiser(std::make_shared<GaussianOracle>(mu, sigma), {16});
+  const auto noise = torch::randn({300, 16});
+  const auto s = inversion_statistics(d, noise, 10, 64, 5);
+  EXPECT_NEAR(s.angles[0] + s.angles[1] + s.angles[2], 180.0, 1e-6);
+  EXPECT_EQ(s.distance_map.sizes(), (std::vector<int64_t>{11, 5}));
+  // The first trajectory state is x_T itself: distance 0 at lambda = 0.
+  EXPECT_LT(s.distance_map[0][0].item<double>(), 1e-9);
+  // Independent coordinates: the noise's pixels are (nearly) uncorrelated, and so are the samples'.
+  EXPECT_LT(s.correlation_noise, 0.25);
+  // Each sample is its noise shrunk per coordinate (mu = 0): assignment far above chance (1/300).
+  EXPECT_GT(s.sample_to_noise, 0.3);
+  EXPECT_GT(s.noise_to_sample, 0.3);
+  const auto j = s.to_json();
+  EXPECT_EQ(j["distance_map"]["values"].size(), 11u);
+  EXPECT_FALSE(inversion_statistics(d, noise, 10, 64).distance_map.defined());
+}
+
+TEST_F(Analysis, ACloudOfSeedsOfOnePointIsAllOneImage) {
+  const auto point = 0.1 + 0.8 * torch::rand({1, 8, 8});
+  const auto d = oracle_denoiser(std::make_shared<OnePointOracle>(point), {1, 8, 8});
+  const auto cloud = torch::randn({6, 1, 8, 8});
+  CloudAnalysisOptions o;
+  o.combinations = 7;
+  o.components = 2;
+  o.factors = {-3, 0, 3};
+  o.steps = 4;
+  auto gen = make_generator(3);
+  const auto c = analyze_cloud(d, cloud, point.unsqueeze(0), o, gen);
+  EXPECT_LT(c.seed_mse.max().item<double>(), 1e-10);
+  EXPECT_LT(c.progressive_mse.max().item<double>(), 1e-10);
+  EXPECT_LT(c.convex_mse.max().item<double>(), 1e-10);
+  EXPECT_EQ(c.internal_images.size(0), 7);
+  EXPECT_EQ(c.pca.eigenvalues.size(0), 5);  // K - 1
+  EXPECT_EQ(c.moved_components, (std::vector<int64_t>{0, 1, 3, 4}));
+  ASSERT_EQ(c.moved_change.size(), 4u);
+  EXPECT_LT(c.moved_change[0].max().item<double>(), 1e-10);
+  EXPECT_NEAR(c.pairwise_distance, mean_pairwise_distance(cloud), 1e-12);
+  EXPECT_TRUE(torch::allclose(c.progressive_means[5], cloud.mean(0), 1e-5, 1e-6));
+  EXPECT_EQ(c.to_json()["progressive_mse"].size(), 6u);
+  EXPECT_THROW(analyze_cloud(d, cloud.slice(0, 0, 1), point.unsqueeze(0), o, gen), InvalidArgument);
+}
+
+TEST_F(Analysis, TheClassifierJudgesSamplesAndReconstructions) {
+  ClassifierOptions co;
+  co.image_size = 8;
+  co.classes = 3;
+  Classifier c(co);
+  c.eval();
+  const auto images = torch::rand({40, 1, 8, 8});
+  const auto q = sample_quality(c, images, images, torch::zeros({40}, torch::kInt64));
+  EXPECT_NEAR(q.frechet_distance, 0.0, 1e-6);
+  EXPECT_NEAR(q.class_fractions.sum().item<double>(), 1.0, 1e-12);
+  ASSERT_TRUE(q.reference_accuracy.has_value());
+  const auto shifted = sample_quality(c, (images + 0.5).clamp(0, 1), images);
+  EXPECT_GT(shifted.frechet_distance, q.frechet_distance + 1e-3);
+  EXPECT_FALSE(shifted.reference_accuracy.has_value());
+  const auto f = reconstruction_faithfulness(c, images, images, torch::zeros({40}, torch::kInt64));
+  EXPECT_EQ(f.class_kept, 1.0);
+  EXPECT_EQ(*f.accuracy_on_originals, *f.accuracy_on_reconstructions);
+  EXPECT_THROW(reconstruction_faithfulness(c, images, images.slice(0, 0, 3)), InvalidArgument);
 }

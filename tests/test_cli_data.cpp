@@ -66,6 +66,63 @@ TEST(CliData, GridOfAToySetIsAScatterPlot) {
   EXPECT_EQ(read_image(dir + "/c.png").size(0), 3);
 }
 
+TEST(CliData, InfoOnFontsListsTheAttributes) {
+  auto r = run_ddim({"data", "info", "--data", "fonts", "--split", "test", "--limit", "300", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["examples"], 300);
+  EXPECT_EQ(j["shape"], (std::vector<int64_t>{3, 32, 32}));
+  EXPECT_EQ(j["class_attribute"], "letter");
+  ASSERT_EQ(j["attributes"].size(), 5u);
+  const std::vector<std::pair<std::string, size_t>> expected = {
+      {"letter", 52}, {"size", 3}, {"font_colour", 10}, {"background_colour", 10}, {"font", 24}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& a = j["attributes"][i];
+    EXPECT_EQ(a["name"], expected[i].first);
+    EXPECT_EQ(a["values"].size(), expected[i].second);
+    int64_t total = 0;
+    for (const auto& c : a["counts"]) total += c.get<int64_t>();
+    EXPECT_EQ(total, 300) << a["name"];
+  }
+  EXPECT_EQ(j["attributes"][4]["values"][0], "Caladea-Bold");
+  EXPECT_EQ(j["classes"].size(), 52u);
+
+  r = run_ddim({"data", "info", "--data", "fonts", "--limit", "50", "--class-attribute", "font_colour"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("attributes   letter: 52 values (A, B, C, D, E, F, G, H, ...)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(
+      r.out.find("font_colour: 10 values (black, white, red, green, blue, yellow, cyan, magenta, ...), the "
+                 "class label"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("font: 24 values"), std::string::npos) << r.out;
+}
+
+TEST(CliData, GridOfFontsAt64) {
+  const auto dir = scratch_dir();
+  auto r = run_ddim({"data", "grid", "--data", "fonts", "--resize", "64", "--n", "8", "--columns", "4",
+                     "--out", dir + "/f.png"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto img = read_image(dir + "/f.png");
+  EXPECT_EQ(img.sizes(), (std::vector<int64_t>{3, 2 + 2 * 66, 2 + 4 * 66}));
+}
+
+TEST(CliData, FolderAttributesGiveTheClassLabel) {
+  const auto dir = scratch_dir();
+  write_png(dir + "/img/a.png", torch::rand({3, 8, 8}));
+  write_png(dir + "/img/b.png", torch::rand({3, 8, 8}));
+  write_text(dir + "/attrs.csv", "file,smile,hat\na.png,yes,no\nb.png,no,no\n");
+  auto r = run_ddim({"data", "info", "--data", "folder:" + dir + "/img", "--attributes", dir + "/attrs.csv",
+                     "--class-attribute", "smile", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["class_attribute"], "smile");
+  EXPECT_EQ(j["classes"]["no"], 1);
+  EXPECT_EQ(j["classes"]["yes"], 1);
+  EXPECT_EQ(j["attributes"][1]["counts"], (std::vector<int64_t>{2}));
+}
+
 TEST(CliData, CudaOnACpuBuildFailsAtOnceWithAClearMessage) {
   if (at::hasCUDA()) GTEST_SKIP() << "this build has CUDA; the CPU-only message cannot appear";
   auto r = run_ddim({"data", "info", "--data", "toy:circles", "--device", "cuda"});
@@ -184,6 +241,39 @@ INSTANTIATE_TEST_SUITE_P(
                    return grid("toy:circles", {"--n", "many"});
                  },
                  2, "--n"},
+        BadInput{"UnknownAttribute",
+                 [](const std::string& d) {
+                   return grid("fonts", {"--class-attribute", "colour"});
+                 },
+                 2,
+                 "unknown attribute 'colour' of fonts (valid: letter, size, font_colour, background_colour, "
+                 "font)"},
+        BadInput{"NotAFont",
+                 [](const std::string& d) {
+                   write_text(d + "/fonts/broken.ttf", "not a font");
+                   return grid("fonts:" + d + "/fonts");
+                 },
+                 1, "broken.ttf: not a TrueType or OpenType font"},
+        BadInput{"NoFonts",
+                 [](const std::string& d) {
+                   std::filesystem::create_directories(d + "/fonts");
+                   return grid("fonts:" + d + "/fonts");
+                 },
+                 1, "/fonts: no font files (.ttf or .otf) in the directory"},
+        BadInput{"ImageWithoutAttributes",
+                 [](const std::string& d) {
+                   write_png(d + "/f/a.png", torch::rand({3, 8, 8}));
+                   write_png(d + "/f/b.png", torch::rand({3, 8, 8}));
+                   write_text(d + "/attrs.csv", "file,smile\na.png,yes\n");
+                   return grid("folder:" + d + "/f", {"--attributes", d + "/attrs.csv"});
+                 },
+                 1, "/f/b.png: the image has no row in"},
+        BadInput{"AttributesWithoutFolder",
+                 [](const std::string& d) {
+                   write_text(d + "/attrs.csv", "file,smile\na.png,yes\n");
+                   return grid("fonts", {"--attributes", d + "/attrs.csv"});
+                 },
+                 2, "an attributes file goes with folder data, not fonts"},
         BadInput{"UnknownDevice",
                  [](const std::string& d) {
                    return grid("toy:circles", {"--device", "tpu"});

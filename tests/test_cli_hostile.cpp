@@ -172,7 +172,7 @@ TEST(CliHostile, ImageBombsAreRefusedQuicklyNamingTheFile) {
   write_text(dir + "/thin/a.png", encode_png(torch::rand({1, 1, 20000})));
   start = std::chrono::steady_clock::now();
   expect_refused({"data", "info", "--data", "folder:" + dir + "/thin"},
-                 dir + "/thin/a.png: 20000x1 images padded to 20000x20000 (--pad-to)");
+                 dir + "/thin/a.png: 20000x1 images padded to 20000x20000");
   EXPECT_LT(seconds_since(start), 20.0);
   // The limit is an option.
   write_text(dir + "/small/a.png", encode_png(torch::rand({3, 16, 16})));
@@ -194,6 +194,8 @@ TEST(CliHostile, BrokenConfigsAreUsageErrorsNamingFileLineAndKey) {
        "c.toml:2: key 'steps' in [sample] expects an integer, got a string 'ten'"},
       {"[sample]\nsteps = 2.5\n", "c.toml:2: key 'steps' in [sample] expects an integer, got a number '2.5'"},
       {"[sample]\nbf16 = 1\n", "c.toml:2: key 'bf16' in [sample] expects true or false"},
+      {"[train]\nwidths = \"16,x\"\n",
+       "c.toml:2: key 'widths' in [train] expects an integer, got a string 'x'"},
       {"seed = -1\n", "c.toml:1: key 'seed' in the top level expects a non-negative integer"},
   };
   for (const auto& [text, part] : cases) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -56,10 +57,10 @@ std::string last_line(const std::string& s) {
 TEST(CliModel, TrainWritesARunDirectoryThatDescribesItself) {
   const auto dir = scratch_dir();
   const auto model = tiny_model(dir);
-  for (const auto& f :
-       {"model.pt", "config.toml", "log.txt", "metrics.jsonl", "samples.png", "checkpoints/step-00000004.pt"})
+  for (const auto& f : {"model.pt", "config.toml", "log.txt", "metrics.jsonl", "samples.png",
+                        "previews/samples-step-00000004.png", "checkpoints/step-00000004.pt"})
     EXPECT_TRUE(file_exists(dir + "/run/" + f)) << f;
-  EXPECT_NE(read_text(dir + "/run/config.toml").find("widths = \"8,16\""), std::string::npos)
+  EXPECT_NE(read_text(dir + "/run/config.toml").find("widths = [8, 16]"), std::string::npos)
       << read_text(dir + "/run/config.toml");
   auto r = run_ddim({"info", model});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -110,7 +111,7 @@ TEST(CliModel, SigintSavesACheckpointAndTheRunResumes) {
 
 TEST(CliModel, BadCheckpointsGetOneClearLine) {
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir, 2);
+  const auto model = shared_tiny_model();
   auto bytes = read_bytes(model);
   bytes.resize(bytes.size() / 2);
   write_bytes(dir + "/cut.pt", bytes);
@@ -142,7 +143,7 @@ TEST(CliModel, NonFiniteLossStopsTrainingWithAClearMessage) {
 
 TEST(CliModel, SampleIsReproducibleAndTakesSeedFiles) {
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir);
+  const auto model = shared_tiny_model();
   auto r =
       run_ddim({"sample", "--model", model, "--n", "5", "--steps", "3", "--seed", "7", "--out", dir + "/a"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -184,7 +185,7 @@ TEST(CliModel, SampleIsReproducibleAndTakesSeedFiles) {
 
 TEST(CliModel, ReconstructWritesMetricsAndTheFigure) {
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir);
+  const auto model = shared_tiny_model();
   auto r = run_ddim({"reconstruct", "--model", model, "--limit", "3", "--steps", "4", "--out", dir + "/rec"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto j = nlohmann::json::parse(read_text(dir + "/rec/metrics.json"));
@@ -209,7 +210,7 @@ TEST(CliModel, ReconstructWritesMetricsAndTheFigure) {
 
 TEST(CliModel, InvertAndInterpolate) {
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir);
+  const auto model = shared_tiny_model();
   auto r = run_ddim({"invert", "--model", model, "--limit", "4", "--steps", "3", "--out", dir + "/inv"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(load_tensor(dir + "/inv/seeds.pt").sizes(), (std::vector<int64_t>{4, 1, 32, 32}));
@@ -226,7 +227,7 @@ TEST(CliModel, InvertAndInterpolate) {
 
 TEST(CliModel, SynthesizeAndAnalyseTheCloud) {
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir);
+  const auto model = shared_tiny_model();
   auto r = run_ddim({"synthesize", "--model", model, "--limit", "2", "--seeds-per-image", "3", "--iters", "4",
                      "--steps", "3", "--checkpointing", "--out", dir + "/syn"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -271,7 +272,7 @@ TEST(CliModel, SynthesizeAndAnalyseTheCloud) {
 
 TEST(CliModel, TrainEmbedderEmbedAndReconstructWithIt) {
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir);
+  const auto model = shared_tiny_model();
   auto r =
       run_ddim({"train-embedder", "--model", model, "--arch", "conv3-16", "--batch", "8", "--steps", "3",
                 "--ddim-steps", "2", "--log-every", "1", "--validation-images", "4", "--out", dir + "/emb"});
@@ -282,31 +283,37 @@ TEST(CliModel, TrainEmbedderEmbedAndReconstructWithIt) {
   r = run_ddim({"info", dir + "/emb/model.pt"});
   EXPECT_NE(r.out.find("embedder"), std::string::npos);
   EXPECT_NE(r.out.find("7,233"), std::string::npos) << r.out;
-  r = run_ddim({"embed", "--model", model, "--embedder", dir + "/emb/model.pt", "--limit", "3", "--steps",
-                "2", "--refine", "2", "--out", dir + "/e"});
+  // The embedder refined by gradient descent (Fig. 18): the refinement lowers the error.
+  r = run_ddim({"reconstruct", "--model", model, "--embedder", dir + "/emb/model.pt", "--limit", "3",
+                "--steps", "2", "--refine", "20", "--out", dir + "/e"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto j = nlohmann::json::parse(read_text(dir + "/e/metrics.json"));
-  EXPECT_TRUE(j.contains("before_refinement"));
-  EXPECT_EQ(j["refine"], 2);
-  EXPECT_TRUE(file_exists(dir + "/e/embedding.png"));
-  r = run_ddim({"reconstruct", "--model", model, "--embedder", dir + "/emb/model.pt", "--limit", "2",
-                "--steps", "2", "--out", dir + "/rec"});
+  EXPECT_EQ(j["method"], "embedder");
+  EXPECT_EQ(j["refine"], 20);
+  EXPECT_LT(j["mean"]["mse"].get<double>(), j["before_refinement"]["mse"].get<double>());
+  EXPECT_GT(j["seconds_per_image_refine"].get<double>(), 0.0);
+  EXPECT_TRUE(file_exists(dir + "/e/reconstruction.png"));
+  r = run_ddim({"invert", "--model", model, "--embedder", dir + "/emb/model.pt", "--limit", "2", "--steps",
+                "2", "--out", dir + "/inv"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/rec/metrics.json"))["method"], "embedder");
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/inv/invert.json"))["method"], "embedder");
   // Paired with another denoiser: refused, naming both, unless forced.
+  write_mnist_fixture(dir + "/mnist", 32, 8);
   ASSERT_EQ(run_ddim(train_args(dir + "/mnist", dir + "/other", 2)).status, 0);
-  r = run_ddim({"embed", "--model", dir + "/other/model.pt", "--embedder", dir + "/emb/model.pt", "--limit",
-                "2", "--out", dir + "/bad"});
+  r = run_ddim({"reconstruct", "--model", dir + "/other/model.pt", "--embedder", dir + "/emb/model.pt",
+                "--limit", "2", "--out", dir + "/bad"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(last_line(r.err).find("was trained against the denoiser"), std::string::npos) << r.err;
-  r = run_ddim({"embed", "--model", dir + "/other/model.pt", "--embedder", dir + "/emb/model.pt", "--limit",
-                "2", "--steps", "2", "--force", "--out", dir + "/forced"});
+  r = run_ddim({"reconstruct", "--model", dir + "/other/model.pt", "--embedder", dir + "/emb/model.pt",
+                "--limit", "2", "--steps", "2", "--force", "--out", dir + "/forced"});
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
 TEST(CliModel, AnalyzeIndependenceAndInversion) {
   const auto dir = scratch_dir();
-  const auto a = tiny_model(dir, 6);
+  const auto a = shared_tiny_model();
+  const auto run = std::filesystem::path(a).parent_path().string();
+  write_mnist_fixture(dir + "/mnist", 32, 8);
   ASSERT_EQ(run_ddim(train_args(dir + "/mnist", dir + "/b", 3)).status, 0);
   auto r = run_ddim({"analyze", "independence", "--model", a, "--model", dir + "/b/model.pt", "--n", "6",
                      "--steps", "3", "--out", dir + "/ind"});
@@ -318,7 +325,7 @@ TEST(CliModel, AnalyzeIndependenceAndInversion) {
   r = run_ddim({"analyze", "independence", "--model", a, "--out", dir + "/one"});
   EXPECT_EQ(r.status, 2);  // needs two models
   r = run_ddim({"analyze", "inversion", "--model", a, "--n", "12", "--steps", "2,3", "--lambdas", "5",
-                "--checkpoints", dir + "/run", "--out", dir + "/inv"});
+                "--checkpoints", run, "--out", dir + "/inv"});
   ASSERT_EQ(r.status, 0) << r.err;
   j = nlohmann::json::parse(read_text(dir + "/inv/inversion.json"));
   ASSERT_EQ(j["by_steps"].size(), 2u);
@@ -351,15 +358,16 @@ TEST(CliModel, GravityMapOfATwoDimensionalModel) {
   EXPECT_TRUE(file_exists(dir + "/g/gravity.png"));
   EXPECT_TRUE(file_exists(dir + "/g/embeddings.png"));
   // An image model is refused.
-  const auto img = tiny_model(dir + "/img", 2);
+  const auto img = shared_tiny_model();
   r = run_ddim({"analyze", "gravity", "--model", img, "--out", dir + "/bad"});
   EXPECT_EQ(r.status, 2);
 }
 
 TEST(CliModel, ClassifierAndEval) {
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir);
-  auto r = run_ddim({"train-classifier", "--data", "mnist:" + dir + "/mnist", "--epochs", "2", "--batch", "8",
+  const auto model = shared_tiny_model();
+  const auto mnist = std::filesystem::path(model).parent_path().parent_path().string() + "/mnist";
+  auto r = run_ddim({"train-classifier", "--data", "mnist:" + mnist, "--epochs", "2", "--batch", "8",
                      "--log-every", "2", "--out", dir + "/cls"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto acc = nlohmann::json::parse(read_text(dir + "/cls/accuracy.json"));
@@ -490,7 +498,7 @@ TEST(CliModel, ExportLoadsIntoThePyTorchPort) {
   if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "Python torch is not installed (scripts/install-deps.sh installs python3-torch)";
   const auto dir = scratch_dir();
-  const auto model = tiny_model(dir, 6);
+  const auto model = shared_tiny_model();
   auto r = run_ddim({"export", "--model", model, "--out", dir + "/weights.pt"});
   ASSERT_EQ(r.status, 0) << r.err;
   // ddim's own prediction on a fixed input ...

@@ -72,13 +72,13 @@ TEST(Cuda, Bf16SamplingStaysCloseToTheFp32Cpu) {
 TEST(Cuda, Tf32ModesSetLibTorchsSwitches) {
   auto& ctx = at::globalContext();
   const bool cudnn = ctx.allowTF32CuDNN(), cublas = ctx.allowTF32CuBLAS();
-  set_tf32(tf32_from_string("all"));
+  set_tf32(from_string<Tf32>("all"));
   EXPECT_TRUE(ctx.allowTF32CuDNN() && ctx.allowTF32CuBLAS());
-  set_tf32(tf32_from_string("off"));
+  set_tf32(from_string<Tf32>("off"));
   EXPECT_FALSE(ctx.allowTF32CuDNN() || ctx.allowTF32CuBLAS());
-  set_tf32(tf32_from_string("conv"));
+  set_tf32(from_string<Tf32>("conv"));
   EXPECT_TRUE(ctx.allowTF32CuDNN() && !ctx.allowTF32CuBLAS());
-  EXPECT_THROW(tf32_from_string("fp8"), InvalidArgument);
+  EXPECT_THROW(from_string<Tf32>("fp8"), InvalidArgument);
   ctx.setAllowTF32CuDNN(cudnn);
   ctx.setAllowTF32CuBLAS(cublas);
 }

@@ -23,9 +23,14 @@ TEST_F(DatasetTest, SpecParsing) {
   } catch (const InvalidArgument& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("unknown dataset 'imagenet'"), std::string::npos);
-    for (const auto& name : {"fashion-mnist", "mnist:DIR", "cifar10:DIR", "folder:DIR", "toy:"})
+    for (const auto& name :
+         {"fashion-mnist", "mnist:DIR", "cifar10:DIR", "folder:DIR", "toy:", "fonts[:FONT_DIR]"})
       EXPECT_NE(msg.find(name), std::string::npos) << name;
   }
+  s = parse_data_spec("fonts");
+  EXPECT_EQ(s.name, "fonts");
+  EXPECT_EQ(s.path, "");
+  EXPECT_EQ(parse_data_spec("fonts:/my/fonts").path, "/my/fonts");
   EXPECT_THROW(parse_data_spec("mnist"), InvalidArgument);
   EXPECT_THROW(parse_data_spec("toy:spiral"), InvalidArgument);
 }

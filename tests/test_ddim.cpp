@@ -151,10 +151,13 @@ class TrainedDdim : public SeededTest {
     t.batch = 32;
     t.preview_samples = 0;
     t.lr = 3e-3;
-    DenoiserTrainer trainer(u.to_json(), ScheduleOptions{}, data, nullptr, t, torch::kCPU);
-    for (int64_t s = 0; s < 400; ++s) trainer.step(s);
-    denoiser_ = new Denoiser(trainer.ema_denoiser());
-    denoiser_->network().eval();
+    // Trained once for all test processes of this binary (ctest runs each test in its own).
+    const auto dir = shared_dir("trained-ddim", [&](const std::string& dir) {
+      DenoiserTrainer trainer(u.to_json(), ScheduleOptions{}, data, nullptr, t, torch::kCPU);
+      for (int64_t s = 0; s < 400; ++s) trainer.step(s);
+      save_checkpoint(dir + "/model.pt", trainer.checkpoint(400));
+    });
+    denoiser_ = new Denoiser(load_denoiser(dir + "/model.pt"));
   }
   static void TearDownTestSuite() {
     delete denoiser_;

@@ -19,20 +19,19 @@ TEST_F(EmbedderTest, ShapesAndParameterCounts) {
       {"conv1", 26}, {"conv3-16", 7233}, {"conv3-64", 105729}, {"conv5-128", 709377}};
   auto x = torch::rand({2, 1, 32, 32});
   for (const auto& [arch, n] : counts) {
-    o.arch = arch;
+    o.arch = from_string<EmbedderArch>(arch);
     Embedder e(o);
     EXPECT_EQ(count_parameters(e), n) << arch;
     EXPECT_EQ(e.forward(x).sizes(), x.sizes()) << arch;
   }
   // The U-Net is the denoiser's without the noise input: the first block sees 32 channels
   // instead of 32 + 32, and needs no 1x1 residual convolution.
-  o.arch = "unet";
+  o.arch = EmbedderArch::UNet;
   Embedder unet(o);
   UNetOptions u;
   EXPECT_EQ(count_parameters(unet), count_parameters(UNet(u)) - 32 * 32 * 9 - (64 * 32 + 32));
   EXPECT_EQ(unet.forward(x).abs().max().item<float>(), 0.0f);  // zero-initialised output
-  o.arch = "resnet";
-  EXPECT_THROW(o.validate(), InvalidArgument);
+  EXPECT_THROW(from_string<EmbedderArch>("resnet"), InvalidArgument);
 }
 
 namespace {
@@ -69,7 +68,7 @@ TEST_F(EmbedderTest, TrainingLowersTheLossAndReloadsExactly) {
   auto denoiser = tiny_denoiser(data, &dck);
   save_checkpoint(dir + "/denoiser.pt", dck);
   EmbedderOptions arch;
-  arch.arch = "conv3-16";
+  arch.arch = EmbedderArch::Conv3x16;
   arch.image_size = 8;
   EmbedderTrainOptions o;
   o.batch = 16;
@@ -101,7 +100,7 @@ TEST_F(EmbedderTest, AnotherDenoiserIsRefusedUnlessForced) {
   tiny_denoiser(squares(48), &b);  // another data set: other weights
   ASSERT_NE(denoiser_fingerprint(a), denoiser_fingerprint(b));
   EmbedderOptions arch;
-  arch.arch = "conv1";
+  arch.arch = EmbedderArch::Conv1;
   arch.image_size = 8;
   EmbedderTrainOptions o;
   o.batch = 16;
@@ -113,7 +112,7 @@ TEST_F(EmbedderTest, AnotherDenoiserIsRefusedUnlessForced) {
   } catch (const InvalidArgument& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("was trained against the denoiser a.pt"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("--force"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("force the pairing"), std::string::npos) << msg;
   }
   EXPECT_NO_THROW(load_embedder(dir + "/e.pt", &b, "b.pt", /*force=*/true));
   EXPECT_NO_THROW(load_embedder(dir + "/e.pt", &a, "a.pt"));

@@ -392,7 +392,7 @@ TEST(HostileImages, AThinImageIsNotPaddedToAHugeSquare) {
   const auto m = error_of<InvalidArgument>(
       [&] { load_dataset(parse_data_spec("folder:" + dir + "/thin"), DataOptions{}); });
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
-  EXPECT_CONTAINS(m, dir + "/thin/a.png: 20000x1 images padded to 20000x20000 (--pad-to)");
+  EXPECT_CONTAINS(m, dir + "/thin/a.png: 20000x1 images padded to 20000x20000");
   // Without padding it loads.
   DataOptions no_pad;
   no_pad.pad_to = 0;
@@ -500,10 +500,11 @@ TEST(Interrupts, LongLoopsThrowAndTrainingSavesBeforeItsPreview) {
       return ck;
     }
     void restore(const Checkpoint&, const std::string&) override {}
-    void preview(const std::string& d, int64_t step) override {
-      events.push_back(fmt::format("preview {} after checkpoint {}", step, file_exists(d + "/model.pt")));
+    std::optional<Preview> preview(int64_t step) override {
+      events.push_back(fmt::format("preview {} after checkpoint {}", step, file_exists(dir + "/model.pt")));
       request_interrupt(SIGTERM);  // as if the signal came during the preview's sampling
       throw_if_interrupted();
+      return Preview{};
     }
     int64_t examples_per_step() const override { return 1; }
   } task;
@@ -512,7 +513,10 @@ TEST(Interrupts, LongLoopsThrowAndTrainingSavesBeforeItsPreview) {
   o.steps = 3;
   o.checkpoint_every = 3;
   o.preview_every = 3;
-  const auto r = run_training(task, o, 0);
+  task.dir = o.dir;
+  RunCallbacks cb;
+  cb.on_preview = [&](int64_t, const Preview&) { task.events.push_back("preview drawn"); };
+  const auto r = run_training(task, o, 0, cb);
   EXPECT_EQ(r.end, RunEnd::Stopped);
   EXPECT_EQ(r.step, 3);
   EXPECT_EQ(task.events, (std::vector<std::string>{"preview 3 after checkpoint true"}));

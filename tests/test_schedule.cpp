@@ -74,8 +74,8 @@ TEST(Schedule, CosineMatchesNicholDhariwal) {
 }
 
 TEST(Schedule, EveryScheduleIsMonotoneAndNormalised) {
-  for (const auto& name : schedule_names()) {
-    auto s = make(schedule_kind_from_string(name));
+  for (const auto& name : name_table<ScheduleKind>().names()) {
+    auto s = make(from_string<ScheduleKind>(name));
     auto t = torch::linspace(0, 1, 2001, torch::kFloat64);
     auto sig = s.signal_rate(t), noise = s.noise_rate(t);
     EXPECT_TRUE((sig.slice(0, 1) - sig.slice(0, 0, -1)).le(0).all().item<bool>()) << name;
@@ -87,9 +87,10 @@ TEST(Schedule, EveryScheduleIsMonotoneAndNormalised) {
 }
 
 TEST(Schedule, NamesAndJsonRoundTrip) {
-  for (const auto& name : schedule_names()) EXPECT_EQ(to_string(schedule_kind_from_string(name)), name);
+  for (const auto& name : name_table<ScheduleKind>().names())
+    EXPECT_EQ(to_string(from_string<ScheduleKind>(name)), name);
   try {
-    schedule_kind_from_string("sigmoid");
+    from_string<ScheduleKind>("sigmoid");
     FAIL();
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("valid: continuous-cosine, linear, quadratic, cosine"),

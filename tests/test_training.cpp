@@ -74,7 +74,9 @@ TEST_F(Training, Bf16TrainingMatchesFp32AndLearns) {
   EXPECT_NEAR(l16, l32, 0.02 * l32);
   for (const auto& p : bf16.model().parameters()) {
     EXPECT_EQ(p.scalar_type(), torch::kFloat);
-    if (p.grad().defined()) EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+    if (p.grad().defined()) {
+      EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+    }
   }
   double first = l16, last = 0;
   for (int64_t s = 2; s < 10; ++s) first += bf16.step(s).item<double>();
@@ -128,13 +130,27 @@ TEST_F(Training, KeepsTheLastKCheckpointsAndWritesMetrics) {
   ro.checkpoint_every = 2;
   ro.keep = 2;
   ro.log_every = 5;
-  run_training(t, ro, 0);
+  // Previews reach the caller at every checkpoint, after the checkpoint of that step is on disk
+  // (a long preview interrupted must not lose the step's weights).
+  RunCallbacks cb;
+  std::vector<int64_t> previews;
+  cb.on_preview = [&](int64_t step, const Preview& p) {
+    previews.push_back(step);
+    EXPECT_TRUE(file_exists(fmt::format("{}/checkpoints/step-{:08d}.pt", dir, step))) << step;
+    EXPECT_EQ(p.name, "samples");
+    ASSERT_EQ(p.rows.size(), 1u);
+    EXPECT_EQ(p.rows[0].size(0), tiny_options().preview_samples);
+    EXPECT_GE(p.rows[0].min().item<float>(), 0.0f);
+    EXPECT_LE(p.rows[0].max().item<float>(), 1.0f);
+  };
+  run_training(t, ro, 0, cb);
+  EXPECT_EQ(previews, (std::vector<int64_t>{2, 4, 6, 8, 10}));
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir + "/checkpoints")) (void)e, ++n;
   EXPECT_EQ(n, 2);
   EXPECT_TRUE(file_exists(dir + "/checkpoints/step-00000010.pt"));
   EXPECT_TRUE(file_exists(dir + "/checkpoints/step-00000008.pt"));
-  EXPECT_TRUE(file_exists(dir + "/samples.png"));
+  EXPECT_FALSE(file_exists(dir + "/samples.png"));  // the library draws nothing
   const auto metrics = read_text(dir + "/metrics.jsonl");
   auto last = nlohmann::json::parse(metrics.substr(metrics.rfind('{')));
   EXPECT_EQ(last["step"], 10);

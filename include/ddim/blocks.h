@@ -5,9 +5,14 @@
 
 #include <torch/torch.h>
 
+#include "ddim/names.h"
+
 namespace ddim {
 
-enum class NormKind;
+/// The normalisation of the residual blocks: the paper's affine-free BatchNorm, or GroupNorm.
+enum class NormKind { Batch, Group };
+/// "batch", "group".
+DDIM_NAMED_ENUM(NormKind);
 
 /// Norm + 3x3 conv + swish [+ dropout] + 3x3 conv, plus the residual (1x1 conv when the
 /// width changes). With `mod_dim` > 0 the norm is AdaGN (Diff-AE eq. 7):

@@ -4,6 +4,12 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <vector>
+
+#include "ddim/ddim.h"
+#include "ddim/denoiser.h"
 
 namespace ddim {
 
@@ -32,5 +38,37 @@ struct PrincipalComponents {
   torch::Tensor eigenvalues;  ///< [r], descending
 };
 PrincipalComponents principal_components(const torch::Tensor& cloud);
+
+struct CloudAnalysisOptions {
+  int64_t combinations = 100;  ///< random internal points (Fig. 12)
+  int64_t components = 2;      ///< the most and the least significant components moved along (Fig. 14)
+  std::vector<double> factors = {-20, -10, -5, 0, 5, 10, 20};  ///< steps along a unit component
+  int64_t steps = 10;                                          ///< S of the sampler
+  GridEnd end = GridEnd::PredictedX0;
+  int64_t batch = 256;
+};
+
+/// Everything the seed paper measures of one cloud, and the images its figures show. Images are
+/// in [0, 1] with the model's padding cropped; MSEs are against the target.
+struct CloudAnalysis {
+  double pairwise_distance = 0, pairwise_distance_per_pixel = 0, seed_norm_per_pixel = 0;
+  torch::Tensor seed_mse;            ///< [K] each seed's image
+  torch::Tensor progressive_means;   ///< [K, *shape] (Fig. 13)
+  torch::Tensor progressive_images;  ///< [K, C, H, W] their images
+  torch::Tensor progressive_mse;     ///< [K]
+  torch::Tensor internal_images;     ///< [combinations, C, H, W] (Fig. 12)
+  torch::Tensor convex_mse;          ///< [combinations]
+  PrincipalComponents pca;
+  std::vector<int64_t> moved_components;    ///< component indices moved along (Fig. 14)
+  std::vector<torch::Tensor> moved_images;  ///< per moved component: [factors, C, H, W]
+  std::vector<torch::Tensor> moved_change;  ///< per moved component: [factors] MSE to the mean seed's image
+
+  /// The numbers (cloud.json's per-image entry).
+  nlohmann::ordered_json to_json() const;
+};
+
+/// Analyses a cloud [K, *shape] of seeds of `target` ([1, C, H, W] in [0, 1], padding cropped).
+CloudAnalysis analyze_cloud(const Denoiser& denoiser, const torch::Tensor& cloud, const torch::Tensor& target,
+                            const CloudAnalysisOptions& options, at::Generator& generator);
 
 }  // namespace ddim

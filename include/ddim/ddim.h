@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "ddim/names.h"
 #include "ddim/schedule.h"
 
 namespace ddim {
@@ -37,6 +38,8 @@ enum class GridEnd {
   PredictedX0,   ///< the paper's: the last step lands on x0-hat, rates (1, 0)
   ScheduleZero,  ///< the last step lands on x at t = 0 with the schedule's rates
 };
+/// "x0", "t0".
+DDIM_NAMED_ENUM(GridEnd);
 
 struct TimeGrid {
   std::vector<double> times;  ///< t_0 = t_max > t_1 > ... > t_S = 0
@@ -78,11 +81,11 @@ DdimResult ddim_sample(const EpsFn& eps, const torch::Tensor& x_T, const TimeGri
                        const SampleOptions& options = {});
 
 enum class InversionMethod { DDIM, FixedPoint };
+/// "ddim", "fixed-point".
+DDIM_NAMED_ENUM(InversionMethod);
 enum class EpsLabel { Target, Current };
-std::string to_string(InversionMethod m);
-InversionMethod inversion_method_from_string(const std::string& s);
-std::string to_string(EpsLabel l);
-EpsLabel eps_label_from_string(const std::string& s);
+/// "target", "current".
+DDIM_NAMED_ENUM(EpsLabel);
 
 struct InvertOptions {
   InversionMethod method = InversionMethod::DDIM;

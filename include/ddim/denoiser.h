@@ -19,20 +19,6 @@
 
 namespace ddim {
 
-/// What a model was trained on: enough to shape, pad and label inputs and outputs.
-struct DataInfo {
-  std::string spec;                  ///< e.g. "fashion-mnist:/usr/share/datasets/fashion-mnist"
-  std::vector<int64_t> shape;        ///< one example: {C, H, W} or {D}
-  Padding padding;                   ///< zero padding inside `shape` (cropped for metrics)
-  std::vector<std::string> classes;  ///< class names, when the data set has them
-  int64_t examples = 0;              ///< size of the training split used
-
-  bool is_image() const { return shape.size() == 3; }
-  nlohmann::json to_json() const;
-  static DataInfo from_json(const nlohmann::json& j);
-  static DataInfo of(const Dataset& data);
-};
-
 class Denoiser {
  public:
   Denoiser(std::shared_ptr<EpsNetwork> network, const ScheduleOptions& schedule, Standardizer stats,
@@ -80,7 +66,8 @@ class Denoiser {
 /// Which weights of a training checkpoint to use: the EMA average (the paper samples with it)
 /// or the raw trained weights.
 enum class Weights { EMA, Raw };
-Weights weights_from_string(const std::string& s);
+/// "ema", "raw".
+DDIM_NAMED_ENUM(Weights);
 
 /// Rebuilds a denoiser from a checkpoint of kind "denoiser", in eval mode on the CPU.
 Denoiser load_denoiser(const std::string& path, Weights weights = Weights::EMA);

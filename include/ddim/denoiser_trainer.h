@@ -32,7 +32,7 @@ struct DenoiserTrainOptions {
   double grad_clip = 0.0;  ///< clip the gradient norm to this (0: off)
   int64_t preview_samples = 64;
   int64_t preview_steps = 10;  ///< DDIM steps of the preview grid (the paper's S)
-  bool bf16 = false;           ///< bf16 autocast (CUDA only)
+  bool bf16 = false;           ///< bf16 autocast (GPUs; CPUs with AVX512-BF16 or AMX)
   uint64_t seed = 0;
 
   nlohmann::json to_json() const;
@@ -54,7 +54,7 @@ class DenoiserTrainer : public TrainingTask {
   double learning_rate(int64_t step) const override;
   Checkpoint checkpoint(int64_t step) const override;
   void restore(const Checkpoint& checkpoint, const std::string& what) override;
-  void preview(const std::string& dir, int64_t step) override;
+  std::optional<Preview> preview(int64_t step) override;
   int64_t examples_per_step() const override;
   bool writes_files() const override { return sync_ == nullptr || sync_->rank() == 0; }
 

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "ddim/names.h"
+
 namespace ddim {
 
 /// Parses "auto", "cpu", "cuda" or "cuda:N". "auto" is the first GPU when this build has
@@ -28,7 +30,8 @@ int configure_threads(int threads);
 /// on; All: matrix products too (attention, MLPs, the Fréchet covariances); Off: full fp32.
 /// No effect on the CPU.
 enum class Tf32 { Conv, All, Off };
-Tf32 tf32_from_string(const std::string& text);
+/// "conv", "all", "off".
+DDIM_NAMED_ENUM(Tf32);
 void set_tf32(Tf32 mode);
 
 /// True when this CPU has bf16 arithmetic units (AVX512-BF16 or AMX, from /proc/cpuinfo),

@@ -16,12 +16,16 @@
 #include <string>
 #include <vector>
 
+#include "ddim/names.h"
+
 namespace ddim {
 
-const std::vector<std::string>& embedder_archs();
+enum class EmbedderArch { Conv1, Conv3x16, Conv3x64, Conv5x128, UNet };
+/// "conv1", "conv3-16", "conv3-64", "conv5-128", "unet" (Table 1's rows, in order).
+DDIM_NAMED_ENUM(EmbedderArch);
 
 struct EmbedderOptions {
-  std::string arch = "unet";
+  EmbedderArch arch = EmbedderArch::UNet;
   int64_t channels = 1;  ///< image (and seed) channels
   int64_t image_size = 32;
   std::vector<int64_t> widths = {32, 64, 96, 128};  ///< unet: the denoiser's widths
@@ -29,7 +33,7 @@ struct EmbedderOptions {
 
   nlohmann::json to_json() const;
   static EmbedderOptions from_json(const nlohmann::json& j);
-  /// Throws ddim::InvalidArgument listing the valid architectures.
+  /// Throws ddim::InvalidArgument naming the bad value.
   void validate() const;
 };
 

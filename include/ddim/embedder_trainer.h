@@ -53,7 +53,7 @@ class EmbedderTrainer : public TrainingTask {
   double learning_rate(int64_t) const override { return options_.lr; }
   Checkpoint checkpoint(int64_t step) const override;
   void restore(const Checkpoint& checkpoint, const std::string& what) override;
-  void preview(const std::string& dir, int64_t step) override;
+  std::optional<Preview> preview(int64_t step) override;
   int64_t examples_per_step() const override { return options_.batch * (sync_ ? sync_->world_size() : 1); }
   bool writes_files() const override { return sync_ == nullptr || sync_->rank() == 0; }
   int64_t steps_per_epoch() const { return order_.steps_per_epoch(); }

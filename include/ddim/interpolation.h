@@ -1,15 +1,20 @@
-// Paths between seeds (seed paper section 5.3, Fig. 19; Diff-AE section 4 uses slerp for x_T).
+// Paths between seeds (seed paper section 5.3, Fig. 19; Diff-AE section 4 uses slerp for x_T),
+// and interpolation between two images through their seeds.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <string>
 
+#include "ddim/embedding.h"
+#include "ddim/metrics.h"
+#include "ddim/names.h"
+
 namespace ddim {
 
 enum class Interpolation { Lerp, Slerp };
-std::string to_string(Interpolation m);
-Interpolation interpolation_from_string(const std::string& s);
+/// "lerp", "slerp".
+DDIM_NAMED_ENUM(Interpolation);
 
 /// `frames` points from a to b (both included), [frames, *a.shape]:
 ///  lerp:  (1 - l) a + l b;
@@ -20,5 +25,23 @@ torch::Tensor interpolate_seeds(const torch::Tensor& a, const torch::Tensor& b, 
 
 /// One point at fraction l.
 torch::Tensor interpolate_seed(const torch::Tensor& a, const torch::Tensor& b, double l, Interpolation mode);
+
+/// Two images embedded, their seeds interpolated, the path generated (Fig. 19), beside the
+/// pixel-space blend. A diffusion autoencoder interpolates its semantic codes linearly
+/// (Diff-AE section 5.2) and its x_T with `mode`.
+struct ImageInterpolation {
+  torch::Tensor seeds;               ///< [F, *shape] the path
+  torch::Tensor codes;               ///< [F, d] an autoencoder's codes along the path; else undefined
+  torch::Tensor frames;              ///< [F, C, H, W] in [0, 1], padding cropped
+  torch::Tensor blend;               ///< [F, C, H, W] the pixel-space blend of the two images
+  ReconstructionReport ends;         ///< the end frames against the images
+  torch::Tensor frame_to_frame_mse;  ///< float64 [F - 1]: even steps make a smooth path
+};
+
+/// ends: [2, C, H, W] in [0, 1], the model's shape. Seeds by `embedding` (embedder for its
+/// embedder method); frames generated deterministically along its grid.
+ImageInterpolation interpolate_images(const Denoiser& denoiser, const torch::Tensor& ends, int64_t frames,
+                                      Interpolation mode, const EmbedOptions& embedding,
+                                      Embedder* embedder = nullptr);
 
 }  // namespace ddim

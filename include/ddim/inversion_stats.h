@@ -3,10 +3,13 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <utility>
 #include <vector>
+
+#include "ddim/denoiser.h"
 
 namespace ddim {
 
@@ -30,5 +33,25 @@ torch::Tensor segment_distance_map(const std::vector<torch::Tensor>& trajectory,
 /// noise is their own (x_0 -> x_T), and of noises whose nearest sample is their own
 /// (x_T -> x_0). Rows of `noises` and `samples` correspond.
 std::pair<double, double> assignment_accuracy(const torch::Tensor& noises, const torch::Tensor& samples);
+
+/// Everything its section 4 measures for one model and one S, in the model's own
+/// (standardised) space: samples x_0 from the noises x_T, their inversions x^_T, and how the
+/// three relate.
+struct InversionStatistics {
+  int64_t steps = 0;
+  double correlation_noise = 0, correlation_latent = 0, correlation_sample = 0;  ///< Table 1
+  std::array<double, 3> angles{};                   ///< at the noise, the latent, the sample (Fig. 2)
+  double sample_to_noise = 0, noise_to_sample = 0;  ///< assignment accuracies (Table 2)
+  double noise_latent_mse = 0;                      ///< mean squared difference of x_T and x^_T
+  double noise_sample_distance = 0;                 ///< mean ||x_T - x_0||
+  torch::Tensor distance_map;  ///< [S + 1, lambdas] (Fig. 3); undefined when not asked for
+
+  nlohmann::ordered_json to_json() const;
+};
+
+/// Samples `noise` [N, *shape] with S = `steps` DDIM steps, inverts the samples and measures;
+/// with `lambdas` > 0 also the distance map over that many points of the noise-latent segment.
+InversionStatistics inversion_statistics(const Denoiser& denoiser, const torch::Tensor& noise, int64_t steps,
+                                         int64_t batch, int64_t lambdas = 0);
 
 }  // namespace ddim

@@ -6,12 +6,13 @@
 
 #include <string>
 
+#include "ddim/names.h"
+
 namespace ddim {
 
 enum class Loss { MAE, MSE };
-std::string to_string(Loss loss);
-/// "mae" or "mse"; throws ddim::InvalidArgument otherwise.
-Loss loss_from_string(const std::string& name);
+/// "mae", "mse".
+DDIM_NAMED_ENUM(Loss);
 
 /// Mean distance over all elements.
 torch::Tensor distance(const torch::Tensor& a, const torch::Tensor& b, Loss loss);

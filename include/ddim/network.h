@@ -11,7 +11,15 @@
 
 #include <memory>
 
+#include "ddim/names.h"
+
 namespace ddim {
+
+/// The kinds of noise-prediction networks: the paper's U-Net, the MLP for vectors, and the
+/// diffusion autoencoder (semantic encoder + AdaGN U-Net).
+enum class NetworkKind { UNet, MLP, DiffAE };
+/// "unet", "mlp", "diffae" (the "kind" of a network description).
+DDIM_NAMED_ENUM(NetworkKind);
 
 class EpsNetwork : public torch::nn::Module {
  public:

@@ -36,7 +36,4 @@ torch::Tensor invert(const Denoiser& denoiser, const torch::Tensor& data, const 
 /// size, then padded. Returns [N, C, H, W].
 torch::Tensor conform_images(const std::vector<torch::Tensor>& images, const DataInfo& model);
 
-/// The images without the model's padding (what metrics and saved outputs use).
-torch::Tensor crop_padding(const torch::Tensor& images, const DataInfo& model);
-
 }  // namespace ddim

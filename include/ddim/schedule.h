@@ -25,15 +25,14 @@
 #include <string>
 #include <vector>
 
+#include "ddim/names.h"
+
 namespace ddim {
 
 enum class ScheduleKind { ContinuousCosine, Linear, Quadratic, Cosine };
 
-std::string to_string(ScheduleKind kind);
-/// "continuous-cosine", "linear", "quadratic", "cosine"; throws ddim::InvalidArgument
-/// listing them otherwise.
-ScheduleKind schedule_kind_from_string(const std::string& name);
-const std::vector<std::string>& schedule_names();
+/// "continuous-cosine", "linear", "quadratic", "cosine".
+DDIM_NAMED_ENUM(ScheduleKind);
 
 struct ScheduleOptions {
   ScheduleKind kind = ScheduleKind::ContinuousCosine;

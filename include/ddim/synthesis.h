@@ -13,20 +13,22 @@
 
 #include <functional>
 
+#include "ddim/ddim.h"
 #include "ddim/denoiser.h"
 #include "ddim/loss.h"
 
 namespace ddim {
 
 struct SynthesisOptions {
-  int64_t steps = 10;           ///< S, DDIM steps of the unrolled sampler
-  int64_t iterations = 1500;    ///< Adam iterations
-  double lr = 1e-2;             ///< Adam learning rate
-  Loss loss = Loss::MAE;        ///< distance to the target
-  double seed_penalty = 0.005;  ///< weight of mean(z^2), which keeps seeds Gaussian-sized
-  bool checkpointing = false;   ///< per-step gradient checkpointing
-  double tolerance = 0.0;       ///< stop when every seed's distance is below this (0: never)
-  int64_t batch = 256;          ///< seeds optimised together (groups run one after another)
+  int64_t steps = 10;                  ///< S, DDIM steps of the unrolled sampler
+  GridEnd end = GridEnd::PredictedX0;  ///< the sampler grid's last point (ddim.h)
+  int64_t iterations = 1500;           ///< Adam iterations
+  double lr = 1e-2;                    ///< Adam learning rate
+  Loss loss = Loss::MAE;               ///< distance to the target
+  double seed_penalty = 0.005;         ///< weight of mean(z^2), which keeps seeds Gaussian-sized
+  bool checkpointing = false;          ///< per-step gradient checkpointing
+  double tolerance = 0.0;              ///< stop when every seed's distance is below this (0: never)
+  int64_t batch = 256;                 ///< seeds optimised together (groups run one after another)
 };
 
 /// Called after each iteration with the iteration number (1-based) and the distance of

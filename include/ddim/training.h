@@ -1,12 +1,13 @@
 // The run machinery every trainer shares (denoisers, embedders, Diff-AE, latent DDIM,
 // classifiers): the step loop, periodic atomic checkpoints (keeping the last K), metrics as
-// JSON lines, periodic pictures, a guard against non-finite losses, and clean stops.
+// JSON lines, periodic previews, a guard against non-finite losses, clean stops, and starting
+// or resuming a run directory.
 //
 // A run directory holds:
 //   checkpoints/step-NNNNNNNN.pt  the last K checkpoints
 //   model.pt                      the newest checkpoint (what `--model RUN/model.pt` reads)
 //   metrics.jsonl                 one JSON object per log point
-//   (pictures written by the task's preview)
+//   (pictures the caller draws from the task's previews)
 // Randomness is counter-based (rng.h): step k draws from streams seeded by (seed, k), so a
 // run resumed from a checkpoint repeats the uninterrupted run bit for bit on the CPU.
 #pragma once
@@ -15,9 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ddim/checkpoint.h"
+#include "ddim/dataset.h"
 
 namespace ddim {
 
@@ -40,6 +44,21 @@ class EpochOrder {
   torch::Tensor order_;
 };
 
+/// What a trainer shows of its current state, for the caller to draw: rows of images (each
+/// [N, C, H, W] in [0, 1]) with optional row labels and per-image captions, or, for a model of
+/// 2-D points, its samples over the data. The library draws nothing itself.
+struct Preview {
+  std::string name;   ///< what it shows, a file stem: "samples" (denoisers), "preview" (embedders)
+  std::string title;  ///< a line above the picture
+  std::vector<torch::Tensor> rows;
+  std::vector<std::string> row_labels;             ///< empty: a plain grid
+  std::vector<std::vector<std::string>> captions;  ///< [row][image], may be empty
+  int64_t columns = 0;                             ///< plain grid: images per line (0: one row each)
+  torch::Tensor points;                            ///< 2-D models: samples [N, 2]
+  torch::Tensor data;                              ///< 2-D models: data points [M, 2]
+  std::vector<double> limits;                      ///< 2-D models: {x_min, x_max, y_min, y_max}
+};
+
 class TrainingTask {
  public:
   virtual ~TrainingTask() = default;
@@ -53,8 +72,8 @@ class TrainingTask {
   virtual Checkpoint checkpoint(int64_t step) const = 0;
   /// Restores a checkpoint written by checkpoint().
   virtual void restore(const Checkpoint& checkpoint, const std::string& what) = 0;
-  /// Writes pictures of the current state into the run directory.
-  virtual void preview(const std::string& dir, int64_t step) {}
+  /// A picture of the current state (none by default).
+  virtual std::optional<Preview> preview(int64_t step) { return std::nullopt; }
   /// Examples processed per step (for the rate).
   virtual int64_t examples_per_step() const = 0;
   /// Whether this process writes files (false on data-parallel ranks other than 0).
@@ -68,6 +87,13 @@ struct RunOptions {
   int64_t keep = 3;  ///< checkpoints kept in checkpoints/
   int64_t log_every = 100;
   int64_t preview_every = 0;  ///< 0: with every checkpoint
+
+  /// Throws ddim::InvalidArgument naming the bad value.
+  void validate() const;
+  /// {"steps", "checkpoint_every", "keep", "log_every", "preview_every"} (not the directory).
+  nlohmann::json to_json() const;
+  /// Reads to_json()'s layout over `defaults` (missing keys keep the default's value).
+  static RunOptions from_json(const nlohmann::json& j, const RunOptions& defaults);
 };
 
 struct RunCallbacks {
@@ -82,6 +108,9 @@ struct RunCallbacks {
   std::function<void(const std::string&)> on_event;
   /// Each metrics line as it is written.
   std::function<void(const nlohmann::json&)> on_metrics;
+  /// Each preview, at every preview point after the checkpoint of that step (if any) is
+  /// written; only on the process that writes files.
+  std::function<void(int64_t step, const Preview&)> on_preview;
 };
 
 enum class RunEnd { Finished, Stopped };
@@ -102,5 +131,48 @@ RunResult run_training(TrainingTask& task, const RunOptions& options, int64_t st
 /// The newest checkpoint of a run directory (model.pt, else the highest step in
 /// checkpoints/). Throws ddim::Error naming the directory when there is none.
 std::string latest_checkpoint(const std::string& run_dir);
+
+/// The step checkpoints a run directory keeps (checkpoints/step-NNNNNNNN.pt), as (step, path)
+/// in step order; empty when there are none.
+std::vector<std::pair<int64_t, std::string>> run_checkpoints(const std::string& run_dir);
+
+/// Where a training command starts: a new run directory, or the newest checkpoint of an
+/// existing one, whose metadata then decides everything but the length of the run.
+struct RunStart {
+  std::string dir;         ///< the run directory
+  std::string checkpoint;  ///< the checkpoint resumed from; empty for a new run
+  Checkpoint resumed;      ///< its contents (a new run: empty)
+
+  bool resuming() const { return !checkpoint.empty(); }
+  /// The step to continue from (0 for a new run).
+  int64_t step() const;
+  /// The run options stored by the resumed run (meta["run"], see run_meta), or `given`.
+  RunOptions run_options(const RunOptions& given) const;
+  /// The data the resumed run trained on (meta["data_options"]), or `given`.
+  DataSource data(const DataSource& given) const;
+  /// meta[key] of the resumed checkpoint; throws ddim::InvalidArgument naming the file and key
+  /// when it is absent.
+  const nlohmann::json& meta(const std::string& key) const;
+  /// parse(meta[key]) of the resumed checkpoint (see meta_parse): a missing key, a value of the
+  /// wrong type or one `parse` refuses throws one ddim::InvalidArgument naming the file and key.
+  template <class Parse>
+  auto parse(const std::string& key, Parse&& parse) const {
+    return meta_parse(resumed.meta, key, checkpoint, std::forward<Parse>(parse));
+  }
+};
+
+/// Opens a run: with `resume_dir`, its newest checkpoint (which must be of `kind`; `out` must be
+/// empty or the same directory); otherwise the directory `out`, which must not hold a run yet
+/// (checked when `check_new` — on the process that writes files). Creates nothing.
+RunStart start_run(const std::string& out, const std::string& resume_dir, const std::string& kind,
+                   bool check_new = true);
+
+/// The metadata a trainer stores in its checkpoints so that start_run can resume it:
+/// {"data_options": data, "run": run options}.
+nlohmann::json run_meta(const DataSource& data, const RunOptions& run);
+
+/// The length of a run: `steps` when given (> 0), else `epochs` passes (> 0) of
+/// `steps_per_epoch`, else `fallback`.
+int64_t resolve_steps(int64_t steps, int64_t epochs, int64_t steps_per_epoch, int64_t fallback);
 
 }  // namespace ddim

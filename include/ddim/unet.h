@@ -25,8 +25,6 @@
 
 namespace ddim {
 
-enum class NormKind { Batch, Group };
-
 struct UNetOptions {
   int64_t channels = 1;  ///< image channels in and out
   std::vector<int64_t> widths = {32, 64, 96, 128};

@@ -19,7 +19,7 @@ namespace ddim::cli {
 namespace {
 
 struct BenchArgs {
-  std::string widths = "32,64,96,128";
+  std::vector<int64_t> widths = {32, 64, 96, 128};
   int64_t block_depth = 2;
   int64_t embedding_dims = 32;
   int64_t image_size = 32;
@@ -30,7 +30,7 @@ struct BenchArgs {
   int64_t steps = 10;
   bool bf16 = false;
   bool nchw = false;
-  std::string arch = "unet";  // train-embedder
+  EmbedderArch arch = EmbedderArch::UNet;  // train-embedder
   bool checkpointing = false;
 };
 
@@ -44,7 +44,7 @@ UNetOptions unet_options(const BenchArgs& a) {
   UNetOptions o;
   o.channels = a.channels;
   o.image_size = a.image_size;
-  o.widths = parse_int_list(a.widths, "--widths");
+  o.widths = a.widths;
   o.block_depth = a.block_depth;
   o.embedding_dims = a.embedding_dims;
   o.validate();
@@ -62,7 +62,7 @@ nlohmann::ordered_json report(const std::string& what, const BenchArgs& a, const
   j["what"] = what;
   j["device"] = device.str();
   j["threads"] = torch::get_num_threads();
-  j["widths"] = parse_int_list(a.widths, "--widths");
+  j["widths"] = a.widths;
   j["image_size"] = a.image_size;
   j["channels"] = a.channels;
   j["batch"] = a.batch;
@@ -201,7 +201,7 @@ int run_bench_train_embedder(const BenchArgs& a) {
   trainer.embedder().set_channels_last(!a.nchw);
   const double s = time_training_steps(trainer, a, device);
   auto j = report("train-embedder", a, device, s, static_cast<double>(a.batch * a.iters));
-  j["arch"] = a.arch;
+  j["arch"] = to_string(a.arch);
   j["steps"] = a.steps;
   j["checkpointing"] = a.checkpointing;
   j["parameters"] = count_parameters(trainer.embedder());
@@ -210,7 +210,7 @@ int run_bench_train_embedder(const BenchArgs& a) {
 }
 
 void add_common(CLI::App* sub, BenchArgs& a) {
-  sub->add_option("--widths", a.widths, "U-Net widths")->capture_default_str();
+  add_list_option(sub, "--widths", a.widths, "U-Net widths");
   sub->add_option("--block-depth", a.block_depth, "Residual blocks per resolution")
       ->check(kPositive)
       ->capture_default_str();
@@ -262,9 +262,7 @@ void setup_bench(CLI::App& app) {
   auto* e = bench->add_subcommand(
       "train-embedder", "Embedder training steps through a frozen denoiser of these widths: images/s");
   add_common(e, *emb);
-  e->add_option("--arch", emb->arch, "Embedder architecture")
-      ->check(CLI::IsMember(embedder_archs()))
-      ->capture_default_str();
+  add_enum_option(e, "--arch", emb->arch, "Embedder architecture");
   e->add_option("--steps", emb->steps, "DDIM steps S unrolled")->check(kPositive)->capture_default_str();
   e->add_flag("--checkpointing", emb->checkpointing, "Per-step gradient checkpointing");
   on_run(e, [emb] { return run_bench_train_embedder(*emb); });

@@ -8,6 +8,7 @@
 #include "ddim/checkpoint.h"
 #include "ddim/denoiser.h"
 #include "ddim/error.h"
+#include "ddim/network.h"
 #include "ddim/tensor_io.h"
 
 namespace ddim::cli {
@@ -19,7 +20,8 @@ struct InfoArgs {
 };
 
 struct ExportArgs {
-  std::string model, out, weights = "ema";
+  std::string model, out;
+  Weights weights = Weights::EMA;
 };
 
 std::string thousands(int64_t n) {
@@ -30,7 +32,7 @@ std::string thousands(int64_t n) {
 
 std::string describe_arch(const nlohmann::json& a) {
   const auto kind = a.value("kind", std::string("?"));
-  if (kind == "unet") {
+  if (kind == to_string(NetworkKind::UNet)) {
     std::string s = fmt::format("U-Net, widths {}, block depth {}, {}", a.at("widths").dump(),
                                 a.value("block_depth", 2), a.value("norm", "batch") + std::string("norm"));
     if (a.value("noise_input", true)) s += fmt::format(", noise embedding {}", a.value("embedding_dims", 32));
@@ -41,7 +43,7 @@ std::string describe_arch(const nlohmann::json& a) {
       s += fmt::format(", AdaGN conditioning on {} dims", a.value("cond_dim", 0));
     return s;
   }
-  if (kind == "mlp")
+  if (kind == to_string(NetworkKind::MLP))
     return fmt::format("MLP, {} hidden layers of {}, data size {}", a.value("layers", 0), a.value("width", 0),
                        a.value("dim", 0));
   return a.dump();
@@ -107,7 +109,7 @@ int run_info(const InfoArgs& a) {
 
 int run_export(const ExportArgs& a) {
   const auto ck = load_checkpoint(a.model);
-  const std::string state = a.weights == "ema" ? "ema" : "model";
+  const std::string state = a.weights == Weights::EMA ? "ema" : "model";
   const auto it = ck.states.find(state);
   DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights (states: {})", a.model, state,
              ck.states.empty() ? "none" : ck.states.begin()->first);
@@ -135,9 +137,7 @@ void setup_info(CLI::App& app) {
       "  net = UNet(channels=1, widths=(32, 64, 96, 128)); net.load_state_dict(torch.load('weights.pt'))");
   ex->add_option("--model", e->model, "Checkpoint file")->required();
   ex->add_option("--out", e->out, "Output .pt file")->required();
-  ex->add_option("--weights", e->weights, "ema (what ddim samples with) or raw (the trained weights)")
-      ->check(CLI::IsMember({"ema", "raw"}))
-      ->capture_default_str();
+  add_enum_option(ex, "--weights", e->weights, "ema (what ddim samples with) or raw (the trained weights)");
   on_run(ex, [e] { return run_export(*e); });
 }
 

@@ -8,7 +8,6 @@
 #include "ddim/error.h"
 #include "ddim/image.h"
 #include "ddim/interpolation.h"
-#include "ddim/metrics.h"
 #include "ddim/pipeline.h"
 #include "ddim/tensor_io.h"
 #include "embed_args.h"
@@ -19,72 +18,61 @@ namespace ddim::cli {
 namespace {
 
 struct InterpolateArgs {
-  std::string model, from, to, out = "interpolation.png", mode = "lerp";
+  std::string model, from, to, out = "interpolation.png";
+  Interpolation mode = Interpolation::Lerp;
   int64_t frames = 9;
-  DataArgs data;
+  DataSource data;
   SamplerArgs sampler;
   EmbedArgs embed;
 };
 
 // An end point: an image file, or an index into the data split.
 torch::Tensor load_end(const std::string& what, const InterpolateArgs& a, const DataInfo& info) {
-  const bool index = !what.empty() && what.find_first_not_of("0123456789") == std::string::npos;
+  const bool index =
+      !what.empty() && what.size() < 10 && what.find_first_not_of("0123456789") == std::string::npos;
   if (!index) return conform_images({read_image(what)}, info);
   InputArgs in;
   in.data = a.data;
-  in.data.limit = std::stoll(what) + 1;
+  in.data.options.limit = std::stoll(what) + 1;
   auto images = load_inputs(in, info).images;
   DDIM_CHECK_ARG(images.size(0) > std::stoll(what), "index {} is beyond the {} examples of the {} split",
-                 what, images.size(0), a.data.split);
+                 what, images.size(0), to_string(a.data.options.split));
   return images.slice(0, -1);
 }
 
 int run_interpolate(const InterpolateArgs& a) {
   const auto device = init_runtime();
-  auto d = load_model(a.model, a.sampler, device);
+  const auto ck = load_checkpoint(a.model);
+  auto d = load_model(ck, a.model, a.sampler, device);
   const auto& info = d.data();
   DDIM_CHECK_ARG(info.is_image(), "interpolation pictures need an image model");
-  auto ends = torch::cat({load_end(a.from, a, info), load_end(a.to, a, info)});
-  const auto e = embed_images(d, a.model, ends, a.embed, a.sampler, {});
-  const auto& seeds = e.seeds;
-  const auto mode = interpolation_from_string(a.mode);
-  auto path = interpolate_seeds(seeds[0], seeds[1], a.frames, mode);
-  // A diffusion autoencoder interpolates its semantic codes linearly (Diff-AE section 5.2).
-  torch::Tensor codes;
-  if (e.codes.defined()) codes = interpolate_seeds(e.codes[0], e.codes[1], a.frames, Interpolation::Lerp);
-  auto opts = a.sampler.sample_options(d);
-  opts.eta = 0;
-  auto frames = crop_padding(generate(d, path, a.sampler.grid(d), opts, a.sampler.batch, {}, codes), info);
-  auto lambdas = torch::linspace(0, 1, a.frames).view({-1, 1, 1, 1});
-  auto originals = crop_padding(ends, info);
-  auto blend = (1 - lambdas) * originals[0] + lambdas * originals[1];
+  const auto options = a.embed.resolved(a.sampler);
+  options.validate(d);
+  const auto embedder = a.embed.load_network(ck, a.model, device);
+  const auto ends = torch::cat({load_end(a.from, a, info), load_end(a.to, a, info)});
+  const auto r = interpolate_images(d, ends, a.frames, a.mode, options, embedder.get());
   std::vector<std::string> caps;
-  for (int64_t i = 0; i < a.frames; ++i) caps.push_back(fmt::format("{:.2f}", lambdas[i].item<double>()));
+  for (int64_t i = 0; i < a.frames; ++i)
+    caps.push_back(fmt::format("{:.2f}", double(i) / double(a.frames - 1)));
   LabeledRowsOptions lo;
-  lo.title = fmt::format("{} of seeds from {}, S = {} (seed paper Fig. 19)", a.mode, a.embed.describe(),
-                         a.sampler.steps);
-  write_png(a.out, labeled_rows({blend, seed_to_image(crop_padding(path, info)), frames},
+  lo.title = fmt::format("{} of seeds from {}, S = {} (seed paper Fig. 19)", to_string(a.mode),
+                         options.describe(), options.steps);
+  write_png(a.out, labeled_rows({r.blend, seed_to_image(info.crop(r.seeds)), r.frames},
                                 {"pixel blend", "seeds", "generated"}, {caps}, lo));
-  // The end frames are the reconstructions of the end images.
-  auto report =
-      ReconstructionReport::compute(originals, torch::cat({frames.slice(0, 0, 1), frames.slice(0, -1)}));
   std::filesystem::path stem(a.out);
   stem.replace_extension();
   nlohmann::ordered_json extra;
   extra["model"] = a.model;
   extra["from"] = a.from;
   extra["to"] = a.to;
-  extra["mode"] = a.mode;
+  extra["mode"] = to_string(a.mode);
   extra["frames"] = a.frames;
-  extra["method"] = a.embed.resolved_method();
-  extra["steps"] = a.sampler.steps;
-  // How far consecutive frames are apart, in pixel MSE: a smooth path has even steps.
-  auto steps = mse_per_image(frames.slice(0, 1), frames.slice(0, 0, -1));
-  extra["frame_to_frame_mse"] =
-      std::vector<double>(steps.data_ptr<double>(), steps.data_ptr<double>() + steps.numel());
-  write_json(stem.string() + ".json", report.to_json(extra).dump(2));
-  save_tensor(stem.string() + ".pt", frames);
-  spdlog::info("wrote {} (end-point MSE {:.5f}), {}.json and {}.pt", a.out, report.mean_mse(), stem.string(),
+  extra["method"] = to_string(options.method);
+  extra["steps"] = options.steps;
+  extra["frame_to_frame_mse"] = to_vector(r.frame_to_frame_mse);
+  write_json(stem.string() + ".json", r.ends.to_json(extra));
+  save_tensor(stem.string() + ".pt", r.frames);
+  spdlog::info("wrote {} (end-point MSE {:.5f}), {}.json and {}.pt", a.out, r.ends.mean_mse(), stem.string(),
                stem.string());
   return 0;
 }
@@ -104,14 +92,12 @@ void setup_interpolate(CLI::App& app) {
   sub->add_option("--frames", a->frames, "Frames including both ends")
       ->check(CLI::Range(2, 1000))
       ->capture_default_str();
-  sub->add_option("--mode", a->mode,
+  add_enum_option(sub, "--mode", a->mode,
                   "lerp (the paper) or slerp (along the sphere, keeps seed norms; Diff-AE uses it for x_T "
-                  "and lerp for z_sem)")
-      ->check(CLI::IsMember({"lerp", "slerp"}))
-      ->capture_default_str();
+                  "and lerp for z_sem)");
   sub->add_option("--out", a->out, "Output PNG (a .json and a .pt are written beside it)")
       ->capture_default_str();
-  add_data_options(sub, a->data, "test");
+  add_data_options(sub, a->data, Split::Test);
   a->data.spec = "";
   sub->get_option("--data")
       ->description("Data set for index end points (default: the model's data)")

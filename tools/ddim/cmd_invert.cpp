@@ -1,25 +1,21 @@
-// `ddim invert` and `ddim reconstruct`: images -> seeds by DDIM inversion, and back.
-#include <chrono>
-
+// `ddim invert` and `ddim reconstruct`: images -> seeds by any embedding method (DDIM or
+// fixed-point inversion, gradient descent, an embedding network; optionally refined), and back.
 #include "commands.h"
 #include "common.h"
 #include "ddim/annotate.h"
+#include "ddim/embedding.h"
 #include "ddim/error.h"
 #include "ddim/image.h"
-#include "ddim/metrics.h"
-#include "ddim/pipeline.h"
-#include "ddim/rng.h"
 #include "ddim/tensor_io.h"
 #include "embed_args.h"
 #include "inputs.h"
-#include "progress.h"
 #include "sampling_args.h"
 
 namespace ddim::cli {
 namespace {
 
 struct InvertArgs {
-  std::string model, out = "inversion";
+  std::string model, out;
   InputArgs inputs;
   SamplerArgs sampler;
   EmbedArgs embed;
@@ -27,111 +23,109 @@ struct InvertArgs {
   bool random_xt = false;
 };
 
-struct Timed {
-  torch::Tensor value;
-  torch::Tensor codes;
-  double seconds;
+// What every embedding command loads: the denoiser, the embedder if any, the images.
+struct Loaded {
+  Denoiser denoiser;
+  std::shared_ptr<Embedder> embedder;
+  Inputs inputs;
+  EmbedOptions options;
 };
 
-Timed timed_embed(const Denoiser& d, const torch::Tensor& images, const InvertArgs& a) {
-  Progress progress("embed", images.size(0), "img");
-  const auto start = std::chrono::steady_clock::now();
-  auto seeds =
-      embed_images(d, a.model, images, a.embed, a.sampler, [&](int64_t done) { progress.update(done); });
-  progress.finish();
-  return {seeds.seeds, seeds.codes,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+Loaded load(const InvertArgs& a) {
+  const auto device = init_runtime();
+  const auto ck = load_checkpoint(a.model);
+  auto d = load_model(ck, a.model, a.sampler, device);
+  auto options = a.embed.resolved(a.sampler);
+  options.validate(d);
+  auto embedder =
+      options.method == EmbedMethod::Embedder ? a.embed.load_network(ck, a.model, device) : nullptr;
+  auto inputs = load_inputs(a.inputs, d.data());
+  return {std::move(d), std::move(embedder), std::move(inputs), options};
+}
+
+// The embedding's settings and timings, for invert.json and metrics.json.
+nlohmann::ordered_json describe(const InvertArgs& a, const EmbedOptions& o, const Embedding& e) {
+  nlohmann::ordered_json j;
+  j["model"] = a.model;
+  j["method"] = to_string(o.method);
+  if (o.method == EmbedMethod::FixedPoint) j["iters"] = o.iterations;
+  if (o.method == EmbedMethod::DDIMInversion) j["label"] = to_string(o.label);
+  if (o.method == EmbedMethod::GradientDescent) j["descent_iters"] = o.descent_iterations;
+  if (o.method == EmbedMethod::Embedder) j["embedder"] = a.embed.embedder;
+  if (o.refine > 0) j["refine"] = o.refine;
+  j["steps"] = o.steps;
+  const double n = static_cast<double>(e.seeds.size(0));
+  j["seconds_per_image_embed"] = e.embed_seconds / n;
+  if (o.refine > 0) j["seconds_per_image_refine"] = e.refine_seconds / n;
+  return j;
 }
 
 int run_invert(const InvertArgs& a) {
-  const auto device = init_runtime();
-  auto d = load_model(a.model, a.sampler, device);
-  const auto in = load_inputs(a.inputs, d.data());
+  const auto l = load(a);
+  const auto& info = l.denoiser.data();
+  spdlog::info("inverting {} images with {}, S = {}", l.inputs.images.size(0), l.options.describe(),
+               l.options.steps);
+  PhaseProgress progress;
+  const auto e = embed_images(l.denoiser, l.inputs.images, l.options, l.embedder.get(), progress.callback());
   open_run_dir(a.out);
-  spdlog::info("inverting {} images with {}, S = {}", in.images.size(0), a.embed.describe(), a.sampler.steps);
-  const auto seeds = timed_embed(d, in.images, a);
-  save_tensor(a.out + "/seeds.pt", seeds.value);
-  if (seeds.codes.defined()) save_tensor(a.out + "/zsem.pt", seeds.codes);
-  const int64_t k = std::min<int64_t>(a.show, in.images.size(0));
+  save_tensor(a.out + "/seeds.pt", e.seeds);
+  if (e.codes.defined()) save_tensor(a.out + "/zsem.pt", e.codes);
+  const int64_t k = std::min<int64_t>(a.show, e.seeds.size(0));
   LabeledRowsOptions lo;
-  lo.title = fmt::format("{}, S = {}", a.embed.describe(), a.sampler.steps);
-  write_png(a.out + "/seeds.png",
-            labeled_rows({crop_padding(in.images.slice(0, 0, k), d.data()),
-                          seed_to_image(crop_padding(seeds.value.slice(0, 0, k), d.data()))},
-                         {"images", "seeds"}, {}, lo));
-  nlohmann::ordered_json j;
-  j["model"] = a.model;
-  j["method"] = a.embed.resolved_method();
-  j["steps"] = a.sampler.steps;
-  j["count"] = seeds.value.size(0);
-  j["seconds"] = seeds.seconds;
-  j["seconds_per_image"] = seeds.seconds / static_cast<double>(seeds.value.size(0));
-  j["seed_mean"] = seeds.value.mean().item<double>();
-  j["seed_std"] = seeds.value.std().item<double>();
-  write_json(a.out + "/invert.json", j.dump(2));
+  lo.title = fmt::format("{}, S = {}", l.options.describe(), l.options.steps);
+  write_png(a.out + "/seeds.png", labeled_rows({info.crop(l.inputs.images.slice(0, 0, k)),
+                                                seed_to_image(info.crop(e.seeds.slice(0, 0, k)))},
+                                               {"images", "seeds"}, {}, lo));
+  auto j = describe(a, l.options, e);
+  j["count"] = e.seeds.size(0);
+  j["seed_mean"] = e.seeds.mean().item<double>();
+  j["seed_std"] = e.seeds.std().item<double>();
+  write_json(a.out + "/invert.json", j);
   spdlog::info("wrote {}/seeds.pt and seeds.png", a.out);
   return 0;
 }
 
-int run_reconstruct(const InvertArgs& a) {
-  const auto device = init_runtime();
-  auto d = load_model(a.model, a.sampler, device);
-  const auto& info = d.data();
-  const auto in = load_inputs(a.inputs, info);
-  open_run_dir(a.out);
-  spdlog::info("reconstructing {} images with {}, S = {}", in.images.size(0), a.embed.describe(),
-               a.sampler.steps);
-  const auto seeds = timed_embed(d, in.images, a);
-  Progress progress("generate", in.images.size(0), "img");
-  // Reconstruction samples without clipping or noise: the inverse of what inversion did.
-  auto opts = a.sampler.sample_options(d);
-  opts.eta = 0;
-  auto xt = seeds.value;
-  if (a.random_xt) {
-    // Diff-AE's ablation (its Table 2.a): decode the semantic code from random x_T.
-    DDIM_CHECK_ARG(seeds.codes.defined(), "--random-xt is for diffusion autoencoders (it keeps only z_sem)");
-    auto gen = make_generator(global_options().seed);
-    xt = randn(xt.sizes(), gen);
-  }
-  auto recon = generate(
-      d, xt, a.sampler.grid(d), opts, a.sampler.batch, [&](int64_t done) { progress.update(done); },
-      seeds.codes);
-  progress.finish();
-  const auto originals = crop_padding(in.images, info), outputs = crop_padding(recon, info);
-  const auto report = ReconstructionReport::compute(originals, outputs);
-  nlohmann::ordered_json extra;
-  extra["model"] = a.model;
-  const auto method = a.embed.resolved_method();
-  extra["method"] = method;
-  if (method == "fixed-point") extra["iters"] = a.embed.iters;
-  if (method == "ddim") extra["label"] = a.embed.label;
-  if (method == "embedder") extra["embedder"] = a.embed.embedder;
-  if (a.embed.refine > 0) extra["refine"] = a.embed.refine;
-  if (seeds.codes.defined()) extra["x_T"] = a.random_xt ? "random" : "inferred";
-  extra["steps"] = a.sampler.steps;
-  extra["seconds_per_image_embed"] = seeds.seconds / static_cast<double>(in.images.size(0));
-  write_json(a.out + "/metrics.json", report.to_json(extra).dump(2));
-  save_tensor(a.out + "/seeds.pt", xt);  // the x_T that was decoded (the random one with --random-xt)
-  save_tensor(a.out + "/reconstructions.pt", outputs);
-  save_tensor(a.out + "/originals.pt", originals);
-  if (in.labels.defined()) save_tensor(a.out + "/labels.pt", in.labels);
-  // The paper's Fig. 3 layout: originals / seeds / reconstructions, MSE above each output.
-  const int64_t k = std::min<int64_t>(a.show, originals.size(0));
+// The paper's Fig. 3 layout: originals / seeds / reconstructions, MSE above each output.
+void write_figure(const std::string& path, const Reconstruction& r, const torch::Tensor& originals,
+                  const DataInfo& info, const std::string& how, int64_t steps, int64_t show) {
+  const int64_t k = std::min<int64_t>(show, originals.size(0));
   std::vector<std::string> mse;
-  for (int64_t i = 0; i < k; ++i) mse.push_back(fmt::format("{:.4f}", report.mse[i].item<double>()));
+  for (int64_t i = 0; i < k; ++i) mse.push_back(fmt::format("{:.4f}", r.report.mse[i].item<double>()));
   LabeledRowsOptions lo;
-  const auto how = !seeds.codes.defined() ? a.embed.describe()
-                   : a.random_xt          ? std::string("Diff-AE: z_sem with a random x_T")
-                                          : "Diff-AE: z_sem with x_T by " + a.embed.describe();
-  lo.title = fmt::format("{}, S = {}: mean MSE {:.5f}", how, a.sampler.steps, report.mean_mse());
-  write_png(a.out + "/reconstruction.png",
-            labeled_rows({originals.slice(0, 0, k), seed_to_image(crop_padding(xt.slice(0, 0, k), info)),
-                          outputs.slice(0, 0, k)},
-                         {"original", "seed", "output"}, {{}, {}, mse}, lo));
+  lo.title = fmt::format("{}, S = {}: mean MSE {:.5f}", how, steps, r.report.mean_mse());
+  if (r.before_refinement)
+    lo.title += fmt::format(" (before refinement {:.5f}; Fig. 18)", r.before_refinement->mean_mse());
+  write_png(path, labeled_rows({originals.slice(0, 0, k), seed_to_image(info.crop(r.decoded.slice(0, 0, k))),
+                                r.outputs.slice(0, 0, k)},
+                               {"original", "seed", "output"}, {{}, {}, mse}, lo));
+}
+
+int run_reconstruct(const InvertArgs& a) {
+  const auto l = load(a);
+  const auto& info = l.denoiser.data();
+  spdlog::info("reconstructing {} images with {}, S = {}", l.inputs.images.size(0), l.options.describe(),
+               l.options.steps);
+  PhaseProgress progress;
+  const auto r = reconstruct_images(l.denoiser, l.inputs.images, l.options, l.embedder.get(), a.random_xt,
+                                    progress.callback());
+  open_run_dir(a.out);
+  const auto originals = info.crop(l.inputs.images);
+  auto extra = describe(a, l.options, r.embedding);
+  if (r.embedding.codes.defined()) extra["x_T"] = a.random_xt ? "random" : "inferred";
+  if (r.before_refinement) extra["before_refinement"] = r.before_refinement->to_json()["mean"];
+  write_json(a.out + "/metrics.json", r.report.to_json(extra));
+  save_tensor(a.out + "/seeds.pt", r.decoded);  // the x_T decoded (the random one with --random-xt)
+  save_tensor(a.out + "/reconstructions.pt", r.outputs);
+  save_tensor(a.out + "/originals.pt", originals);
+  if (l.inputs.labels.defined()) save_tensor(a.out + "/labels.pt", l.inputs.labels);
+  const auto how = !r.embedding.codes.defined() ? l.options.describe()
+                   : a.random_xt                ? std::string("Diff-AE: z_sem with a random x_T")
+                                                : "Diff-AE: z_sem with x_T by " + l.options.describe();
+  write_figure(a.out + "/reconstruction.png", r, originals, info, how, l.options.steps, a.show);
   spdlog::info(
       "mean MSE {:.6f}, PSNR {:.2f} dB, SSIM {:.4f} over {} images; wrote {}/metrics.json and "
       "reconstruction.png",
-      report.mean_mse(), report.psnr.mean().item<double>(), report.ssim.mean().item<double>(),
+      r.report.mean_mse(), r.report.psnr.mean().item<double>(), r.report.ssim.mean().item<double>(),
       originals.size(0), a.out);
   return 0;
 }
@@ -151,22 +145,27 @@ void setup_invert(CLI::App& app) {
   auto a = std::make_shared<InvertArgs>();
   a->out = "inversion";
   auto* sub = app.add_subcommand(
-      "invert", "Map images to seeds by DDIM inversion (plain or fixed-point) or an embedder");
-  sub->footer("\nWrites seeds.pt ([N, C, H, W]), seeds.png and invert.json. Inversion never clips.");
+      "invert", "Map images to seeds: DDIM or fixed-point inversion, gradient descent, or an embedder");
+  sub->footer(
+      "\nWrites seeds.pt ([N, C, H, W]), seeds.png and invert.json (with the seconds per image).\n"
+      "Inversion never clips. --refine N refines any method's seeds by gradient descent (paper Fig. 18).");
   add_options(sub, *a);
   on_run(sub, [a] { return run_invert(*a); });
 
   auto r = std::make_shared<InvertArgs>();
   r->out = "reconstruction";
   auto* rec =
-      app.add_subcommand("reconstruct", "Invert images to seeds and generate them back: MSE, PSNR, SSIM");
+      app.add_subcommand("reconstruct", "Embed images into seeds and generate them back: MSE, PSNR, SSIM");
   rec->add_flag("--random-xt", r->random_xt,
                 "Diff-AE: decode the semantic code from random x_T (its Table 2.a)");
   rec->footer(
       "\nWrites reconstruction.png (the paper's Fig. 3: originals / seeds / outputs), metrics.json\n"
       "({\"mean\": {\"mse\", \"psnr\", \"ssim\"}, \"per_image\": [...]}, over the original pixels, padding\n"
-      "cropped), seeds.pt and reconstructions.pt. Other sizes and channel counts are fitted to the\n"
-      "model (gray <-> RGB; centre crop and resize; zero padding like the training data).");
+      "cropped; with --refine also the method's own result, \"before_refinement\"), seeds.pt,\n"
+      "reconstructions.pt and originals.pt. Other sizes and channel counts are fitted to the model\n"
+      "(gray <-> RGB; centre crop and resize; zero padding like the training data).\n"
+      "Example (an embedder refined by 50 gradient steps, the paper's Fig. 16 and 18):\n"
+      "  ddim reconstruct --model runs/q/model.pt --embedder runs/emb/model.pt --refine 50 --limit 16");
   add_options(rec, *r);
   on_run(rec, [r] { return run_reconstruct(*r); });
 }

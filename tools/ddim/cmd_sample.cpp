@@ -17,6 +17,9 @@
 namespace ddim::cli {
 namespace {
 
+// Random streams of this command (rng.h).
+constexpr uint64_t kEtaStream = 0xe7a, kLatentStream = 0x1a7e;
+
 struct SampleArgs {
   std::string model, out = "samples", seeds_in, latent;
   int64_t n = 64;
@@ -25,19 +28,69 @@ struct SampleArgs {
   SamplerArgs sampler;
 };
 
+torch::Tensor draw_seeds(int64_t n, const DataInfo& info) {
+  auto gen = make_generator(global_options().seed);
+  std::vector<int64_t> shape = {n};
+  shape.insert(shape.end(), info.shape.begin(), info.shape.end());
+  return randn(shape, gen);
+}
+
+// A diffusion autoencoder samples its semantic codes from its latent DDIM first (Diff-AE 3.3).
+torch::Tensor sample_codes(const Denoiser& d, const SampleArgs& a, int64_t n, const torch::Device& device) {
+  if (d.network().cond_dim() == 0) return {};
+  auto latent = load_model(a.latent, a.sampler, device);
+  DDIM_CHECK_ARG(latent.data().shape == std::vector<int64_t>{d.network().cond_dim()},
+                 "{} does not model {}-dimensional codes", a.latent, d.network().cond_dim());
+  auto gen = make_generator(mix_seed(global_options().seed, kLatentStream));
+  return generate(latent, randn({n, d.network().cond_dim()}, gen), a.sampler.grid(latent), {},
+                  a.sampler.batch);
+}
+
+// The states x_t along the grid for the first few seeds: one row per seed.
+void write_trajectory(const std::string& path, const Denoiser& d, const torch::Tensor& seeds,
+                      const torch::Tensor& codes, const SampleArgs& a, SampleOptions o) {
+  torch::NoGradGuard no_grad;
+  o.keep_trajectory = true;
+  const auto grid = a.sampler.grid(d);
+  const int64_t k = std::min<int64_t>(8, seeds.size(0));
+  const auto device = d.device();
+  auto r = ddim_sample(d.eps_fn(codes.defined() ? codes.slice(0, 0, k).to(device) : codes),
+                       seeds.slice(0, 0, k).to(device), grid, o);
+  std::vector<torch::Tensor> rows;
+  std::vector<std::string> labels;
+  for (int64_t i = 0; i < k; ++i) {
+    std::vector<torch::Tensor> states;
+    for (const auto& x : r.trajectory) states.push_back(d.to_data(x.slice(0, i, i + 1)).to(torch::kCPU));
+    rows.push_back(d.data().crop(torch::cat(states)));
+    labels.push_back(fmt::format("seed {}", i));
+  }
+  std::vector<std::vector<std::string>> captions(1);
+  for (double t : grid.times) captions[0].push_back(fmt::format("t={:.2f}", t));
+  LabeledRowsOptions lo;
+  lo.title = "DDIM trajectories (data units, clipped)";
+  write_png(path, labeled_rows(rows, labels, captions, lo));
+}
+
+void write_picture(const std::string& path, const torch::Tensor& shown, const DataInfo& info,
+                   const SampleArgs& a) {
+  if (info.is_image()) {
+    const int64_t cols =
+        a.columns > 0 ? a.columns : static_cast<int64_t>(std::ceil(std::sqrt(double(shown.size(0)))));
+    write_png(path, make_grid(shown, cols));
+    return;
+  }
+  PlotOptions p;
+  p.title = fmt::format("{} samples, S = {}", shown.size(0), a.sampler.steps);
+  p.equal_axes = true;
+  optional_chart(
+      [&] { plot_xy(path, {Series::points("samples", shown.select(1, 0), shown.select(1, 1))}, p); });
+}
+
 int run_sample(const SampleArgs& a) {
   const auto device = init_runtime();
   auto d = load_model(a.model, a.sampler, device);
   const auto& info = d.data();
-  torch::Tensor seeds;
-  if (!a.seeds_in.empty()) {
-    seeds = load_seeds(a.seeds_in, info);
-  } else {
-    auto gen = make_generator(global_options().seed);
-    std::vector<int64_t> shape = {a.n};
-    shape.insert(shape.end(), info.shape.begin(), info.shape.end());
-    seeds = randn(shape, gen);
-  }
+  const auto seeds = a.seeds_in.empty() ? draw_seeds(a.n, info) : load_seeds(a.seeds_in, info);
   DDIM_CHECK_ARG(
       d.network().cond_dim() == 0 || !a.latent.empty(),
       "{} is a diffusion autoencoder: unconditional sampling draws z_sem from a latent DDIM; train one "
@@ -45,68 +98,24 @@ int run_sample(const SampleArgs& a) {
       a.model, a.model);
   DDIM_CHECK_ARG(d.network().cond_dim() > 0 || a.latent.empty(),
                  "--latent is for diffusion autoencoders; {} is a plain denoiser", a.model);
-  const auto grid = a.sampler.grid(d);
+  const auto codes = sample_codes(d, a, seeds.size(0), device);
+  open_run_dir(a.out);
+  if (codes.defined()) save_tensor(a.out + "/zsem.pt", codes);
   auto opts = a.sampler.sample_options(d);
-  auto eta_gen = make_generator(mix_seed(global_options().seed, 0xe7a));
+  auto eta_gen = make_generator(mix_seed(global_options().seed, kEtaStream));
   opts.generator = &eta_gen;
-  // A diffusion autoencoder samples its semantic codes from its latent DDIM first.
-  torch::Tensor codes;
-  if (d.network().cond_dim() > 0) {
-    auto latent = load_model(a.latent, a.sampler, device);
-    DDIM_CHECK_ARG(latent.data().shape == std::vector<int64_t>{d.network().cond_dim()},
-                   "{} does not model {}-dimensional codes", a.latent, d.network().cond_dim());
-    open_run_dir(a.out);
-    auto lgen = make_generator(mix_seed(global_options().seed, 0x1a7e));
-    codes = generate(latent, randn({seeds.size(0), d.network().cond_dim()}, lgen), a.sampler.grid(latent), {},
-                     a.sampler.batch);
-    save_tensor(a.out + "/zsem.pt", codes);
-  }
-  if (!codes.defined()) open_run_dir(a.out);  // once every input is loaded and checked
   Progress progress("sample", seeds.size(0), "img");
   const auto start = std::chrono::steady_clock::now();
-  auto samples = generate(
-      d, seeds, grid, opts, a.sampler.batch, [&](int64_t done) { progress.update(done); }, codes);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto samples = generate(
+      d, seeds, a.sampler.grid(d), opts, a.sampler.batch, [&](int64_t done) { progress.update(done); },
+      codes);
+  const double secs = seconds_since(start);
   progress.finish();
   save_tensor(a.out + "/seeds.pt", seeds);
-  auto shown = crop_padding(samples, info);
+  const auto shown = info.crop(samples);
   save_tensor(a.out + "/samples.pt", shown);
-  if (info.is_image()) {
-    const int64_t cols =
-        a.columns > 0 ? a.columns : static_cast<int64_t>(std::ceil(std::sqrt(double(shown.size(0)))));
-    write_png(a.out + "/samples.png", make_grid(shown, cols));
-  } else {
-    PlotOptions p;
-    p.title = fmt::format("{} samples, S = {}", samples.size(0), a.sampler.steps);
-    p.equal_axes = true;
-    optional_chart([&] {
-      plot_xy(a.out + "/samples.png", {Series::points("samples", samples.select(1, 0), samples.select(1, 1))},
-              p);
-    });
-  }
-  if (a.trajectory && info.is_image()) {
-    // The states x_t along the grid for the first few seeds: one row per seed.
-    torch::NoGradGuard no_grad;
-    auto o = opts;
-    o.keep_trajectory = true;
-    const int64_t k = std::min<int64_t>(8, seeds.size(0));
-    auto r = ddim_sample(d.eps_fn(codes.defined() ? codes.slice(0, 0, k).to(device) : codes),
-                         seeds.slice(0, 0, k).to(device), grid, o);
-    std::vector<torch::Tensor> rows;
-    std::vector<std::string> labels;
-    for (int64_t i = 0; i < k; ++i) {
-      std::vector<torch::Tensor> states;
-      for (const auto& x : r.trajectory) states.push_back(d.to_data(x.slice(0, i, i + 1)).to(torch::kCPU));
-      rows.push_back(crop_padding(torch::cat(states), info));
-      labels.push_back(fmt::format("seed {}", i));
-    }
-    std::vector<std::vector<std::string>> captions(1);
-    for (size_t s = 0; s < grid.times.size(); ++s)
-      captions[0].push_back(fmt::format("t={:.2f}", grid.times[s]));
-    LabeledRowsOptions lo;
-    lo.title = "DDIM trajectories (data units, clipped)";
-    write_png(a.out + "/trajectory.png", labeled_rows(rows, labels, captions, lo));
-  }
+  write_picture(a.out + "/samples.png", shown, info, a);
+  if (a.trajectory && info.is_image()) write_trajectory(a.out + "/trajectory.png", d, seeds, codes, a, opts);
   nlohmann::ordered_json j;
   j["model"] = a.model;
   j["n"] = samples.size(0);
@@ -114,7 +123,7 @@ int run_sample(const SampleArgs& a) {
   j["eta"] = a.sampler.eta;
   j["seconds"] = secs;
   j["images_per_s"] = static_cast<double>(samples.size(0)) / secs;
-  write_json(a.out + "/sample.json", j.dump(2));
+  write_json(a.out + "/sample.json", j);
   spdlog::info("wrote {} samples to {}/samples.png and samples.pt ({:.1f} images/s)", samples.size(0), a.out,
                j["images_per_s"].get<double>());
   return 0;

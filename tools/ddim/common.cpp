@@ -5,8 +5,6 @@
 
 #include <csignal>
 #include <cstdlib>
-#include <filesystem>
-#include <sstream>
 
 #include "ddim/config_file.h"
 #include "ddim/device.h"
@@ -28,6 +26,100 @@ void record_stop(int sig) {
   g_stop_signal = sig;
   ddim::request_interrupt(sig);
 }
+
+std::map<const CLI::Option*, std::function<std::string(const std::string&)>>& value_names() {
+  static std::map<const CLI::Option*, std::function<std::string(const std::string&)>> names;
+  return names;
+}
+
+// Whether the parsed subcommand (or one of its parents) was given --bf16, on the command line
+// or in a --config file.
+bool bf16_requested() {
+  for (const CLI::App* app = g_root; app != nullptr;) {
+    const auto* opt = app->get_option_no_throw("--bf16");
+    if (opt != nullptr && opt->count() > 0 && opt->as<bool>()) return true;
+    const auto subs = app->get_subcommands();
+    app = subs.empty() ? nullptr : subs.front();
+  }
+  return false;
+}
+
+// A TOML value: numbers and booleans bare, everything else quoted.
+std::string toml_value(const std::string& v) {
+  if (v == "true" || v == "false") return v;
+  if (is_config_number(v)) return v;
+  std::string q = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\')
+      q += std::string("\\") + c;
+    else if (static_cast<unsigned char>(c) < 0x20)
+      q += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    else
+      q += c;
+  }
+  return q + "\"";
+}
+
+// The value of one option as TOML, or "" to leave it out.
+std::string option_value(const CLI::Option& opt) {
+  const auto it = value_names().find(&opt);
+  auto name = [&](const std::string& v) { return it == value_names().end() ? v : it->second(v); };
+  const auto values = opt.reduced_results();
+  if (values.empty()) {
+    if (opt.get_type_size() == 0) return "false";  // a flag that was not given
+    const auto d = opt.get_default_str();
+    if (d.empty()) return "";  // no value and no default: leave it out
+    if (opt.get_items_expected_max() <= 1) return toml_value(name(d));
+    std::string out = "[";  // a list option's default, "32,64,96"
+    size_t begin = 0;
+    for (size_t end = 0; end != std::string::npos; begin = end + 1) {
+      end = d.find(',', begin);
+      out += (begin ? ", " : "") + toml_value(d.substr(begin, end == std::string::npos ? end : end - begin));
+    }
+    return out + "]";
+  }
+  if (opt.get_type_size() == 0) return values[0] == "0" || values[0] == "false" ? "false" : "true";
+  if (values.size() == 1 && opt.get_items_expected_max() <= 1) return toml_value(name(values[0]));
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + toml_value(name(values[i]));
+  return out + "]";
+}
+
+void write_options(const CLI::App& app, std::string& out) {
+  for (const auto* opt : app.get_options()) {
+    const auto name = opt->get_single_name();
+    if (name.empty() || name == "help" || name == "help-all" || name == "config" || name == "version" ||
+        opt->get_positional())
+      continue;
+    const auto value = option_value(*opt);
+    if (!value.empty()) out += fmt::format("{} = {}\n", name, value);
+  }
+}
+
+void write_section(const CLI::App& app, const std::string& prefix, std::string& out) {
+  for (const auto* sub : app.get_subcommands()) {  // only the parsed ones
+    const std::string name = prefix.empty() ? sub->get_name() : prefix + "." + sub->get_name();
+    out += "\n[" + name + "]\n";
+    write_options(*sub, out);
+    write_section(*sub, name, out);
+  }
+}
+
+CLI::Validator number_validator(const std::string& what, std::function<bool(double)> ok,
+                                const std::string& name) {
+  return CLI::Validator(
+      [what, ok](std::string& value) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(value, &used);
+          if (used == value.size() && ok(v)) return {};
+        } catch (...) {
+        }
+        return "must be " + what + ", got '" + value + "'";
+      },
+      name);
+}
+
 }  // namespace
 
 std::function<bool()> install_stop_handler() {
@@ -63,25 +155,6 @@ std::function<bool()> stop_request(const Parallel& parallel) {
   return [local, group] { return group->any(local()); };
 }
 
-std::vector<int64_t> parse_int_list(const std::string& text, const std::string& option) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    DDIM_CHECK_ARG(used == item.size() && !item.empty(), "{}: '{}' is not a comma-separated list of integers",
-                   option, text);
-    out.push_back(v);
-  }
-  return out;
-}
-
 GlobalOptions& global_options() {
   static GlobalOptions options;
   return options;
@@ -98,6 +171,10 @@ void on_run(CLI::App* sub, Action action) {
 
 void set_root_app(CLI::App* app) { g_root = app; }
 
+void register_value_names(const CLI::Option* option, std::function<std::string(const std::string&)> name_of) {
+  value_names()[option] = std::move(name_of);
+}
+
 void init_logging(const std::string& level) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   std::string wanted = level;
@@ -110,89 +187,16 @@ void init_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
-namespace {
-
-// Whether the parsed subcommand (or one of its parents) was given --bf16, on the command line
-// or in a --config file.
-bool bf16_requested() {
-  for (const CLI::App* app = g_root; app != nullptr;) {
-    const auto* opt = app->get_option_no_throw("--bf16");
-    if (opt != nullptr && opt->count() > 0 && opt->as<bool>()) return true;
-    const auto subs = app->get_subcommands();
-    app = subs.empty() ? nullptr : subs.front();
-  }
-  return false;
-}
-
-}  // namespace
-
 torch::Device init_runtime() {
   const auto& g = global_options();
   const int threads = configure_threads(g.threads);
-  set_tf32(tf32_from_string(g.tf32));
+  set_tf32(g.tf32);
   const auto device = parse_device(g.device);
   spdlog::debug("LibTorch {}, {} CPU threads, device {}", torch_version(), threads, device.str());
   if (device.is_cpu() && bf16_requested() && !cpu_has_bf16_units())
     spdlog::warn("--bf16 on a CPU without AVX512-BF16 or AMX: bf16 is emulated and likely slower than fp32");
   return device;
 }
-
-namespace {
-
-// A TOML value: numbers and booleans bare, everything else quoted.
-std::string toml_value(const std::string& v) {
-  if (v == "true" || v == "false") return v;
-  if (is_config_number(v)) return v;
-  std::string q = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\')
-      q += std::string("\\") + c;
-    else if (static_cast<unsigned char>(c) < 0x20)
-      q += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-    else
-      q += c;
-  }
-  return q + "\"";
-}
-
-void write_options(const CLI::App& app, std::string& out) {
-  for (const auto* opt : app.get_options()) {
-    const auto name = opt->get_single_name();
-    if (name.empty() || name == "help" || name == "help-all" || name == "config" || name == "version" ||
-        opt->get_positional())
-      continue;
-    auto values = opt->reduced_results();
-    std::string value;
-    if (values.empty()) {
-      if (opt->get_type_size() == 0) {
-        value = "false";  // a flag that was not given
-      } else {
-        value = opt->get_default_str();
-        if (value.empty()) continue;  // no value and no default: leave it out
-        value = toml_value(value);
-      }
-    } else if (values.size() == 1) {
-      value = opt->get_type_size() == 0 ? (values[0] == "0" || values[0] == "false" ? "false" : "true")
-                                        : toml_value(values[0]);
-    } else {
-      value = "[";
-      for (size_t i = 0; i < values.size(); ++i) value += (i ? ", " : "") + toml_value(values[i]);
-      value += "]";
-    }
-    out += fmt::format("{} = {}\n", name, value);
-  }
-}
-
-void write_section(const CLI::App& app, const std::string& prefix, std::string& out) {
-  for (const auto* sub : app.get_subcommands()) {  // only the parsed ones
-    const std::string name = prefix.empty() ? sub->get_name() : prefix + "." + sub->get_name();
-    out += "\n[" + name + "]\n";
-    write_options(*sub, out);
-    write_section(*sub, name, out);
-  }
-}
-
-}  // namespace
 
 std::string effective_config() {
   if (!g_root) return {};
@@ -213,102 +217,69 @@ void open_run_dir(const std::string& dir) {
   spdlog::default_logger()->sinks().push_back(file);
 }
 
-void write_json(const std::string& path, const std::string& json_text) {
-  write_file_atomic(path, json_text + "\n");
+void write_json(const std::string& path, const nlohmann::ordered_json& json) {
+  write_file_atomic(path, json.dump(2) + "\n");
 }
 
-ddim::DataOptions DataArgs::options() const {
-  ddim::DataOptions o;
-  o.split = split_from_string(split);
-  o.limit = limit;
-  o.pad_to = pad_to;
-  o.crop = crop;
-  o.resize = resize;
-  o.channels = channels;
-  o.toy_size = toy_size;
-  o.seed = global_options().seed;
-  return o;
+DataSource seeded(DataSource source) {
+  source.options.seed = global_options().seed;
+  return source;
 }
 
-ddim::Dataset DataArgs::load() const { return load_dataset(parse_data_spec(spec), options()); }
-
-DataArgs DataArgs::with_split(const std::string& s) const {
-  DataArgs a = *this;
-  a.split = s;
-  return a;
+std::optional<Dataset> validation_split(const DataSource& source) {
+  if (!source.has_split(Split::Test)) return std::nullopt;
+  return source.with_split(Split::Test).load();
 }
 
-nlohmann::json DataArgs::to_json() const {
-  return {{"spec", spec}, {"split", split},   {"limit", limit},       {"pad_to", pad_to},
-          {"crop", crop}, {"resize", resize}, {"channels", channels}, {"toy_size", toy_size}};
-}
+const CLI::Validator kPositive = number_validator(
+    "a positive number", [](double v) { return v > 0; }, "POSITIVE");
+const CLI::Validator kNonNegative = number_validator(
+    "zero or a positive number", [](double v) { return v >= 0; }, "NON-NEGATIVE");
 
-DataArgs DataArgs::from_json(const nlohmann::json& j) {
-  DataArgs a;
-  a.spec = j.value("spec", a.spec);
-  a.split = j.value("split", a.split);
-  a.limit = j.value("limit", a.limit);
-  a.pad_to = j.value("pad_to", a.pad_to);
-  a.crop = j.value("crop", a.crop);
-  a.resize = j.value("resize", a.resize);
-  a.channels = j.value("channels", a.channels);
-  a.toy_size = j.value("toy_size", a.toy_size);
-  return a;
-}
-
-const CLI::Validator kPositive(
-    [](std::string& value) -> std::string {
-      try {
-        size_t used = 0;
-        const double v = std::stod(value, &used);
-        if (used == value.size() && v > 0) return {};
-      } catch (...) {
-      }
-      return "must be a positive number, got '" + value + "'";
-    },
-    "POSITIVE");
-
-const CLI::Validator kNonNegative(
-    [](std::string& value) -> std::string {
-      try {
-        size_t used = 0;
-        const double v = std::stod(value, &used);
-        if (used == value.size() && v >= 0) return {};
-      } catch (...) {
-      }
-      return "must be zero or a positive number, got '" + value + "'";
-    },
-    "NON-NEGATIVE");
-
-void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split) {
-  args.split = split;
-  sub->add_option("--data", args.spec,
+void add_data_options(CLI::App* sub, DataSource& s, Split split) {
+  s.options.split = split;
+  auto& o = s.options;
+  sub->add_option("--data", s.spec,
                   "Data set: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, folder:DIR, "
-                  "toy:circles|two-moons|gaussian")
+                  "toy:circles|two-moons|gaussian, fonts[:FONT_DIR]")
       ->capture_default_str();
-  sub->add_option("--split", args.split, "Which split: train, test or all")
-      ->check(CLI::IsMember({"train", "test", "all"}))
-      ->capture_default_str();
-  sub->add_option("--limit", args.limit, "Use only the first N examples of the split (0: all)")
+  add_enum_option(sub, "--split", o.split, "Which split");
+  sub->add_option("--limit", o.limit, "Use only the first N examples of the split (0: all)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_option("--pad-to", args.pad_to,
+  sub->add_option("--pad-to", o.pad_to,
                   "Pad images with zeros to SIZExSIZE (-1: next multiple of 8, so 28x28 -> "
                   "32x32; 0: never)")
       ->check(CLI::Range(int64_t{-1}, int64_t{1} << 16))
       ->capture_default_str();
-  sub->add_option("--crop", args.crop, "folder: crop the central square of this side first (0: no crop)")
+  sub->add_option("--crop", o.crop, "folder: crop the central square of this side first (0: no crop)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_option("--resize", args.resize, "folder: resize to SIZExSIZE after cropping (0: keep)")
+  sub->add_option("--resize", o.resize,
+                  "folder: resize to SIZExSIZE after cropping (0: keep); fonts: the image side (0: 32)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_option("--channels", args.channels, "folder: 1 (gray) or 3 (RGB); 0: as the files are")
+  sub->add_option("--channels", o.channels, "folder: 1 (gray) or 3 (RGB); 0: as the files are")
       ->check(CLI::IsMember({0, 1, 3}))
       ->capture_default_str();
-  sub->add_option("--toy-size", args.toy_size, "toy sets: number of points (0: 10000 train, 2000 test)")
+  sub->add_option("--toy-size", o.toy_size, "toy sets: number of points (0: 10000 train, 2000 test)")
       ->check(kNonNegative)
       ->capture_default_str();
+  sub->add_option("--attributes", o.attributes_file,
+                  "folder: attributes of the images, a CSV file (file,NAME1,NAME2,...) or CelebA's "
+                  "list_attr_celeba.txt");
+  sub->add_option("--class-attribute", o.label_attribute,
+                  "The attribute used as the class label (default: letter for fonts, the first "
+                  "column of --attributes)");
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous().flatten();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace ddim::cli

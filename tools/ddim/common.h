@@ -1,8 +1,10 @@
-// What every subcommand shares: global options, logging, run directories, data options.
+// What every subcommand shares: global options, logging, run directories, data options, enum
+// options and validators.
 //
 // Each subcommand lives in its own cmd_<name>.cpp with an options struct, a setup function
-// that declares its options, and a run function. Setup registers the run function as the
-// command's action; main parses the whole command line (and any --config file) first, and
+// that declares its options, and a run function that parses nothing itself: it loads the
+// inputs, makes one library call, and writes the outputs. Setup registers the run function as
+// the command's action; main parses the whole command line (and any --config file) first, and
 // only then runs the selected action, so that no work starts on a half-valid command.
 #pragma once
 
@@ -11,13 +13,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ddim/dataset.h"
+#include "ddim/device.h"
 #include "ddim/distributed.h"
 #include "ddim/error.h"
+#include "ddim/names.h"
 
 namespace ddim::cli {
 
@@ -25,7 +33,7 @@ namespace ddim::cli {
 struct GlobalOptions {
   std::string device = "auto";
   int threads = 0;
-  std::string tf32 = "conv";
+  Tf32 tf32 = Tf32::Conv;
   uint64_t seed = 0;
   std::string log_level = "info";
 };
@@ -56,38 +64,54 @@ std::string effective_config();
 void open_run_dir(const std::string& dir);
 
 /// Writes JSON (pretty, with a trailing newline) atomically.
-void write_json(const std::string& path, const std::string& json_text);
+void write_json(const std::string& path, const nlohmann::ordered_json& json);
 
-/// Data options shared by commands that read a data set.
-struct DataArgs {
-  std::string spec = "fashion-mnist";
-  std::string split = "train";
-  int64_t limit = 0;
-  int64_t pad_to = -1;
-  int64_t crop = 0;
-  int64_t resize = 0;
-  int64_t channels = 0;
-  int64_t toy_size = 0;
+/// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size,
+/// --attributes and --class-attribute on `sub`, bound to `source`; `split` is the command's
+/// default split.
+void add_data_options(CLI::App* sub, DataSource& source, Split split = Split::Train);
+/// The source with the global --seed (toy sets are a function of it).
+DataSource seeded(DataSource source);
+/// The test split of a training source, for validation, when the set has one.
+std::optional<Dataset> validation_split(const DataSource& source);
 
-  ddim::DataOptions options() const;
-  ddim::Dataset load() const;
-  /// The same arguments for another split (e.g. the test split for validation).
-  DataArgs with_split(const std::string& split) const;
-  nlohmann::json to_json() const;
-  static DataArgs from_json(const nlohmann::json& j);
-};
-/// Declares --data, --split, --limit, --pad-to, --crop, --resize, --channels, --toy-size
-/// on `sub`. `split` is the default split of this command.
-void add_data_options(CLI::App* sub, DataArgs& args, const std::string& split = "train");
+/// Remembers how to print an option's stored value back as a name (enum options store their
+/// value's number): what effective_config() writes.
+void register_value_names(const CLI::Option* option, std::function<std::string(const std::string&)> name_of);
 
-/// Validator for positive integers, with a message naming the option.
+/// An option whose values are the names of enum E's table (ddim/names.h): CLI11 checks and
+/// converts them with a CheckedTransformer over the same table, `--help` lists them, and
+/// config.toml gets the name back.
+template <class E>
+CLI::Option* add_enum_option(CLI::App* sub, const std::string& name, E& value, const std::string& help) {
+  const auto& table = name_table<E>();
+  std::map<std::string, E> map;
+  for (const auto& [v, n] : table.entries) map[n] = v;
+  auto check =
+      CLI::CheckedTransformer(map).description("{" + fmt::format("{}", fmt::join(table.names(), ",")) + "}");
+  auto* option = sub->add_option(name, value, help)->transform(check)->default_str(table.name(value));
+  register_value_names(option, [](const std::string& stored) -> std::string {
+    for (const auto& [v, n] : name_table<E>().entries)
+      if (std::to_string(static_cast<std::underlying_type_t<E>>(v)) == stored || n == stored) return n;
+    return stored;
+  });
+  return option;
+}
+
+/// A comma-separated list option ("32,64,96", "-0.5,0.5"), also accepted as a TOML array.
+template <class T>
+CLI::Option* add_list_option(CLI::App* sub, const std::string& name, std::vector<T>& values,
+                             const std::string& help) {
+  return sub->add_option(name, values, help)
+      ->delimiter(',')
+      ->expected(1, -1)
+      ->default_str(fmt::format("{}", fmt::join(values, ",")));
+}
+
+/// Validator for positive numbers, with a message naming the option.
 extern const CLI::Validator kPositive;
-/// Validator for integers >= 0.
+/// Validator for numbers >= 0.
 extern const CLI::Validator kNonNegative;
-
-}  // namespace ddim::cli
-
-namespace ddim::cli {
 
 /// Installs SIGINT/SIGTERM handlers that only record the request; long loops poll it and
 /// stop cleanly (saving what they must). Returns the polling function.
@@ -101,6 +125,7 @@ struct Parallel {
   std::unique_ptr<ddim::ProcessGroup> group;
   bool primary() const { return !group || group->rank() == 0; }
   ddim::GradientSync* sync() const { return group.get(); }
+  int64_t world() const { return group ? group->world_size() : 1; }
 };
 /// Joins the process group if the launcher asked for one (with `timeout_s` on every wait),
 /// quiets the console of ranks other than 0 and picks cuda:LOCAL_RANK on GPUs.
@@ -119,7 +144,10 @@ void optional_chart(Draw&& draw) {
   }
 }
 
-/// Parses "32,64,96" into integers; throws ddim::InvalidArgument naming `option`.
-std::vector<int64_t> parse_int_list(const std::string& text, const std::string& option);
+/// The values of a tensor as doubles (for JSON).
+std::vector<double> to_vector(const torch::Tensor& t);
+
+/// Seconds since `start`.
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 }  // namespace ddim::cli

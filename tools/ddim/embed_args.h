@@ -1,55 +1,45 @@
-// How the embedding commands (invert, reconstruct, interpolate, embed, ...) map images to
-// seeds: DDIM inversion, fixed-point inversion, or a trained embedding network, each
-// optionally refined by gradient descent on the seeds (seed paper Fig. 18).
+// The options of the commands that embed images into seeds (invert, reconstruct,
+// interpolate, encode, manipulate): the method and its settings, bound to the library's
+// EmbedOptions (ddim/embedding.h), and the embedding network when one is used.
 #pragma once
 
+#include <memory>
+
 #include "common.h"
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
-#include "ddim/embedder_trainer.h"
-#include "ddim/pipeline.h"
-#include "ddim/synthesis.h"
+#include "ddim/embedder.h"
+#include "ddim/embedding.h"
 #include "sampling_args.h"
 
 namespace ddim::cli {
 
 struct EmbedArgs {
-  std::string method = "ddim";
-  std::string label = "target";
-  int64_t iters = 3;
-  bool average = false;
-  std::string embedder;
-  bool force = false;
-  int64_t refine = 0;
-  double refine_lr = 1e-2;
+  EmbedOptions options;
+  std::string embedder;  ///< checkpoint of an embedding network
+  bool force = false;    ///< pair it with another denoiser than its own
 
-  InvertOptions invert_options() const;
-  /// The method in effect: --embedder alone implies "embedder".
-  std::string resolved_method() const { return !embedder.empty() && method == "ddim" ? "embedder" : method; }
-  std::string describe() const;
+  /// The options with the sampler's S, grid end and batch and the global seed; --embedder
+  /// alone implies the embedder method.
+  EmbedOptions resolved(const SamplerArgs& sampler) const;
+  /// The embedding network when the method needs one: loaded, checked against the denoiser
+  /// checkpoint `denoiser` (read from `path`), on `device`.
+  std::shared_ptr<Embedder> load_network(const Checkpoint& denoiser, const std::string& path,
+                                         const torch::Device& device) const;
 };
 
-/// Declares --method, --label, --iters, --average, --embedder, --force, --refine, --refine-lr.
-void add_embed_options(CLI::App* sub, EmbedArgs& a, bool with_refine = true);
+/// --method, --label, --iters, --average, --embedder, --force and, with `refinement`,
+/// --descent-iters, --refine, --refine-lr.
+void add_embed_options(CLI::App* sub, EmbedArgs& a, bool refinement = true);
 
-/// Gradient-descent refinement of seeds of `images` (one seed per image), e.refine iterations.
-torch::Tensor refine_seeds(const Denoiser& d, const torch::Tensor& images, const torch::Tensor& seeds,
-                           const EmbedArgs& e, const SamplerArgs& s);
+/// One progress bar per phase of embed_images / reconstruct_images.
+class PhaseProgress {
+ public:
+  PhaseProgress();
+  ~PhaseProgress();
+  EmbedProgress callback();
 
-/// The semantic codes z_sem of images in [0, 1] for a conditional model (Diff-AE), [N, d] on
-/// the CPU; undefined for unconditional models.
-torch::Tensor semantic_codes(const Denoiser& d, const torch::Tensor& images, int64_t batch);
-
-/// What an image is embedded into: its seed, and for a diffusion autoencoder its semantic
-/// code (the seed is then the stochastic code x_T, inverted conditioned on it).
-struct Embedding {
-  torch::Tensor seeds;  ///< [N, *shape]
-  torch::Tensor codes;  ///< [N, d], or undefined
+ private:
+  std::unique_ptr<class Progress> bar_;
+  std::string phase_;
 };
-
-/// Images in [0, 1] (model shape) -> seeds (and codes), on the CPU, by the chosen method.
-/// `model_path` names the denoiser (an embedder must belong to it).
-Embedding embed_images(const Denoiser& d, const std::string& model_path, const torch::Tensor& images,
-                       const EmbedArgs& e, const SamplerArgs& s, const ProgressFn& progress);
 
 }  // namespace ddim::cli

@@ -12,9 +12,9 @@ void add_input_options(CLI::App* sub, InputArgs& a, int64_t limit) {
   auto* tensor = sub->add_option(
       "--tensor", a.tensor, "Images from a .pt file, [N, C, H, W] in [0, 1] (e.g. ddim sample's samples.pt)");
   tensor->excludes(images);
-  add_data_options(sub, a.data, "test");
+  add_data_options(sub, a.data, Split::Test);
   a.data.spec = "";
-  a.data.limit = limit;
+  a.data.options.limit = limit;
   auto* data = sub->get_option("--data");
   data->description("Data set (default: the model's training data)");
   data->default_str("");
@@ -23,13 +23,27 @@ void add_input_options(CLI::App* sub, InputArgs& a, int64_t limit) {
   tensor->excludes(data);
 }
 
+DataSource model_data(DataSource d, const DataInfo& model) {
+  if (d.spec.empty()) d.spec = model.spec;
+  DDIM_CHECK_ARG(!d.spec.empty(), "give --images or --data: the model does not name its data");
+  // Images are padded like the model's by conform_images.
+  if (model.is_image() && d.options.pad_to == -1) d.options.pad_to = 0;
+  return seeded(d);
+}
+
+namespace {
+std::vector<torch::Tensor> image_list(const torch::Tensor& batch) {
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < batch.size(0); ++i) out.push_back(batch[i]);
+  return out;
+}
+}  // namespace
+
 Inputs load_inputs(const InputArgs& a, const DataInfo& model) {
   Inputs in;
   if (!a.tensor.empty()) {
     auto t = load_image_batch(a.tensor);
-    std::vector<torch::Tensor> imgs;
-    for (int64_t i = 0; i < t.size(0); ++i) imgs.push_back(t[i]);
-    in.images = conform_images(imgs, model);
+    in.images = conform_images(image_list(t), model);
     for (int64_t i = 0; i < t.size(0); ++i) in.names.push_back(fmt::format("{}[{}]", a.tensor, i));
     return in;
   }
@@ -40,21 +54,17 @@ Inputs load_inputs(const InputArgs& a, const DataInfo& model) {
     in.names = a.images;
     return in;
   }
-  DataArgs d = a.data;
-  if (d.spec.empty()) d.spec = model.spec;
-  DDIM_CHECK_ARG(!d.spec.empty(), "give --images or --data: the model does not name its data");
-  if (model.is_image() && d.pad_to == -1) d.pad_to = 0;  // conform_images pads like the model
-  const auto ds = d.load();
+  const auto source = model_data(a.data, model);
+  const auto ds = source.load();
+  DDIM_CHECK_ARG(ds.size() > 0, "{}: the {} split has no examples", ds.spec, to_string(source.options.split));
   if (ds.is_image()) {
-    std::vector<torch::Tensor> imgs;
-    auto all = ds.all();
-    for (int64_t i = 0; i < all.size(0); ++i) imgs.push_back(all[i]);
-    in.images = conform_images(imgs, model);
+    in.images = conform_images(image_list(ds.all()), model);
   } else {
-    DDIM_CHECK_ARG(!model.is_image(), "{} holds points but the model works on images", d.spec);
+    DDIM_CHECK_ARG(!model.is_image(), "{} holds points but the model works on images", source.spec);
     in.images = ds.all();
   }
-  for (int64_t i = 0; i < ds.size(); ++i) in.names.push_back(fmt::format("{}[{}]", d.split, i));
+  for (int64_t i = 0; i < ds.size(); ++i)
+    in.names.push_back(fmt::format("{}[{}]", to_string(source.options.split), i));
   in.labels = ds.labels;
   return in;
 }

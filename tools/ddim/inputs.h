@@ -1,5 +1,6 @@
-// Inputs of the commands that embed or reconstruct images: image files, or a split of a data
-// set (by default the model's own training data, test split), fitted to the model's shape.
+// Inputs of the commands that embed or reconstruct images: image files, images in a .pt file,
+// or a split of a data set (by default the model's own training data, test split), fitted to
+// the model's shape.
 #pragma once
 
 #include <torch/torch.h>
@@ -8,18 +9,18 @@
 #include <vector>
 
 #include "common.h"
-#include "ddim/denoiser.h"
+#include "ddim/dataset.h"
 
 namespace ddim::cli {
 
 struct InputArgs {
   std::vector<std::string> images;
   std::string tensor;
-  DataArgs data;
+  DataSource data;
 };
 
-/// Declares --images, --tensor and the data options (default: the model's data, test split, first
-/// `limit` examples).
+/// Declares --images, --tensor and the data options (default: the model's data, test split,
+/// first `limit` examples).
 void add_input_options(CLI::App* sub, InputArgs& args, int64_t limit = 64);
 
 struct Inputs {
@@ -29,6 +30,10 @@ struct Inputs {
 };
 
 Inputs load_inputs(const InputArgs& args, const DataInfo& model);
+
+/// The data source for `model`: `args` with the model's data when none was named (padding as
+/// the model's, for images).
+DataSource model_data(DataSource args, const DataInfo& model);
 
 /// Loads seeds for `model`: [N, *shape], or a single seed [*shape], or a cloud
 /// [images, K, *shape] (flattened to [images * K, *shape]). Throws ddim::InvalidArgument

@@ -36,11 +36,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", g.threads, "CPU threads for LibTorch (0: all CPUs this process may use)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--tf32", g.tf32,
-                 "GPU fp32 on TF32 tensor cores: conv (convolutions, LibTorch's default), all "
-                 "(matrix products too), off (full fp32 everywhere)")
-      ->check(CLI::IsMember({"conv", "all", "off"}))
-      ->capture_default_str();
+  add_enum_option(&app, "--tf32", g.tf32,
+                  "GPU fp32 on TF32 tensor cores: conv (convolutions, LibTorch's default), all "
+                  "(matrix products too), off (full fp32 everywhere)");
   app.add_option("--seed", g.seed, "Seed of every random draw (same seed, same machine: same bits on CPU)")
       ->capture_default_str();
   app.add_option("--log-level", g.log_level, "Console log level: trace, debug, info, warn, error, off")

@@ -6,13 +6,16 @@
 #include <cstdint>
 #include <string>
 
+#include "ddim/rate.h"
+
 namespace ddim::cli {
 
 class Progress {
  public:
-  /// `label` names the work, `total` counts its units (steps, images), `unit` names one.
-  /// A disabled bar shows nothing (data-parallel processes other than rank 0).
-  Progress(std::string label, int64_t total, std::string unit = "it", bool enabled = true);
+  /// `label` names the work, `total` counts its units (steps, images), `unit` names one;
+  /// `start` units were done before (a resumed run): they count towards the position, not
+  /// the rate. A disabled bar shows nothing (data-parallel processes other than rank 0).
+  Progress(std::string label, int64_t total, std::string unit = "it", bool enabled = true, int64_t start = 0);
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -27,7 +30,7 @@ class Progress {
  private:
   void draw(bool final);
   std::string label_, unit_, status_;
-  int64_t total_, done_ = 0, start_done_ = 0;
+  RateMeter meter_;
   bool tty_, enabled_, finished_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_, last_log_;
   int64_t last_logged_percent_ = -1;

@@ -110,9 +110,23 @@ class StrictConfig : public CLI::Config {
                    table_name(e.table));
     const std::string type = opt->get_type_name();
     auto starts = [&](const char* p) { return type.rfind(p, 0) == 0; };
+    // A list option takes a TOML array or one string of delimited items ("32,64,96"): each
+    // item is checked.
+    std::vector<std::pair<ConfigKind, std::string>> items;
+    const char delimiter = opt->get_delimiter();
     for (size_t i = 0; i < e.values.size(); ++i) {
-      const auto kind = e.kinds[i];
-      const auto& v = e.values[i];
+      if (e.kinds[i] != ConfigKind::String || delimiter == '\0' || flag) {
+        items.emplace_back(e.kinds[i], e.values[i]);
+        continue;
+      }
+      size_t begin = 0;
+      for (size_t end = 0; end != std::string::npos; begin = end + 1) {
+        end = e.values[i].find(delimiter, begin);
+        items.emplace_back(ConfigKind::String,
+                           e.values[i].substr(begin, end == std::string::npos ? end : end - begin));
+      }
+    }
+    for (const auto& [kind, v] : items) {
       const char* expected = nullptr;
       if (flag || starts("BOOLEAN")) {
         if (kind != ConfigKind::Boolean) expected = "true or false";

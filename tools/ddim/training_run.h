@@ -1,10 +1,9 @@
-// What `ddim train` and `ddim train-embedder` share around the library's run machinery
-// (ddim/training.h): the options of a run directory, kept in its checkpoints so that --resume
-// continues with them, and driving a run with a progress bar on one process or many.
+// What the training commands (train, train-embedder, train-classifier, train-latent) share
+// around the library's run machinery (ddim/training.h): the options of a run directory, and
+// driving a run with a progress bar, its previews drawn as pictures, on one process or many.
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -14,22 +13,20 @@
 namespace ddim::cli {
 
 struct RunArgs {
-  int64_t checkpoint_every = 1000, keep = 3, log_every = 100, preview_every = 0;
+  RunOptions options;
   int dist_timeout = 300;
-
-  RunOptions options(const std::string& dir, int64_t steps) const;
-  /// meta["run"] of the checkpoints: what --resume reads back.
-  nlohmann::json to_json(int64_t steps) const;
-  /// Takes the options a run was started with (meta["run"]).
-  void resume(const nlohmann::json& run);
 };
 
 /// --checkpoint-every, --keep, --log-every, --preview-every and --dist-timeout.
 void add_run_options(CLI::App* sub, RunArgs& a, const std::string& log_help, const std::string& preview_help);
 
-/// Runs `task` from `start` with a progress bar (rank 0's), the stop request agreed on by all
-/// processes, and, on a data-parallel group, the check that every process ends with the same
-/// weights of `model`.
+/// Draws a trainer's preview into the run directory: `<name>.png` (the newest) and
+/// `previews/<name>-step-NNNNNNNN.png`.
+void write_preview(const std::string& dir, int64_t step, const Preview& preview);
+
+/// Runs `task` from `start` with a progress bar (rank 0's), its previews drawn, the stop
+/// request agreed on by all processes, and, on a data-parallel group, the check that every
+/// process ends with the same weights of `model`.
 RunResult drive_training(TrainingTask& task, torch::nn::Module& model, const RunOptions& options,
                          int64_t start, const std::string& label, const Parallel& parallel);
 
@@ -37,5 +34,8 @@ RunResult drive_training(TrainingTask& task, torch::nn::Module& model, const Run
 /// continue) and returns the exit status 128 + signal.
 int report_stopped(const RunResult& result, const std::string& resume_command = "",
                    const std::string& dir = "");
+
+/// Logs the end of a finished run.
+void report_finished(const RunResult& result, const std::string& dir, const std::string& what);
 
 }  // namespace ddim::cli
