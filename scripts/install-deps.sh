@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ddim needs from Debian 12's archive. Idempotent: when every package is
 # already installed it changes nothing and does not touch the network.
+#   scripts/install-deps.sh          # build, run and test
+#   scripts/install-deps.sh --fuzz   # and clang with libFuzzer's runtime, for scripts/fuzz.sh
 set -euo pipefail
 
 packages=(
@@ -19,6 +21,9 @@ packages=(
   fonts-ebgaramond-extra fonts-sil-gentium
   python3-torch                             # the PyTorch baselines in bench/ and .pt interop tests
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)      # scripts/fuzz.sh: clang++ with libFuzzer, ASan and UBSan
+fi
 
 missing=()
 for p in "${packages[@]}"; do

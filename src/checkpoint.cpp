@@ -1,9 +1,13 @@
 #include "ddim/checkpoint.h"
 
+#include <cmath>
+#include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "pt_reader.h"
 
 namespace ddim {
 namespace {
@@ -22,9 +26,32 @@ std::string tensor_bytes(const torch::Tensor& t) {
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
 }
 
+// Every number in the metadata must convert to int64 and float without undefined behaviour
+// (C++ casts of 1e300 to an integer are undefined): nothing ddim writes comes near 2^53.
+void check_meta_numbers(const nlohmann::json& meta, const std::string& path) {
+  std::vector<std::pair<const nlohmann::json*, std::string>> todo = {{&meta, ""}};
+  while (!todo.empty()) {
+    const auto [j, key] = todo.back();
+    todo.pop_back();
+    if (j->is_object()) {
+      for (const auto& [k, v] : j->items()) todo.emplace_back(&v, key.empty() ? k : key + "." + k);
+    } else if (j->is_array()) {
+      for (size_t i = 0; i < j->size(); ++i) todo.emplace_back(&(*j)[i], fmt::format("{}[{}]", key, i));
+    } else if (j->is_number_float()) {
+      const double v = j->get<double>();
+      DDIM_CHECK_ARG(std::isfinite(v) && std::abs(v) <= 9007199254740992.0,
+                     "{}: checkpoint metadata: key '{}': the number {} is out of range", path, printable(key),
+                     v);
+    }
+  }
+}
+
 }  // namespace
 
-std::string Checkpoint::kind() const { return meta.value("kind", std::string()); }
+std::string Checkpoint::kind() const {
+  const auto it = meta.find("kind");
+  return it != meta.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
@@ -45,8 +72,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   write_file_atomic(path, std::string_view(data.data(), data.size()));
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  const auto value = unpickle_bytes(read_file(path), path);
+Checkpoint checkpoint_from_value(const c10::IValue& value, const std::string& path) {
   const auto not_ours = [&] {
     DDIM_FAIL("{}: not a ddim checkpoint (a .pt file without ddim's layout)", path);
   };
@@ -54,23 +80,63 @@ Checkpoint load_checkpoint(const std::string& path) {
   const auto root = value.toGenericDict();
   if (!root.contains("format") || !root.at("format").isString() || root.at("format").toStringRef() != kFormat)
     not_ours();
-  const auto version = root.at("version").toInt();
+  auto entry = [&](const char* key, bool (c10::IValue::*is)() const, const char* kind) {
+    DDIM_CHECK_ARG(root.contains(key) && (root.at(key).*is)(), "{}: damaged checkpoint: entry '{}' is not {}",
+                   path, key, kind);
+    return root.at(key);
+  };
+  const auto version = entry("version", &c10::IValue::isInt, "an integer").toInt();
   DDIM_CHECK(version == kVersion, "{}: checkpoint format version {} is not supported (this ddim reads {})",
              path, version, kVersion);
   Checkpoint ck;
+  const auto meta_text = entry("meta", &c10::IValue::isString, "a string").toStringRef();
   try {
-    ck.meta = nlohmann::json::parse(root.at("meta").toStringRef());
-    for (const auto& entry : root.at("states").toGenericDict()) {
-      TensorDict d;
-      for (const auto& t : entry.value().toGenericDict()) d[t.key().toStringRef()] = t.value().toTensor();
-      ck.states[entry.key().toStringRef()] = std::move(d);
-    }
-    for (const auto& entry : root.at("blobs").toGenericDict())
-      ck.blobs[entry.key().toStringRef()] = tensor_bytes(entry.value().toTensor());
+    // Nesting is bounded so that nothing recursive (dump, comparisons) can run out of stack.
+    ck.meta = nlohmann::json::parse(meta_text, [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      if (depth > 64) throw InvalidArgument("JSON nested deeper than 64 levels");
+      return true;
+    });
   } catch (const std::exception& e) {
-    DDIM_FAIL("{}: damaged ddim checkpoint: {}", path, std::string(e.what()).substr(0, 200));
+    DDIM_CHECK_ARG(false, "{}: checkpoint metadata is not valid JSON: {}", path, e.what());
+  }
+  DDIM_CHECK_ARG(ck.meta.is_object(), "{}: checkpoint metadata is not a JSON object", path);
+  check_meta_numbers(ck.meta, path);
+  const auto states = entry("states", &c10::IValue::isGenericDict, "a dictionary").toGenericDict();
+  TensorRules weights;  // floating-point weights must be finite; integer buffers count steps
+  weights.dtypes = floating_dtypes();
+  for (auto t : {torch::kInt64, torch::kInt32, torch::kUInt8}) weights.dtypes.push_back(t);
+  weights.finite = true;
+  for (const auto& state : states) {
+    DDIM_CHECK_ARG(state.key().isString() && state.value().isGenericDict(),
+                   "{}: damaged checkpoint: 'states' must map names to dictionaries of tensors", path);
+    const auto& state_name = state.key().toStringRef();
+    TensorDict d;
+    for (const auto& t : state.value().toGenericDict()) {
+      DDIM_CHECK_ARG(t.key().isString() && t.value().isTensor(),
+                     "{}: damaged checkpoint: states.{} must map names to tensors", path,
+                     printable(state_name));
+      const auto& name = t.key().toStringRef();
+      validate_tensor(t.value().toTensor(), weights, path,
+                      fmt::format("states.{}: tensor '{}'", printable(state_name), printable(name)));
+      d[name] = t.value().toTensor();
+    }
+    ck.states[state_name] = std::move(d);
+  }
+  TensorRules bytes;
+  bytes.dtypes = {torch::kUInt8};
+  bytes.min_dim = bytes.max_dim = 1;
+  for (const auto& blob : entry("blobs", &c10::IValue::isGenericDict, "a dictionary").toGenericDict()) {
+    DDIM_CHECK_ARG(blob.key().isString() && blob.value().isTensor(),
+                   "{}: damaged checkpoint: 'blobs' must map names to tensors", path);
+    const auto& name = blob.key().toStringRef();
+    validate_tensor(blob.value().toTensor(), bytes, path, fmt::format("blobs: tensor '{}'", printable(name)));
+    ck.blobs[name] = tensor_bytes(blob.value().toTensor());
   }
   return ck;
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  return checkpoint_from_value(unpickle_bytes(read_file(path), path), path);
 }
 
 Checkpoint load_checkpoint(const std::string& path, const std::string& kind) {
@@ -78,6 +144,12 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& kind) {
   DDIM_CHECK(ck.kind() == kind, "{}: is a ddim {} checkpoint, but a {} is needed here", path,
              ck.kind().empty() ? "unknown" : ck.kind(), kind);
   return ck;
+}
+
+const TensorDict& checkpoint_state(const Checkpoint& ck, const std::string& name, const std::string& what) {
+  const auto it = ck.states.find(name);
+  DDIM_CHECK_ARG(it != ck.states.end(), "{}: the checkpoint has no '{}' weights", what, name);
+  return it->second;
 }
 
 TensorDict module_state(const torch::nn::Module& module) {
@@ -113,6 +185,124 @@ void load_module_state(torch::nn::Module& module, const TensorDict& state, const
               extra.empty() ? "?" : extra[0]);
   }
 }
+
+// ---------------------------------------------------------------------- metadata access
+
+namespace detail {
+
+void throw_meta_error(const std::string& what, const std::string& key, std::string problem) {
+  problem = problem.substr(0, problem.find('\n'));
+  // nlohmann's messages start with "[json.exception.type_error.302] ".
+  if (!problem.empty() && problem.front() == '[') {
+    const auto close = problem.find("] ");
+    if (close != std::string::npos) problem = problem.substr(close + 2);
+  }
+  throw InvalidArgument(fmt::format("{}: checkpoint metadata: key '{}': {}", what, key, problem),
+                        DDIM_WHERE_);
+}
+
+}  // namespace detail
+
+namespace {
+
+[[noreturn]] void meta_type_error(const std::string& what, const std::string& key, const char* expected,
+                                  const nlohmann::json& found) {
+  throw InvalidArgument(fmt::format("{}: checkpoint metadata: key '{}': expected {}, found {}", what, key,
+                                    expected, found.type_name()),
+                        DDIM_WHERE_);
+}
+
+bool is_integral(const nlohmann::json& j) {
+  if (j.is_number_unsigned()) return j.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max());
+  return j.is_number_integer();
+}
+
+bool is_finite_number(const nlohmann::json& j) { return j.is_number() && std::isfinite(j.get<double>()); }
+
+template <class T>
+bool element_ok(const nlohmann::json& j) {
+  if constexpr (std::is_same_v<T, int64_t>)
+    return is_integral(j);
+  else if constexpr (std::is_same_v<T, std::string>)
+    return j.is_string();
+  else if constexpr (std::is_same_v<T, bool>)
+    return j.is_boolean();
+  else if constexpr (std::is_same_v<T, float>)
+    return is_finite_number(j) && std::abs(j.get<double>()) <= std::numeric_limits<float>::max();
+  else
+    return is_finite_number(j);
+}
+
+template <class T>
+const char* kind_name() {
+  if constexpr (std::is_same_v<T, int64_t>) return "an integer";
+  if constexpr (std::is_same_v<T, std::string>) return "a string";
+  if constexpr (std::is_same_v<T, bool>) return "true or false";
+  return "a finite number";
+}
+
+template <class T>
+const char* array_name() {
+  if constexpr (std::is_same_v<T, int64_t>) return "an array of integers";
+  if constexpr (std::is_same_v<T, std::string>) return "an array of strings";
+  return "an array of finite numbers";
+}
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {
+  using element = T;
+};
+
+}  // namespace
+
+const nlohmann::json& meta_at(const nlohmann::json& meta, const std::string& key, const std::string& what) {
+  const nlohmann::json* j = &meta;
+  size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const auto part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!j->is_object() || !j->contains(part))
+      throw InvalidArgument(fmt::format("{}: checkpoint metadata: key '{}' is missing", what, key),
+                            DDIM_WHERE_);
+    j = &j->at(part);
+    if (dot == std::string::npos) return *j;
+    start = dot + 1;
+  }
+}
+
+template <class T>
+T meta_get(const nlohmann::json& meta, const std::string& key, const std::string& what) {
+  const auto& j = meta_at(meta, key, what);
+  if constexpr (is_vector<T>::value) {
+    using E = typename is_vector<T>::element;
+    if (!j.is_array()) meta_type_error(what, key, array_name<E>(), j);
+    T out;
+    for (const auto& e : j) {
+      if (!element_ok<E>(e)) meta_type_error(what, key, array_name<E>(), j);
+      out.push_back(e.get<E>());
+    }
+    return out;
+  } else {
+    if (!element_ok<T>(j)) meta_type_error(what, key, kind_name<T>(), j);
+    return j.get<T>();
+  }
+}
+
+template bool meta_get<bool>(const nlohmann::json&, const std::string&, const std::string&);
+template int64_t meta_get<int64_t>(const nlohmann::json&, const std::string&, const std::string&);
+template double meta_get<double>(const nlohmann::json&, const std::string&, const std::string&);
+template float meta_get<float>(const nlohmann::json&, const std::string&, const std::string&);
+template std::string meta_get<std::string>(const nlohmann::json&, const std::string&, const std::string&);
+template std::vector<int64_t> meta_get<std::vector<int64_t>>(const nlohmann::json&, const std::string&,
+                                                             const std::string&);
+template std::vector<float> meta_get<std::vector<float>>(const nlohmann::json&, const std::string&,
+                                                         const std::string&);
+template std::vector<double> meta_get<std::vector<double>>(const nlohmann::json&, const std::string&,
+                                                           const std::string&);
+template std::vector<std::string> meta_get<std::vector<std::string>>(const nlohmann::json&,
+                                                                     const std::string&, const std::string&);
 
 std::string optimizer_bytes(const torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive archive;

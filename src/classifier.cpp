@@ -1,5 +1,6 @@
 #include "ddim/classifier.h"
 
+#include "allocation_budget.h"
 #include "ddim/error.h"
 #include "ddim/rng.h"
 
@@ -111,8 +112,10 @@ Checkpoint ClassifierTrainer::checkpoint(int64_t step) const {
 
 void ClassifierTrainer::restore(const Checkpoint& ck, const std::string& what) {
   DDIM_CHECK(ck.kind() == "classifier", "{}: not a classifier checkpoint", what);
-  load_module_state(*net_, ck.states.at("model"), what);
-  load_optimizer_bytes(*optimizer_, ck.blobs.at("optimizer"), what);
+  load_module_state(*net_, checkpoint_state(ck, "model", what), what);
+  const auto it = ck.blobs.find("optimizer");
+  DDIM_CHECK(it != ck.blobs.end(), "{}: has no optimizer state to resume from", what);
+  load_optimizer_bytes(*optimizer_, it->second, what);
 }
 
 std::pair<torch::Tensor, torch::Tensor> classify(Classifier& net, const torch::Tensor& images,
@@ -140,13 +143,15 @@ double classifier_accuracy(Classifier& net, const torch::Tensor& images, const t
 LoadedClassifier load_classifier(const std::string& path) {
   const auto ck = load_checkpoint(path, "classifier");
   LoadedClassifier c;
-  try {
-    c.network = std::make_shared<Classifier>(ClassifierOptions::from_json(ck.meta.at("arch")));
-    c.data = DataInfo::from_json(ck.meta.at("data"));
-  } catch (const nlohmann::json::exception& e) {
-    DDIM_FAIL("{}: damaged classifier description: {}", path, e.what());
+  const auto& state = checkpoint_state(ck, "model", path);
+  {
+    detail::AllocationBudget budget(detail::network_budget(state));
+    c.network = meta_parse(ck.meta, "arch", path, [](const nlohmann::json& j) {
+      return std::make_shared<Classifier>(ClassifierOptions::from_json(j));
+    });
   }
-  load_module_state(*c.network, ck.states.at("model"), path);
+  c.data = meta_parse(ck.meta, "data", path, DataInfo::from_json);
+  load_module_state(*c.network, state, path);
   c.network->eval();
   return c;
 }

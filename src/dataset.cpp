@@ -7,7 +7,9 @@
 #include "ddim/error.h"
 #include "ddim/fonts.h"
 #include "ddim/idx.h"
+#include "ddim/image.h"
 #include "ddim/image_folder.h"
+#include "ddim/limits.h"
 #include "ddim/rng.h"
 #include "ddim/toy.h"
 
@@ -57,6 +59,11 @@ Part load_idx_part(const std::string& dir, const std::string& prefix) {
   DDIM_CHECK(images.dim() == 3, "{}: expected 3 IDX dimensions (count, rows, columns), got {}", images_path,
              images.dim());
   DDIM_CHECK(labels.dim() == 1, "{}: expected 1 IDX dimension (count), got {}", labels_path, labels.dim());
+  check_image_size(images.size(1), images.size(2), images_path);
+  if (labels.numel() > 0) {
+    const int64_t top = labels.max().item<int64_t>();
+    DDIM_CHECK(top <= 9, "{}: label {} is outside 0..9", labels_path, top);
+  }
   DDIM_CHECK(images.size(0) == labels.size(0), "{} has {} images but {} has {} labels", images_path,
              images.size(0), labels_path, labels.size(0));
   return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}, {}};
@@ -158,6 +165,12 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
     label_by_subfolder(all_rooted, rooted, part);
   }
   part.images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
+  // A 1x20000 image is small; padded to a square it is not.
+  const int64_t target = padded_size(part.images.size(2), part.images.size(3), o.pad_to);
+  if (target > 0)
+    check_image_size(target, target,
+                     fmt::format("{}: {}x{} images padded to {}x{}", files[0], part.images.size(3),
+                                 part.images.size(2), target, target));
   return part;
 }
 
@@ -169,8 +182,13 @@ Part load_fonts(const std::string& font_dir, const DataOptions& o) {
                  "colour may have the same gray level");
   const int64_t side = o.resize > 0 ? o.resize : 32;
   DDIM_CHECK_ARG(side >= 16, "fonts: the image side (the resize size) must be at least 16, got {}", side);
+  check_image_size(side, side, "fonts");
   const auto fonts = font_dir.empty() ? load_default_fonts() : load_font_dir(font_dir);
   const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit);
+  const int64_t max_bytes = input_limits().max_bytes;
+  DDIM_CHECK_ARG(static_cast<int64_t>(tuples.size()) <= max_bytes / (3 * side * side),
+                 "fonts: {} glyphs of {}x{} pixels would take more than the limit of {} bytes", tuples.size(),
+                 side, side, max_bytes);
   return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter"};
 }
 
@@ -212,6 +230,11 @@ DataSpec parse_data_spec(const std::string& text) {
                    fmt::join(toys, ", "));
   }
   return spec;
+}
+
+int64_t padded_size(int64_t height, int64_t width, int64_t pad_to) {
+  if (pad_to == -1) return ((std::max(height, width) + 7) / 8) * 8;
+  return pad_to;
 }
 
 torch::Tensor Padding::crop(const torch::Tensor& images) const {
@@ -316,9 +339,16 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   ds.attributes = std::move(part.attributes);
   if (data.dim() == 4) {
     const int64_t h = data.size(2), w = data.size(3);
-    int64_t target = o.pad_to;
-    if (target == -1) target = ((std::max(h, w) + 7) / 8) * 8;
-    if (target > 0 && (target != h || target != w)) data = pad_images(data, target, &ds.padding);
+    const int64_t target = padded_size(h, w, o.pad_to);
+    if (target > 0 && (target != h || target != w)) {
+      check_image_size(target, target,
+                       fmt::format("{}: {}x{} images padded to {}x{}", ds.spec, w, h, target, target));
+      const int64_t max_bytes = input_limits().max_bytes;
+      DDIM_CHECK_ARG(data.size(0) * data.size(1) <= max_bytes / (target * target),
+                     "{}: {} images padded to {}x{} would take more than the limit of {} bytes", ds.spec,
+                     data.size(0), target, target, max_bytes);
+      data = pad_images(data, target, &ds.padding);
+    }
   }
   ds.storage = data.contiguous();
   ds.labels = labels.defined() ? labels.contiguous() : labels;
@@ -411,6 +441,26 @@ DataInfo DataInfo::from_json(const nlohmann::json& j) {
   }
   d.classes = j.value("classes", std::vector<std::string>{});
   d.examples = j.value("examples", int64_t{0});
+  // Shapes size the seeds, pictures and padding of every command: keep them plausible.
+  DDIM_CHECK_ARG(d.shape.size() == 1 || d.shape.size() == 3, "shape [{}]: expected [C, H, W] or [D]",
+                 fmt::join(d.shape, ", "));
+  for (auto s : d.shape)
+    DDIM_CHECK_ARG(s > 0 && s <= 65536, "shape [{}]: sizes must be in 1..65536", fmt::join(d.shape, ", "));
+  if (d.is_image()) {
+    const int64_t max_pixels = input_limits().max_image_pixels;
+    DDIM_CHECK_ARG(d.shape[0] == 1 || d.shape[0] == 3, "shape [{}]: images have 1 or 3 channels",
+                   fmt::join(d.shape, ", "));
+    DDIM_CHECK_ARG(d.shape[1] * d.shape[2] <= max_pixels,
+                   "shape [{}]: more than the limit of {} pixels (the input limit max_image_pixels)",
+                   fmt::join(d.shape, ", "), max_pixels);
+    const auto& p = d.padding;
+    DDIM_CHECK_ARG(p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0 &&
+                       p.top + p.bottom < d.shape[1] && p.left + p.right < d.shape[2],
+                   "padding [{}, {}, {}, {}] does not fit shape [{}]", p.top, p.bottom, p.left, p.right,
+                   fmt::join(d.shape, ", "));
+  } else {
+    DDIM_CHECK_ARG(!d.padding.any(), "points have no padding");
+  }
   return d;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ddim/error.h"
+#include "ddim/interrupt.h"
 #include "ddim/rng.h"
 
 namespace ddim {
@@ -76,6 +77,7 @@ DdimResult ddim_sample(const EpsFn& eps_fn, const torch::Tensor& x_T, const Time
   auto x = x_T;
   if (o.keep_trajectory) r.trajectory.push_back(x.detach());
   for (int64_t k = 0; k < grid.steps(); ++k) {
+    throw_if_interrupted();
     x = ddim_sample_step(eps_fn, x, grid.rates[k], grid.rates[k + 1], o);
     if (o.keep_trajectory) r.trajectory.push_back(x.detach());
   }
@@ -92,6 +94,7 @@ DdimResult ddim_invert(const EpsFn& eps_fn, const torch::Tensor& x_0, const Time
   auto x = x_0;
   if (o.keep_trajectory) r.trajectory.push_back(x.detach());
   for (int64_t k = grid.steps(); k > 0; --k) {
+    throw_if_interrupted();
     const Rates& from = grid.rates[k];    // known point (less noisy)
     const Rates& to = grid.rates[k - 1];  // the point to solve for
     const bool target = o.method == InversionMethod::FixedPoint || o.label == EpsLabel::Target;

@@ -2,8 +2,10 @@
 
 #include <cmath>
 
+#include "allocation_budget.h"
 #include "ddim/autocast.h"
 #include "ddim/error.h"
+#include "ddim/limits.h"
 
 namespace ddim {
 
@@ -89,22 +91,28 @@ Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what,
   DDIM_CHECK(ck.kind() == "denoiser", "{}: is a ddim {} checkpoint, but a denoiser is needed here", what,
              ck.kind().empty() ? "unknown" : ck.kind());
   const auto& m = ck.meta;
-  std::shared_ptr<EpsNetwork> net;
-  Standardizer stats;
-  DataInfo data;
-  ScheduleOptions schedule;
-  try {
-    net = make_network(m.at("arch"));
-    schedule = ScheduleOptions::from_json(m.at("schedule"));
-    stats.mean = torch::tensor(m.at("stats").at("mean").get<std::vector<float>>());
-    stats.std = torch::tensor(m.at("stats").at("std").get<std::vector<float>>());
-    data = DataInfo::from_json(m.at("data"));
-  } catch (const nlohmann::json::exception& e) {
-    DDIM_FAIL("{}: damaged checkpoint description: {}", what, e.what());
-  }
   const std::string state = weights == Weights::EMA ? "ema" : "model";
   const auto it = ck.states.find(state);
   DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights", what, state);
+  // The metadata describe the network to build; its weights are in the file, so building
+  // takes about their size. A description that asks for far more is refused before it is built.
+  detail::AllocationBudget budget(detail::network_budget(it->second));
+  const auto net = meta_parse(m, "arch", what, [](const nlohmann::json& j) { return make_network(j); });
+  const auto schedule = meta_parse(m, "schedule", what, [](const nlohmann::json& j) {
+    const auto o = ScheduleOptions::from_json(j);
+    Schedule check(o);  // validates
+    return o;
+  });
+  const auto data = meta_parse(m, "data", what, DataInfo::from_json);
+  Standardizer stats;
+  stats.mean = torch::tensor(meta_get<std::vector<float>>(m, "stats.mean", what));
+  stats.std = torch::tensor(meta_get<std::vector<float>>(m, "stats.std", what));
+  const int64_t channels = data.shape[0];
+  DDIM_CHECK_ARG(stats.mean.numel() == channels && stats.std.numel() == channels,
+                 "{}: checkpoint metadata: key 'stats': {} means and {} deviations for {} channels", what,
+                 stats.mean.numel(), stats.std.numel(), channels);
+  DDIM_CHECK_ARG(stats.std.gt(0).all().item<bool>(),
+                 "{}: checkpoint metadata: key 'stats.std': deviations must be positive", what);
   load_module_state(*net, it->second, what);
   net->eval();
   for (auto& p : net->parameters()) p.set_requires_grad(false);

@@ -224,8 +224,8 @@ Checkpoint DenoiserTrainer::checkpoint(int64_t step) const {
 
 void DenoiserTrainer::restore(const Checkpoint& ck, const std::string& what) {
   DDIM_CHECK(ck.kind() == "denoiser", "{}: not a denoiser checkpoint", what);
-  load_module_state(*model_, ck.states.at("model"), what);
-  load_module_state(*ema_, ck.states.at("ema"), what);
+  load_module_state(*model_, checkpoint_state(ck, "model", what), what);
+  load_module_state(*ema_, checkpoint_state(ck, "ema", what), what);
   const auto it = ck.blobs.find("optimizer");
   DDIM_CHECK(it != ck.blobs.end(), "{}: has no optimizer state to resume from", what);
   load_optimizer_bytes(*optimizer_, it->second, what);

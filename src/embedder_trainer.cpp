@@ -1,5 +1,6 @@
 #include "ddim/embedder_trainer.h"
 
+#include "allocation_budget.h"
 #include "ddim/autocast.h"
 #include "ddim/error.h"
 #include "ddim/image.h"
@@ -132,7 +133,7 @@ Checkpoint EmbedderTrainer::checkpoint(int64_t step) const {
 
 void EmbedderTrainer::restore(const Checkpoint& ck, const std::string& what) {
   DDIM_CHECK(ck.kind() == "embedder", "{}: not an embedder checkpoint", what);
-  load_module_state(*embedder_, ck.states.at("model"), what);
+  load_module_state(*embedder_, checkpoint_state(ck, "model", what), what);
   const auto it = ck.blobs.find("optimizer");
   DDIM_CHECK(it != ck.blobs.end(), "{}: has no optimizer state to resume from", what);
   load_optimizer_bytes(*optimizer_, it->second, what);
@@ -162,16 +163,22 @@ LoadedEmbedder load_embedder(const std::string& path, const Checkpoint* denoiser
                              const std::string& denoiser_path, bool force) {
   const auto ck = load_checkpoint(path, "embedder");
   LoadedEmbedder e;
-  try {
-    e.network = std::make_shared<Embedder>(EmbedderOptions::from_json(ck.meta.at("arch")));
-    const auto& r = ck.meta.at("denoiser");
-    e.denoiser = {r.value("path", std::string()), r.value("fingerprint", std::string()),
-                  r.value("step", int64_t{0})};
-    e.steps = ck.meta.at("train").value("steps", int64_t{10});
-  } catch (const nlohmann::json::exception& ex) {
-    DDIM_FAIL("{}: damaged embedder description: {}", path, ex.what());
+  const auto& state = checkpoint_state(ck, "model", path);
+  {
+    detail::AllocationBudget budget(detail::network_budget(state));
+    e.network = meta_parse(ck.meta, "arch", path, [](const nlohmann::json& j) {
+      return std::make_shared<Embedder>(EmbedderOptions::from_json(j));
+    });
   }
-  load_module_state(*e.network, ck.states.at("model"), path);
+  e.denoiser = meta_parse(ck.meta, "denoiser", path, [](const nlohmann::json& r) {
+    return DenoiserRef{r.value("path", std::string()), r.value("fingerprint", std::string()),
+                       r.value("step", int64_t{0})};
+  });
+  e.steps = meta_parse(ck.meta, "train", path,
+                       [](const nlohmann::json& t) { return t.value("steps", int64_t{10}); });
+  DDIM_CHECK_ARG(e.steps > 0 && e.steps <= 100000,
+                 "{}: checkpoint metadata: key 'train.steps': {} is not a step count", path, e.steps);
+  load_module_state(*e.network, state, path);
   e.network->eval();
   for (auto& p : e.network->parameters()) p.set_requires_grad(false);
   if (denoiser && !force) {

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "ddim/error.h"
+#include "ddim/interrupt.h"
 #include "ddim/pipeline.h"
 #include "ddim/rng.h"
 #include "ddim/synthesis.h"
@@ -152,6 +153,7 @@ torch::Tensor semantic_codes(const Denoiser& d, const torch::Tensor& images, int
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < images.size(0); i += batch) {
     const int64_t end = std::min(images.size(0), i + batch);
+    throw_if_interrupted();
     auto x = d.standardize(images.slice(0, i, end).to(d.device()));
     out.push_back(d.network().condition(x).to(torch::kCPU));
     if (progress) progress(end);
@@ -201,6 +203,7 @@ Embedding embed_images(const Denoiser& d, const torch::Tensor& images, const Emb
     std::vector<torch::Tensor> out;
     for (int64_t i = 0; i < n; i += o.batch) {
       const int64_t end = std::min(n, i + o.batch);
+      throw_if_interrupted();
       out.push_back(embedder->forward(images.slice(0, i, end).to(d.device())).to(torch::kCPU));
       timer(end);
     }

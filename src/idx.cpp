@@ -6,6 +6,7 @@
 
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "ddim/limits.h"
 
 namespace ddim {
 
@@ -15,6 +16,10 @@ bool is_gzip(const std::vector<char>& bytes) {
 }
 
 std::vector<char> gunzip(const std::vector<char>& compressed, const std::string& what) {
+  return gunzip(compressed, what, input_limits().max_bytes);
+}
+
+std::vector<char> gunzip(const std::vector<char>& compressed, const std::string& what, int64_t max_bytes) {
   z_stream zs{};
   // 16 + MAX_WBITS: expect a gzip wrapper, whose CRC-32 and length zlib verifies.
   DDIM_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "{}: cannot start gzip decoder", what);
@@ -24,7 +29,9 @@ std::vector<char> gunzip(const std::vector<char>& compressed, const std::string&
     const auto* tail = reinterpret_cast<const unsigned char*>(compressed.data() + compressed.size() - 4);
     const uint32_t isize =
         uint32_t(tail[0]) | (uint32_t(tail[1]) << 8) | (uint32_t(tail[2]) << 16) | (uint32_t(tail[3]) << 24);
-    out.reserve(std::min<size_t>(isize, size_t(1) << 31) + 1);
+    // Deflate expands at most 1032:1; the trailer is only a hint.
+    const uint64_t plausible = std::min<uint64_t>(uint64_t(compressed.size()) * 1032, uint64_t(max_bytes));
+    out.reserve(std::min<uint64_t>(isize, plausible) + 1);
   }
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
   zs.avail_in = static_cast<uInt>(compressed.size());
@@ -32,11 +39,16 @@ std::vector<char> gunzip(const std::vector<char>& compressed, const std::string&
   constexpr size_t kChunk = size_t(1) << 20;
   while (rc == Z_OK) {
     const size_t used = out.size();
-    out.resize(used + kChunk);
+    if (used >= static_cast<uint64_t>(max_bytes)) {
+      inflateEnd(&zs);
+      DDIM_CHECK_ARG(false, "{}: gzip data inflate to more than the limit of {} bytes", what, max_bytes);
+    }
+    const size_t chunk = std::min<uint64_t>(kChunk, uint64_t(max_bytes) - used);
+    out.resize(used + chunk);
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-    zs.avail_out = static_cast<uInt>(kChunk);
+    zs.avail_out = static_cast<uInt>(chunk);
     rc = inflate(&zs, Z_NO_FLUSH);
-    out.resize(used + (kChunk - zs.avail_out));
+    out.resize(used + (chunk - zs.avail_out));
   }
   const std::string msg = zs.msg ? zs.msg : "";
   inflateEnd(&zs);
@@ -58,13 +70,16 @@ torch::Tensor parse_idx(const std::vector<char>& bytes, const std::string& what)
   DDIM_CHECK(bytes.size() >= header, "{}: truncated IDX header", what);
   std::vector<int64_t> sizes;
   uint64_t count = 1;
+  bool overflow = false;
   for (int d = 0; d < dims; ++d) {
     const auto* q = p + 4 + 4 * d;
     const uint32_t s = (uint32_t(q[0]) << 24) | (uint32_t(q[1]) << 16) | (uint32_t(q[2]) << 8) | q[3];
     sizes.push_back(s);
-    count *= s;
-    DDIM_CHECK(count <= (uint64_t(1) << 40), "{}: IDX sizes are implausibly large", what);
+    overflow = overflow || __builtin_mul_overflow(count, uint64_t{s}, &count);
   }
+  // The data must be in the file, so this only guards the arithmetic.
+  DDIM_CHECK(!overflow && count <= uint64_t(input_limits().max_bytes),
+             "{}: IDX sizes {} are implausibly large", what, fmt::join(sizes, "x"));
   DDIM_CHECK(bytes.size() - header == count, "{}: IDX sizes {} need {} data bytes but the file has {}", what,
              fmt::join(sizes, "x"), count, bytes.size() - header);
   auto out = torch::empty(sizes, torch::kUInt8);

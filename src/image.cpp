@@ -3,10 +3,12 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "ddim/limits.h"
 
 // The stb implementations live in this translation unit only.
 #define STB_IMAGE_IMPLEMENTATION
@@ -44,7 +46,7 @@ void verify_png(const std::vector<char>& bytes, const std::string& what) {
     const uint32_t stored = read_be32(p + pos + 8 + length);
     const uint32_t crc = static_cast<uint32_t>(::crc32(0L, p + pos + 4, length + 4));
     DDIM_CHECK(crc == stored, "{}: corrupt PNG (checksum mismatch in the '{}' chunk at byte {})", what,
-               std::string(reinterpret_cast<const char*>(p + pos + 4), 4), pos);
+               printable(std::string_view(reinterpret_cast<const char*>(p + pos + 4), 4)), pos);
     if (std::memcmp(p + pos + 4, "IEND", 4) == 0) {
       ended = true;
       break;
@@ -52,6 +54,44 @@ void verify_png(const std::vector<char>& bytes, const std::string& what) {
     pos += 12 + length;
   }
   DDIM_CHECK(ended, "{}: truncated PNG (no IEND chunk)", what);
+}
+
+// Walks a JPEG's marker segments as a decoder does and checks what Debian's stb_image (a 2022
+// snapshot) trusts: the 16 code counts of a Huffman table may sum past the 256 symbols its
+// tables hold, and it writes them all (found by tests/fuzz/fuzz_image).
+void verify_jpeg_segments(const unsigned char* p, size_t n, const std::string& what) {
+  auto be16 = [&](size_t at) { return static_cast<size_t>((p[at] << 8) | p[at + 1]); };
+  size_t i = 2;  // after SOI
+  while (i + 1 < n) {
+    DDIM_CHECK(p[i] == 0xFF, "{}: corrupt JPEG (no marker at byte {})", what, i);
+    while (i + 1 < n && p[i + 1] == 0xFF) ++i;  // fill bytes
+    if (i + 1 >= n) break;
+    const unsigned char marker = p[i + 1];
+    if (marker == 0xD9) return;  // EOI
+    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+      i += 2;  // markers without a length
+      continue;
+    }
+    DDIM_CHECK(i + 4 <= n, "{}: truncated JPEG (a marker at byte {} has no length)", what, i);
+    const size_t length = be16(i + 2);
+    DDIM_CHECK(length >= 2 && i + 2 + length <= n,
+               "{}: corrupt JPEG (the segment at byte {} runs past the file)", what, i);
+    if (marker == 0xC4) {  // DHT: tables of (class and id, 16 counts, the symbols)
+      for (size_t t = i + 4, end = i + 2 + length; t < end;) {
+        DDIM_CHECK(end - t >= 17, "{}: corrupt JPEG (a Huffman table at byte {} is cut short)", what, t);
+        size_t codes = 0;
+        for (size_t k = 1; k <= 16; ++k) codes += p[t + k];
+        DDIM_CHECK(codes <= 256 && end - t - 17 >= codes,
+                   "{}: corrupt JPEG (a Huffman table at byte {} declares {} codes)", what, t, codes);
+        t += 17 + codes;
+      }
+    }
+    i += 2 + length;
+    if (marker == 0xDA) {
+      // Entropy-coded data: FF is followed by 00 (a stuffed byte) or a restart marker.
+      while (i + 1 < n && !(p[i] == 0xFF && p[i + 1] != 0x00 && !(p[i + 1] >= 0xD0 && p[i + 1] <= 0xD7))) ++i;
+    }
+  }
 }
 
 // A JPEG's entropy-coded data cannot contain the byte pair FF D9 (FF is byte-stuffed), so a
@@ -69,6 +109,7 @@ void verify_jpeg(const std::vector<char>& bytes, const std::string& what) {
       break;
     }
   DDIM_CHECK(eoi, "{}: truncated JPEG (no end-of-image marker after the last scan)", what);
+  verify_jpeg_segments(p, bytes.size(), what);
 }
 
 void verify_bmp(const std::vector<char>& bytes, const std::string& what) {
@@ -98,19 +139,35 @@ torch::Tensor decode_image(const std::vector<char>& bytes, const std::string& wh
   } else {
     DDIM_FAIL("{}: not a PNG, JPEG or BMP image", what);
   }
+  DDIM_CHECK(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()),
+             "{}: image file of {} bytes is too large to decode", what, bytes.size());
   int w = 0, h = 0, channels_in_file = 0;
   DDIM_CHECK(stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                                    static_cast<int>(bytes.size()), &w, &h, &channels_in_file),
              "{}: corrupt image: {}", what, stbi_failure_reason());
+  // The header's size, checked before anything is allocated: a few hundred bytes may claim
+  // 16 million rows.
+  check_image_size(h, w, what);
   // Gray and gray+alpha decode to one channel, RGB and RGBA to three.
   const int channels = channels_in_file <= 2 ? 1 : 3;
+  int w2 = 0, h2 = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
-                            &w, &h, &channels_in_file, channels),
+                            &w2, &h2, &channels_in_file, channels),
       stbi_image_free);
   DDIM_CHECK(pixels != nullptr, "{}: corrupt image: {}", what, stbi_failure_reason());
+  DDIM_CHECK(w2 == w && h2 == h, "{}: corrupt image: its header says {}x{} but it decodes to {}x{}", what, w,
+             h, w2, h2);
   auto hwc = torch::from_blob(pixels.get(), {h, w, channels}, torch::kUInt8);
-  return hwc.permute({2, 0, 1}).to(torch::kFloat32).div_(255.0).contiguous();
+  return hwc.permute({2, 0, 1}).contiguous().to(torch::kFloat32).div_(255.0);
+}
+
+void check_image_size(int64_t height, int64_t width, const std::string& what) {
+  const int64_t max_pixels = input_limits().max_image_pixels;
+  DDIM_CHECK_ARG(
+      height > 0 && width > 0 && height <= max_pixels / width,
+      "{}: an image of {}x{} pixels is larger than the limit of {} pixels (the input limit max_image_pixels)",
+      what, width, height, max_pixels);
 }
 
 torch::Tensor read_image(const std::string& path) { return decode_image(read_file(path), path); }
@@ -160,6 +217,7 @@ torch::Tensor center_crop(const torch::Tensor& image, int64_t size) {
 
 torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t width) {
   DDIM_CHECK_ARG(height > 0 && width > 0, "resize to {}x{}: sizes must be positive", height, width);
+  check_image_size(height, width, fmt::format("resize to {}x{}", width, height));
   const bool batched = image.dim() == 4;
   auto x = batched ? image : image.unsqueeze(0);
   if (x.size(-2) == height && x.size(-1) == width) return image;

@@ -8,6 +8,8 @@
 
 #include "ddim/error.h"
 #include "ddim/image.h"
+#include "ddim/interrupt.h"
+#include "ddim/limits.h"
 
 namespace fs = std::filesystem;
 
@@ -42,6 +44,7 @@ torch::Tensor load_images(const std::vector<std::string>& files, const FolderOpt
   // Decoding is independent per file: spread it over the intra-op threads.
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
+      throw_if_interrupted();
       auto img = read_image(files[i]);
       if (options.crop > 0) {
         DDIM_CHECK(options.crop <= std::min(img.size(1), img.size(2)),
@@ -59,6 +62,10 @@ torch::Tensor load_images(const std::vector<std::string>& files, const FolderOpt
     for (const auto& img : images) channels = std::max(channels, img.size(0));
   }
   const auto h = images[0].size(1), w = images[0].size(2);
+  const int64_t max_bytes = input_limits().max_bytes;
+  DDIM_CHECK_ARG(n * channels <= max_bytes / (h * w),
+                 "{}: {} images of {}x{} would take more than the limit of {} bytes", files[0], n, w, h,
+                 max_bytes);
   auto out = torch::empty({n, channels, h, w}, torch::kUInt8);
   for (int64_t i = 0; i < n; ++i) {
     DDIM_CHECK(images[i].size(1) == h && images[i].size(2) == w,

@@ -2,6 +2,7 @@
 
 #include "ddim/error.h"
 #include "ddim/image.h"
+#include "ddim/interrupt.h"
 
 namespace ddim {
 namespace {
@@ -21,7 +22,9 @@ torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const Time
   torch::NoGradGuard no_grad;
   const auto device = d.device();
   std::vector<torch::Tensor> out;
+  DDIM_CHECK_ARG(seeds.size(0) > 0, "no seeds to generate from");
   for (int64_t i = 0; i < seeds.size(0); i += batch) {
+    throw_if_interrupted();
     const int64_t end = std::min(seeds.size(0), i + batch);
     auto x =
         ddim_sample(d.eps_fn(condition_on(cond, i, end, device)), seeds.slice(0, i, end).to(device), grid, o)
@@ -40,7 +43,9 @@ torch::Tensor invert(const Denoiser& d, const torch::Tensor& data, const TimeGri
   torch::NoGradGuard no_grad;
   const auto device = d.device();
   std::vector<torch::Tensor> out;
+  DDIM_CHECK_ARG(data.size(0) > 0, "no data to invert");
   for (int64_t i = 0; i < data.size(0); i += batch) {
+    throw_if_interrupted();
     const int64_t end = std::min(data.size(0), i + batch);
     auto x0 = d.standardize(data.slice(0, i, end).to(device));
     out.push_back(ddim_invert(d.eps_fn(condition_on(cond, i, end, device)), x0, grid, o).x.to(torch::kCPU));
@@ -51,6 +56,7 @@ torch::Tensor invert(const Denoiser& d, const torch::Tensor& data, const TimeGri
 
 torch::Tensor conform_images(const std::vector<torch::Tensor>& images, const DataInfo& m) {
   DDIM_CHECK_ARG(m.is_image(), "this model works on points, not images");
+  DDIM_CHECK_ARG(!images.empty(), "no images to fit to the model");
   const int64_t c = m.shape[0], h = m.shape[1], w = m.shape[2];
   const int64_t h0 = h - m.padding.top - m.padding.bottom, w0 = w - m.padding.left - m.padding.right;
   std::vector<torch::Tensor> out;

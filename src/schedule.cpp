@@ -39,7 +39,8 @@ Schedule::Schedule(const ScheduleOptions& o) : options_(o) {
                    o.min_signal_rate, o.max_signal_rate);
     return;
   }
-  DDIM_CHECK_ARG(o.timesteps >= 2, "discrete schedules need at least 2 timesteps, got {}", o.timesteps);
+  DDIM_CHECK_ARG(o.timesteps >= 2 && o.timesteps <= 1000000,
+                 "discrete schedules need 2 to 1,000,000 timesteps, got {}", o.timesteps);
   const int64_t T = o.timesteps;
   auto opts = torch::TensorOptions().dtype(torch::kFloat64);
   torch::Tensor beta;

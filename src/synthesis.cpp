@@ -1,6 +1,7 @@
 #include "ddim/synthesis.h"
 
 #include "ddim/error.h"
+#include "ddim/interrupt.h"
 #include "ddim/rng.h"
 #include "ddim/unrolled.h"
 
@@ -57,6 +58,7 @@ SynthesisResult synthesize_seeds(const Denoiser& d, const torch::Tensor& targets
     torch::Tensor distance;
     int64_t it = 0;
     while (it < o.iterations) {
+      throw_if_interrupted();
       auto out = d.stats().destandardize(differentiable_sample(eps, z, grid, o.checkpointing));
       distance = distance_per_example(out, target, o.loss);
       auto penalty = z.square().flatten(1).mean(1);

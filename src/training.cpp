@@ -7,6 +7,7 @@
 
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "ddim/interrupt.h"
 #include "ddim/rng.h"
 
 namespace fs = std::filesystem;
@@ -58,10 +59,9 @@ torch::Tensor EpochOrder::indices(int64_t step) {
 
 int64_t RunStart::step() const {
   if (!resuming()) return 0;
-  const auto& s = meta("step");
-  DDIM_CHECK_ARG(s.is_number_integer() && s.get<int64_t>() >= 0,
-                 "{}: checkpoint metadata: 'step' is not a step count", checkpoint);
-  return s.get<int64_t>();
+  const auto s = meta_get<int64_t>(resumed.meta, "step", checkpoint);
+  DDIM_CHECK_ARG(s >= 0, "{}: checkpoint metadata: key 'step': {} is not a step count", checkpoint, s);
+  return s;
 }
 
 const nlohmann::json& RunStart::meta(const std::string& key) const {
@@ -72,7 +72,8 @@ const nlohmann::json& RunStart::meta(const std::string& key) const {
 
 RunOptions RunStart::run_options(const RunOptions& given) const {
   if (!resuming()) return given;
-  auto o = RunOptions::from_json(meta("run"), given);
+  meta("run");  // absent: "not made by a ddim training run?"
+  auto o = parse("run", [&](const nlohmann::json& j) { return RunOptions::from_json(j, given); });
   o.dir = given.dir.empty() ? dir : given.dir;
   return o;
 }
@@ -80,8 +81,10 @@ RunOptions RunStart::run_options(const RunOptions& given) const {
 DataSource RunStart::data(const DataSource& given) const {
   if (!resuming()) return given;
   uint64_t seed = given.options.seed;
-  if (resumed.meta.contains("train")) seed = resumed.meta.at("train").value("seed", seed);
-  return DataSource::from_json(meta("data_options"), seed);
+  if (resumed.meta.contains("train"))
+    seed = parse("train", [&](const nlohmann::json& t) { return t.value("seed", seed); });
+  meta("data_options");  // absent: "not made by a ddim training run?"
+  return parse("data_options", [&](const nlohmann::json& j) { return DataSource::from_json(j, seed); });
 }
 
 RunStart start_run(const std::string& out, const std::string& resume_dir, const std::string& kind,
@@ -226,22 +229,35 @@ RunResult run_training(TrainingTask& task, const RunOptions& o, int64_t start_st
   };
 
   while (step < o.steps) {
-    auto loss = task.step(step).detach();
-    loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
-    ++interval_steps;
-    ++step;
-    if (cb.on_step) cb.on_step(step, last_loss);
-    const bool stopping = cb.stop_requested && cb.stop_requested();
-    const bool checkpointing = step % o.checkpoint_every == 0 || step == o.steps || stopping;
-    if (step % o.log_every == 0 || checkpointing) log_point();
+    bool stopping = false, checkpointing = false;
+    {
+      // Steps and log points finish even when interrupted; the stop request below ends the run.
+      InterruptDeferral defer;
+      auto loss = task.step(step).detach();
+      loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
+      ++interval_steps;
+      ++step;
+      if (cb.on_step) cb.on_step(step, last_loss);
+      stopping = cb.stop_requested ? cb.stop_requested() : interrupt_requested();
+      checkpointing = step % o.checkpoint_every == 0 || step == o.steps || stopping;
+      if (step % o.log_every == 0 || checkpointing) log_point();
+    }
     // The checkpoint first: a preview (sampling) may take long, and a stop during it must not
     // lose the step's weights.
     if (checkpointing) write_checkpoint();
-    if (files && !stopping && cb.on_preview && (step % preview_every == 0 || step == o.steps))
-      if (auto preview = task.preview(step)) cb.on_preview(step, *preview);
     if (stopping) {
       result.end = RunEnd::Stopped;
       break;
+    }
+    if (files && cb.on_preview && (step % preview_every == 0 || step == o.steps)) {
+      try {
+        if (auto preview = task.preview(step)) cb.on_preview(step, *preview);
+      } catch (const Interrupted&) {
+        // The next step's stop request ends the run (so that data-parallel processes agree);
+        // after the last step there is none, and the run ends here, its checkpoint written.
+        if (cb.on_event) cb.on_event(fmt::format("preview at step {} interrupted", step));
+        if (step == o.steps) result.end = RunEnd::Stopped;
+      }
     }
   }
   result.step = step;

@@ -1,6 +1,7 @@
 #include "ddim/unrolled.h"
 
 #include "ddim/error.h"
+#include "ddim/interrupt.h"
 
 namespace ddim {
 namespace {
@@ -21,6 +22,7 @@ struct CheckpointedSampler : public torch::autograd::Function<CheckpointedSample
     auto x = seeds;
     const auto& g = capsule->grid;
     for (int64_t k = 0; k < g.steps(); ++k) {
+      throw_if_interrupted();
       states.push_back(x);
       x = ddim_sample_step(capsule->eps, x, g.rates[k], g.rates[k + 1], capsule->options);
     }

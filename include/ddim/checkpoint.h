@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 
+#include "ddim/error.h"
 #include "ddim/tensor_io.h"
 
 namespace ddim {
@@ -26,7 +27,7 @@ struct Checkpoint {
   std::map<std::string, TensorDict> states;
   std::map<std::string, std::string> blobs;
 
-  /// meta["kind"], or "" when absent.
+  /// meta["kind"], or "" when absent or not a string.
   std::string kind() const;
 };
 
@@ -34,12 +35,22 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
 /// Reads a checkpoint. Throws ddim::Error naming the path when the file is missing,
-/// truncated, not a ddim checkpoint, or of an unknown version.
+/// truncated, not a ddim checkpoint, or of an unknown version, and ddim::InvalidArgument when
+/// its layout or metadata is damaged or a tensor is unacceptable: weights must be finite
+/// floating-point or integer tensors (BatchNorm's step counter), blobs uint8 vectors. Messages
+/// name the tensor ("states.ema: tensor 'net.conv.weight': 3 of 432 values are NaN ...").
 Checkpoint load_checkpoint(const std::string& path);
+
+/// The same checks on an unpickled `.pt` value (see unpickle_bytes); `what` names the source.
+Checkpoint checkpoint_from_value(const c10::IValue& value, const std::string& what);
 
 /// Reads a checkpoint and checks that its kind is `kind` (e.g. "denoiser"), with a message
 /// that says what the file is instead.
 Checkpoint load_checkpoint(const std::string& path, const std::string& kind);
+
+/// checkpoint.states[name]; throws ddim::InvalidArgument naming `what` when it has none.
+const TensorDict& checkpoint_state(const Checkpoint& checkpoint, const std::string& name,
+                                   const std::string& what);
 
 /// The parameters and buffers of `module` by name, detached, on the CPU.
 TensorDict module_state(const torch::nn::Module& module);
@@ -48,6 +59,39 @@ TensorDict module_state(const torch::nn::Module& module);
 /// `what` and the first tensor that is missing, unexpected, or of another shape (a
 /// checkpoint made for another architecture).
 void load_module_state(torch::nn::Module& module, const TensorDict& state, const std::string& what);
+
+// ---------------------------------------------------------------------- metadata access
+// Checkpoints made by other people may carry any JSON. These read it with errors that name
+// the file and the key, as ddim::InvalidArgument:
+//   "run/model.pt: checkpoint metadata: key 'stats.mean': expected an array of numbers, found a string"
+
+/// The value at `key` ("stats.mean": nested objects) of `meta`.
+const nlohmann::json& meta_at(const nlohmann::json& meta, const std::string& key, const std::string& what);
+
+/// The value at `key` as T: bool, int64_t, double, float, std::string, or a std::vector of
+/// int64_t, float, double or std::string. Integers must be integral; floats finite.
+template <class T>
+T meta_get(const nlohmann::json& meta, const std::string& key, const std::string& what);
+
+namespace detail {
+[[noreturn]] void throw_meta_error(const std::string& what, const std::string& key, std::string problem);
+}
+
+/// parse(meta_at(meta, key)), with JSON type errors and ddim::InvalidArgument thrown by
+/// `parse` turned into one error naming `what` and `key`.
+template <class Parse>
+auto meta_parse(const nlohmann::json& meta, const std::string& key, const std::string& what, Parse&& parse) {
+  const auto& value = meta_at(meta, key, what);
+  try {
+    return parse(value);
+  } catch (const nlohmann::json::exception& e) {
+    detail::throw_meta_error(what, key, e.what());
+  } catch (const InvalidArgument& e) {
+    detail::throw_meta_error(what, key, e.what());
+  } catch (const c10::Error& e) {
+    detail::throw_meta_error(what, key, e.what_without_backtrace());
+  }
+}
 
 /// Serialises an optimizer's state to bytes, and back.
 std::string optimizer_bytes(const torch::optim::Optimizer& optimizer);

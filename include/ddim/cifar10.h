@@ -21,6 +21,9 @@ struct Cifar10Batch {
 /// multiple of 3073 bytes or a label is out of range.
 Cifar10Batch read_cifar10_batch(const std::string& path);
 
+/// Parses the bytes of one batch file; `what` names the source in error messages.
+Cifar10Batch parse_cifar10_batch(const std::vector<char>& bytes, const std::string& what);
+
 /// The ten class names, in label order.
 const std::vector<std::string>& cifar10_classes();
 

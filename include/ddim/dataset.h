@@ -110,6 +110,9 @@ struct Dataset {
 /// missing or corrupt files (the message names the file).
 Dataset load_dataset(const DataSpec& spec, const DataOptions& options);
 
+/// The side of the square that DataOptions::pad_to pads H x W images to (0: no padding).
+int64_t padded_size(int64_t height, int64_t width, int64_t pad_to);
+
 /// A data set as a command names it: the spec and the options. Training checkpoints store it
 /// (meta["data_options"]), so that a resumed run reloads exactly the same data.
 struct DataSource {

@@ -14,6 +14,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ddim {
 
@@ -39,6 +40,10 @@ class Unavailable : public Error {
  public:
   using Error::Error;
 };
+
+/// `text` read from a file, fit for a one-line message: control and non-ASCII bytes escaped
+/// (\x0a), cut to `max` characters.
+std::string printable(std::string_view text, size_t max = 80);
 
 }  // namespace ddim
 

@@ -22,8 +22,10 @@ torch::Tensor read_idx(const std::string& path);
 torch::Tensor parse_idx(const std::vector<char>& bytes, const std::string& what);
 
 /// Decompresses a whole gzip file in memory. Throws ddim::Error naming `what` when the
-/// stream is truncated or fails its CRC.
+/// stream is truncated or fails its CRC, and ddim::InvalidArgument when it inflates to more
+/// than `max_bytes` (default: input_limits().max_bytes; a gzip bomb).
 std::vector<char> gunzip(const std::vector<char>& compressed, const std::string& what);
+std::vector<char> gunzip(const std::vector<char>& compressed, const std::string& what, int64_t max_bytes);
 
 /// True when the bytes start with the gzip magic number.
 bool is_gzip(const std::vector<char>& bytes);

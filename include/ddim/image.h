@@ -18,8 +18,14 @@ namespace ddim {
 /// must end its last scan with an end-of-image marker).
 torch::Tensor read_image(const std::string& path);
 
-/// Decodes image bytes; `what` names the source in error messages.
+/// Decodes image bytes; `what` names the source in error messages. The size in the header is
+/// checked against input_limits().max_image_pixels before anything is allocated
+/// (ddim::InvalidArgument naming `what` and the limit).
 torch::Tensor decode_image(const std::vector<char>& bytes, const std::string& what);
+
+/// Throws ddim::InvalidArgument naming `what` unless height x width is positive and within
+/// input_limits().max_image_pixels.
+void check_image_size(int64_t height, int64_t width, const std::string& what);
 
 /// Encodes [C, H, W] (values clamped to [0, 1], C = 1 or 3) as PNG bytes.
 std::string encode_png(const torch::Tensor& image);

@@ -100,7 +100,9 @@ struct RunCallbacks {
   /// After every step, with the number of finished steps and the last logged loss (NaN
   /// before the first log point).
   std::function<void(int64_t done, double last_loss)> on_step;
-  /// Polled after every step; true makes the run save a checkpoint and stop.
+  /// Polled after every step; true makes the run save a checkpoint and stop. Without one the
+  /// run polls interrupt_requested() (ddim/interrupt.h). Steps are never cut short; a preview
+  /// (which comes after the step's checkpoint) is, and the next poll ends the run.
   std::function<bool()> stop_requested;
   /// Human-readable events (checkpoint written, ...), for the log.
   std::function<void(const std::string&)> on_event;
@@ -151,6 +153,12 @@ struct RunStart {
   /// meta[key] of the resumed checkpoint; throws ddim::InvalidArgument naming the file and key
   /// when it is absent.
   const nlohmann::json& meta(const std::string& key) const;
+  /// parse(meta[key]) of the resumed checkpoint (see meta_parse): a missing key, a value of the
+  /// wrong type or one `parse` refuses throws one ddim::InvalidArgument naming the file and key.
+  template <class Parse>
+  auto parse(const std::string& key, Parse&& parse) const {
+    return meta_parse(resumed.meta, key, checkpoint, std::forward<Parse>(parse));
+  }
 };
 
 /// Opens a run: with `resume_dir`, its newest checkpoint (which must be of `kind`; `out` must be

@@ -74,8 +74,8 @@ torch::Tensor fit_to(const torch::Tensor& images, const DataInfo& info) {
 // Semantic faithfulness of an embedding: does the classifier see the same class?
 int eval_reconstruction(const EvalArgs& a, LoadedClassifier& c) {
   const auto& dir = a.reconstruction;
-  const auto originals = fit_to(load_tensor(dir + "/originals.pt").to(torch::kFloat32), c.data);
-  const auto outputs = fit_to(load_tensor(dir + "/reconstructions.pt").to(torch::kFloat32), c.data);
+  const auto originals = fit_to(load_image_batch(dir + "/originals.pt"), c.data);
+  const auto outputs = fit_to(load_image_batch(dir + "/reconstructions.pt"), c.data);
   std::error_code ec;
   const auto labels = std::filesystem::exists(dir + "/labels.pt", ec)
                           ? load_tensor(dir + "/labels.pt").to(torch::kInt64)
@@ -112,8 +112,8 @@ int run_eval(const EvalArgs& a) {
   auto c = load_classifier(a.classifier);
   c.network->to(device);
   if (!a.reconstruction.empty()) return eval_reconstruction(a, c);
-  const auto samples = a.samples.empty() ? generate_samples(a, c.data)
-                                         : fit_to(load_tensor(a.samples).to(torch::kFloat32), c.data);
+  const auto samples =
+      a.samples.empty() ? generate_samples(a, c.data) : fit_to(load_image_batch(a.samples), c.data);
   auto source = seeded(a.reference);
   if (source.spec.empty()) source.spec = c.data.spec;
   source.options.pad_to = c.data.shape[1];

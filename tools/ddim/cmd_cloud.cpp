@@ -96,13 +96,13 @@ int run_cloud(CloudArgs a) {
   auto d = load_model(a.model, a.sampler, device);
   const auto& info = d.data();
   DDIM_CHECK_ARG(info.is_image(), "cloud analysis draws images; this model works on points");
-  const auto seeds = load_tensor(a.cloud).to(torch::kFloat32);
+  const auto seeds = load_tensor(a.cloud, TensorRules::finite_floats());
   DDIM_CHECK_ARG(seeds.dim() == static_cast<int64_t>(info.shape.size()) + 2 && seeds.size(1) >= 2,
                  "{}: a cloud file is [images, K, {}] with K >= 2 (ddim synthesize writes one), got {}",
                  a.cloud, fmt::join(info.shape, ", "), fmt::join(seeds.sizes(), "x"));
   const auto targets_path =
       a.targets.empty() ? (std::filesystem::path(a.cloud).parent_path() / "targets.pt").string() : a.targets;
-  const auto targets = load_tensor(targets_path).to(torch::kFloat32);
+  const auto targets = load_tensor(targets_path, TensorRules::finite_floats());
   DDIM_CHECK_ARG(targets.dim() == seeds.dim() - 1 && targets.size(0) == seeds.size(0),
                  "{} holds {} targets for {} clouds", targets_path, targets.size(0), seeds.size(0));
   open_run_dir(a.out);

@@ -74,7 +74,7 @@ int run_decode(const DecodeArgs& a) {
   const auto device = init_runtime();
   auto d = load_model(a.model, a.sampler, device);
   require_autoencoder(d, a.model);
-  const auto codes = load_tensor(a.zsem).to(torch::kFloat32);
+  const auto codes = load_tensor(a.zsem, TensorRules::finite_floats());
   DDIM_CHECK_ARG(codes.dim() == 2 && codes.size(0) > 0 && codes.size(1) == d.network().cond_dim(),
                  "{}: semantic codes of shape {} do not fit this model (it needs [N, {}])", a.zsem,
                  fmt::join(codes.sizes(), "x"), d.network().cond_dim());

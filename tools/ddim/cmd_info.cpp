@@ -75,21 +75,22 @@ int run_info(const InfoArgs& a) {
   line("file", fmt::format("{} ({:.1f} MB)", a.model, static_cast<double>(bytes) / 1e6));
   line("kind", ck.kind());
   if (m.contains("step"))
-    line("step",
-         fmt::format("{}{}", m.at("step").get<int64_t>(),
-                     m.contains("epoch") ? fmt::format(" (epoch {:.2f})", m.at("epoch").get<double>()) : ""));
-  if (m.contains("arch")) line("network", describe_arch(m.at("arch")));
-  if (m.contains("parameters")) line("parameters", thousands(m.at("parameters").get<int64_t>()));
-  if (m.contains("schedule")) {
-    const auto& s = m.at("schedule");
-    const auto kind = s.value("kind", std::string("?"));
-    line("schedule", kind == "continuous-cosine"
-                         ? fmt::format("{} (s_min {}, s_max {})", kind, s.value("min_signal_rate", 0.02),
-                                       s.value("max_signal_rate", 0.95))
-                         : fmt::format("{} (T = {})", kind, s.value("timesteps", 1000)));
-  }
+    line("step", fmt::format("{}{}", meta_get<int64_t>(m, "step", a.model),
+                             m.contains("epoch")
+                                 ? fmt::format(" (epoch {:.2f})", meta_get<double>(m, "epoch", a.model))
+                                 : ""));
+  if (m.contains("arch")) line("network", meta_parse(m, "arch", a.model, describe_arch));
+  if (m.contains("parameters")) line("parameters", thousands(meta_get<int64_t>(m, "parameters", a.model)));
+  if (m.contains("schedule"))
+    meta_parse(m, "schedule", a.model, [&](const nlohmann::json& s) {
+      const auto kind = s.value("kind", std::string("?"));
+      line("schedule", kind == "continuous-cosine"
+                           ? fmt::format("{} (s_min {}, s_max {})", kind, s.value("min_signal_rate", 0.02),
+                                         s.value("max_signal_rate", 0.95))
+                           : fmt::format("{} (T = {})", kind, s.value("timesteps", 1000)));
+    });
   if (m.contains("data")) {
-    const auto d = DataInfo::from_json(m.at("data"));
+    const auto d = meta_parse(m, "data", a.model, DataInfo::from_json);
     line("data", fmt::format("{}, {} examples, shape {}{}", d.spec, d.examples, fmt::join(d.shape, "x"),
                              d.padding.any() ? fmt::format(" (zero padding {} {} {} {})", d.padding.top,
                                                            d.padding.bottom, d.padding.left, d.padding.right)
@@ -97,15 +98,22 @@ int run_info(const InfoArgs& a) {
     if (!d.classes.empty())
       line("classes", fmt::format("{}: {}", d.classes.size(), fmt::join(d.classes, ", ")));
   }
-  if (m.contains("arch") && m.at("arch").value("classes", int64_t{0}) > 0)
-    line("condition",
-         fmt::format("class-conditional over {} classes and the null class (classifier-free guidance; "
-                     "label drop {} in training)",
-                     m.at("arch").at("classes").get<int64_t>(),
-                     m.contains("train") ? m.at("train").value("cond_drop", 0.1) : 0.1));
+  const int64_t classes =
+      m.contains("arch") ? meta_parse(m, "arch", a.model,
+                                      [](const nlohmann::json& j) { return j.value("classes", int64_t{0}); })
+                         : 0;
+  if (classes > 0) {
+    const double drop = m.contains("train")
+                            ? meta_parse(m, "train", a.model,
+                                         [](const nlohmann::json& j) { return j.value("cond_drop", 0.1); })
+                            : 0.1;
+    line("condition", fmt::format("class-conditional over {} classes and the null class (classifier-free "
+                                  "guidance; label drop {} in training)",
+                                  classes, drop));
+  }
   if (m.contains("stats"))
-    line("statistics",
-         fmt::format("mean {}, std {}", m.at("stats").at("mean").dump(), m.at("stats").at("std").dump()));
+    line("statistics", fmt::format("mean {}, std {}", meta_at(m, "stats.mean", a.model).dump(),
+                                   meta_at(m, "stats.std", a.model).dump()));
   for (const auto& key : {"denoiser", "embedder", "autoencoder", "gae", "partition", "train"})
     if (m.contains(key)) line(key, m.at(key).dump());
   for (const auto& [name, state] : ck.states) {

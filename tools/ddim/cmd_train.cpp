@@ -85,9 +85,9 @@ int run_train(TrainArgs a) {
   const auto data = source.load();
   const auto validation = validation_split(source);
   a.train.seed = global_options().seed;
-  const auto train = start.resuming() ? DenoiserTrainOptions::from_json(start.meta("train")) : a.train;
+  const auto train = start.resuming() ? start.parse("train", DenoiserTrainOptions::from_json) : a.train;
   const auto arch = start.resuming() ? start.meta("arch") : make_arch(a, data);
-  const auto schedule = start.resuming() ? ScheduleOptions::from_json(start.meta("schedule")) : a.schedule;
+  const auto schedule = start.resuming() ? start.parse("schedule", ScheduleOptions::from_json) : a.schedule;
   auto run = start.run_options(a.run.options);
   run.dir = start.dir;
   run.steps = resolve_steps(a.steps, a.epochs, data.size() / (train.batch * parallel.world()),

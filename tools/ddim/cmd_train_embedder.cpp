@@ -20,14 +20,15 @@ struct TrainEmbedderArgs {
 };
 
 // The embedder for a denoiser: its shape, and for the U-Net embedder the denoiser's widths.
-EmbedderOptions embedder_for(EmbedderArch arch, const Checkpoint& denoiser, const DataInfo& info) {
+EmbedderOptions embedder_for(EmbedderArch arch, const Checkpoint& denoiser, const std::string& what,
+                             const DataInfo& info) {
   EmbedderOptions o;
   o.arch = arch;
   o.channels = info.shape[0];
   o.image_size = info.shape[1];
   const auto& d = denoiser.meta.at("arch");
   if (d.value("kind", std::string()) == "unet") {
-    o.widths = d.at("widths").get<std::vector<int64_t>>();
+    o.widths = meta_get<std::vector<int64_t>>(denoiser.meta, "arch.widths", what);
     o.block_depth = d.value("block_depth", int64_t{2});
   }
   o.validate();
@@ -38,13 +39,16 @@ int run_train_embedder(TrainEmbedderArgs a) {
   auto device = init_runtime();
   const auto parallel = init_parallel(a.run.dist_timeout, device);
   const auto start = start_run(a.out, a.resume, "embedder", parallel.primary());
-  const auto model = start.resuming() ? start.meta("denoiser").at("path").get<std::string>() : a.model;
+  const auto model = start.resuming()
+                         ? meta_get<std::string>(start.resumed.meta, "denoiser.path", start.checkpoint)
+                         : a.model;
   DDIM_CHECK_ARG(!model.empty(), "--model DENOISER is required (or --resume RUN)");
   const auto denoiser_ck = load_checkpoint(model, "denoiser");
   const auto ref = DenoiserRef::of(denoiser_ck, model);
-  DDIM_CHECK(
-      !start.resuming() || ref.fingerprint == start.meta("denoiser").value("fingerprint", std::string()),
-      "{}: the denoiser {} changed since this embedder started training", start.checkpoint, model);
+  DDIM_CHECK(!start.resuming() ||
+                 ref.fingerprint ==
+                     meta_get<std::string>(start.resumed.meta, "denoiser.fingerprint", start.checkpoint),
+             "{}: the denoiser {} changed since this embedder started training", start.checkpoint, model);
   const auto denoiser = denoiser_from_checkpoint(denoiser_ck, model);
   const auto& info = denoiser.data();
   DDIM_CHECK_ARG(info.is_image(), "embedders work on images; {} is a model of points", model);
@@ -56,9 +60,9 @@ int run_train_embedder(TrainEmbedderArgs a) {
   const auto data = source.load();
   const auto validation = validation_split(source);
   a.train.seed = global_options().seed;
-  const auto train = start.resuming() ? EmbedderTrainOptions::from_json(start.meta("train")) : a.train;
-  const auto arch = start.resuming() ? EmbedderOptions::from_json(start.meta("arch"))
-                                     : embedder_for(a.arch, denoiser_ck, info);
+  const auto train = start.resuming() ? start.parse("train", EmbedderTrainOptions::from_json) : a.train;
+  const auto arch = start.resuming() ? start.parse("arch", EmbedderOptions::from_json)
+                                     : embedder_for(a.arch, denoiser_ck, model, info);
   auto run = start.run_options(a.run.options);
   run.dir = start.dir;
   run.steps = resolve_steps(a.steps, a.epochs, data.size() / (train.batch * parallel.world()),

@@ -6,15 +6,26 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "ddim/config_file.h"
 #include "ddim/device.h"
 #include "ddim/error.h"
 #include "ddim/file.h"
+#include "ddim/interrupt.h"
 
 namespace ddim::cli {
 namespace {
 CLI::App* g_root = nullptr;
 volatile std::sig_atomic_t g_stop_signal = 0;
-void record_stop(int sig) { g_stop_signal = sig; }
+void record_stop(int sig) {
+  if (g_stop_signal != 0) {
+    // A second signal: the first one is being honoured, this one ends the process now.
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_stop_signal = sig;
+  ddim::request_interrupt(sig);
+}
 
 std::map<const CLI::Option*, std::function<std::string(const std::string&)>>& value_names() {
   static std::map<const CLI::Option*, std::function<std::string(const std::string&)>> names;
@@ -36,13 +47,16 @@ bool bf16_requested() {
 // A TOML value: numbers and booleans bare, everything else quoted.
 std::string toml_value(const std::string& v) {
   if (v == "true" || v == "false") return v;
-  if (!v.empty()) {
-    char* end = nullptr;
-    std::strtod(v.c_str(), &end);
-    if (end && *end == '\0' && v.find_first_of("0123456789") != std::string::npos) return v;
-  }
+  if (is_config_number(v)) return v;
   std::string q = "\"";
-  for (char c : v) q += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  for (char c : v) {
+    if (c == '"' || c == '\\')
+      q += std::string("\\") + c;
+    else if (static_cast<unsigned char>(c) < 0x20)
+      q += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    else
+      q += c;
+  }
   return q + "\"";
 }
 

@@ -42,10 +42,7 @@ std::vector<torch::Tensor> image_list(const torch::Tensor& batch) {
 Inputs load_inputs(const InputArgs& a, const DataInfo& model) {
   Inputs in;
   if (!a.tensor.empty()) {
-    auto t = load_tensor(a.tensor).to(torch::kFloat32);
-    DDIM_CHECK_ARG(t.dim() == 4 && t.size(0) > 0 && t.min().item<float>() >= 0 && t.max().item<float>() <= 1,
-                   "{}: expected images [N, C, H, W] with values in [0, 1], got shape {}", a.tensor,
-                   fmt::join(t.sizes(), "x"));
+    auto t = load_image_batch(a.tensor);
     in.images = conform_images(image_list(t), model);
     for (int64_t i = 0; i < t.size(0); ++i) in.names.push_back(fmt::format("{}[{}]", a.tensor, i));
     return in;
@@ -73,21 +70,7 @@ Inputs load_inputs(const InputArgs& a, const DataInfo& model) {
 }
 
 torch::Tensor load_seeds(const std::string& path, const DataInfo& model) {
-  auto seeds = load_tensor(path).to(torch::kFloat32);
-  const auto& shape = model.shape;
-  const int64_t k = static_cast<int64_t>(shape.size());
-  auto tail_matches = [&](const torch::Tensor& t) {
-    if (t.dim() < k) return false;
-    for (int64_t i = 0; i < k; ++i)
-      if (t.size(t.dim() - k + i) != shape[i]) return false;
-    return true;
-  };
-  DDIM_CHECK_ARG(tail_matches(seeds) && seeds.dim() <= k + 2,
-                 "{}: seeds of shape {} do not fit this model, whose seeds are [N, {}]", path,
-                 fmt::join(seeds.sizes(), "x"), fmt::join(shape, ", "));
-  if (seeds.dim() == k) return seeds.unsqueeze(0);
-  if (seeds.dim() == k + 2) return seeds.flatten(0, 1);
-  return seeds;
+  return ddim::load_seeds(path, model.shape);
 }
 
 }  // namespace ddim::cli

@@ -1,10 +1,15 @@
 // ddim: one binary, one subcommand per task. See README.md and `ddim --help`.
 #include <c10/util/Exception.h>
 
+#include <csignal>
+
 #include "commands.h"
 #include "common.h"
 #include "ddim/device.h"
 #include "ddim/error.h"
+#include "ddim/interrupt.h"
+#include "ddim/limits.h"
+#include "strict_config.h"
 
 int main(int argc, char** argv) {
   using namespace ddim::cli;
@@ -22,6 +27,7 @@ int main(int argc, char** argv) {
   app.set_config("--config", "",
                  "Read options from a TOML file: top-level keys for global options, a "
                  "[subcommand] table for the subcommand's (configs/ holds presets)");
+  use_strict_config(app);
   app.set_version_flag("--version", "ddim " DDIM_VERSION " (LibTorch " + ddim::torch_version() +
                                         (ddim::built_with_cuda() ? ", CUDA)" : ", CPU)"));
   auto& g = global_options();
@@ -38,6 +44,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", g.log_level, "Console log level: trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+  int64_t max_image_pixels = ddim::InputLimits{}.max_image_pixels;
+  app.add_option("--max-image-pixels", max_image_pixels,
+                 "Largest image accepted, in pixels (width x height, also after padding or resizing): "
+                 "larger files are refused before they are decoded")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   register_commands(app);
   set_root_app(&app);
 
@@ -48,8 +60,13 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;  // --help and --version exit 0; every usage error exits 2
   }
   init_logging(g.log_level);
+  ddim::set_input_limits({max_image_pixels, 0});
+  install_stop_handler();  // Ctrl-C and SIGTERM end every long phase promptly (ddim/interrupt.h)
   try {
     return selected_action()();
+  } catch (const ddim::Interrupted& e) {
+    spdlog::warn("{}; stopped", e.what());
+    return 128 + (e.signal() > 0 ? e.signal() : SIGTERM);
   } catch (const ddim::InvalidArgument& e) {
     spdlog::error("{}", e.what());
     if (!e.where().empty()) spdlog::debug("thrown at {}", e.where());

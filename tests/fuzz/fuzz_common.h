@@ -1,0 +1,47 @@
+// What every fuzz target shares: small input limits, and the rule that a reader may refuse
+// an input only with a ddim::Error whose message is one line starting with the input's name.
+// Any other exception, a message of several lines or one that does not name the input is a
+// finding: the target aborts, and libFuzzer saves the input.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+#include "ddim/error.h"
+#include "ddim/limits.h"
+
+namespace ddim::fuzz {
+
+inline const std::string kWhat = "fuzz-input";
+
+/// Limits far below libFuzzer's 2 GB RSS limit (-rss_limit_mb): 1 megapixel, 64 MiB a file;
+/// one LibTorch thread (a thread pool spinning between tiny inputs only slows the fuzzer down).
+inline void set_small_limits() {
+  set_input_limits({int64_t{1} << 20, int64_t{64} << 20});
+  at::set_num_threads(1);
+}
+
+[[noreturn]] inline void finding(const char* kind, const std::string& message) {
+  std::fprintf(stderr, "FUZZ FINDING: %s: %s\n", kind, message.c_str());
+  std::abort();
+}
+
+/// Runs `body` on one input and checks how it fails, if it does.
+template <class Body>
+void run(Body&& body) {
+  try {
+    body();
+  } catch (const ddim::Error& e) {
+    const std::string m = e.what();
+    if (m.rfind(kWhat, 0) != 0) finding("message does not name the input", m);
+    if (m.find('\n') != std::string::npos) finding("message of several lines", m);
+  } catch (const std::exception& e) {
+    finding("exception that is not a ddim::Error", e.what());
+  }
+}
+
+}  // namespace ddim::fuzz
