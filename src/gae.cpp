@@ -486,7 +486,8 @@ torch::Tensor GroupSampler::reassembly(int64_t batch, int64_t parts, int64_t ste
 
 DiffuseGAE::DiffuseGAE(std::shared_ptr<EpsNetwork> autoencoder, std::shared_ptr<Gae> gae)
     : autoencoder_(std::move(autoencoder)), gae_(std::move(gae)) {
-  DDIM_CHECK_ARG(autoencoder_ && autoencoder_->cond_dim() > 0, "a DiffuseGAE needs a diffusion autoencoder");
+  DDIM_CHECK_ARG(autoencoder_ && autoencoder_->conditioning() == Conditioning::Semantic,
+                 "a DiffuseGAE needs a diffusion autoencoder");
   DDIM_CHECK_ARG(gae_ && gae_->options().z_dim == autoencoder_->cond_dim(),
                  "the GAE encodes {}-dimensional codes, the autoencoder's z_sem has {}",
                  gae_ ? gae_->options().z_dim : 0, autoencoder_->cond_dim());

@@ -102,7 +102,7 @@ GaeData gae_data(const Denoiser& autoencoder, const Dataset& data, bool codes, i
                  "{}: the data has no attributes to group by (fonts has five; a folder "
                  "gets them from an attributes file)",
                  data.spec);
-  DDIM_CHECK_ARG(autoencoder.network().cond_dim() > 0,
+  DDIM_CHECK_ARG(autoencoder.network().conditioning() == Conditioning::Semantic,
                  "the model is not a diffusion autoencoder: it has no semantic code z_sem");
   GaeData d;
   d.images = data;

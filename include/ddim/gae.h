@@ -221,6 +221,7 @@ class DiffuseGAE : public EpsNetwork {
   /// load_gae reads a GAE checkpoint).
   nlohmann::json describe() const override;
   int64_t cond_dim() const override { return autoencoder_->cond_dim(); }
+  Conditioning conditioning() const override { return Conditioning::Semantic; }
   void set_channels_last(bool on) override { autoencoder_->set_channels_last(on); }
   EpsNetwork& autoencoder() { return *autoencoder_; }
   Gae& gae() { return *gae_; }

@@ -72,7 +72,7 @@ Origin load_origin(const TrainGaeArgs& a, const RunStart& start) {
       "model.pt",
       a.model);
   auto d = denoiser_from_checkpoint(ck, a.model);
-  DDIM_CHECK_ARG(d.network().cond_dim() > 0,
+  DDIM_CHECK_ARG(d.network().conditioning() == Conditioning::Semantic,
                  "{} is not a diffusion autoencoder (train one with ddim train --arch diffae)", a.model);
   DDIM_CHECK_ARG(!a.partition.empty(), "a GAE needs a partition of z_dis among the data's attributes");
   return {d,
