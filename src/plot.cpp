@@ -255,6 +255,7 @@ void plot_heatmap(const std::string& path, const torch::Tensor& values, double x
   PLFLT pos[] = {0.0, 0.5, 1.0}, red[] = {0.267, 0.128, 0.993}, green[] = {0.005, 0.567, 0.906},
         blue[] = {0.329, 0.551, 0.144};
   chart->scmap1l(true, 3, pos, red, green, blue, nullptr);
+  chart->adv(0);  // a page, as env() makes for the other charts: without one nothing is drawn
   chart->vpor(0.1, 0.82, 0.12, 0.9);
   chart->wind(x_min, x_max, y_min, y_max);
   chart->image(ptrs.data(), cols, rows, x_min, x_max, y_min, y_max, lo, hi, x_min, x_max, y_min, y_max);

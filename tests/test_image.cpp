@@ -2,6 +2,7 @@
 
 #include "ddim/error.h"
 #include "ddim/image.h"
+#include "ddim/plot.h"
 #include "support.h"
 
 using namespace ddim;
@@ -43,6 +44,25 @@ std::string error_of(F&& f) {
 }  // namespace
 
 class Image : public SeededTest {};
+
+// A heat map is drawn, not a blank page (PLplot draws nothing before a page is advanced).
+TEST_F(Image, HeatMapsAreDrawn) {
+  const auto path = scratch_dir() + "/map.png";
+  try {
+    PlotOptions o;
+    o.title = "ramp";
+    plot_heatmap(path, torch::arange(6, torch::kFloat64).view({2, 3}), 0, 3, 0, 2, o);
+  } catch (const Unavailable& e) {
+    GTEST_SKIP() << e.what();
+  }
+  const auto image = read_image(path);  // [3, H, W] in [0, 1]
+  const auto white = (image > 0.98).all(0);
+  EXPECT_LT(white.to(torch::kFloat64).mean().item<double>(), 0.8) << "mostly blank";
+  // The ramp's cells take several colours.
+  const auto colours =
+      std::get<0>(torch::_unique((image * 255).round().to(torch::kInt64).select(0, 0).flatten()));
+  EXPECT_GT(colours.numel(), 6);
+}
 
 TEST_F(Image, PngRoundTripIsExactForEightBitValues) {
   for (int64_t c : {1, 3}) {
