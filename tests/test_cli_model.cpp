@@ -339,6 +339,14 @@ TEST(CliModel, AnalyzeIndependenceAndInversion) {
   for (const auto& f :
        {"distance-map-S2.png", "inversion.md", "assignment-over-training.png", "angles-over-training.png"})
     EXPECT_TRUE(file_exists(dir + "/inv/" + f)) << f;
+  // A damaged checkpoint among them is refused before the run directory is made.
+  std::filesystem::create_directories(dir + "/damaged/checkpoints");
+  write_text(dir + "/damaged/checkpoints/step-00000002.pt", "not a checkpoint");
+  r = run_ddim({"analyze", "inversion", "--model", a, "--n", "4", "--steps", "2", "--checkpoints",
+                dir + "/damaged", "--out", dir + "/inv-damaged"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(last_line(r.err).find("step-00000002.pt"), std::string::npos) << r.err;
+  EXPECT_FALSE(file_exists(dir + "/inv-damaged"));
 }
 
 TEST(CliModel, GravityMapOfATwoDimensionalModel) {

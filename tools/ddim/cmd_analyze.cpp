@@ -154,6 +154,14 @@ int run_inversion(const InversionArgs& a) {
   const auto device = init_runtime();
   for (auto s : a.steps) DDIM_CHECK_ARG(s > 0, "--steps: every S must be positive, got {}", s);
   const auto d = load_model(a.model, a.sampler, device);
+  if (!a.checkpoints.empty()) {
+    // Every checkpoint is checked before the run directory exists (each is loaded again in turn).
+    const auto files = run_checkpoints(a.checkpoints);
+    DDIM_CHECK_ARG(!files.empty(),
+                   "{}/checkpoints: no step-*.pt checkpoints (train with --keep large enough)",
+                   a.checkpoints);
+    for (const auto& [step, path] : files) load_model(path, a.sampler, torch::kCPU);
+  }
   open_run_dir(a.out);
   const auto noise = seeds_for(d.data(), a.n);
   nlohmann::ordered_json report = {
