@@ -36,11 +36,12 @@ while [ $# -gt 0 ]; do
 done
 if [ "$quick" = 1 ]; then
   n="${n:-16}"; train_steps=600; epochs=1
-  grid_steps=5,10,20; steps=20; merges=0,0.25,0.5,0.75,1; guidances=0,1,3,5; strengths=0.25,0.5,0.75,1
+  grid_steps=5,10,20; steps=20; merges=0,0.5,0.75,0.85,0.9,0.95,1; guidances=0,1,2,3,5
+  strengths=0.25,0.5,0.6,0.7,0.8,0.9,1
 else
   n="${n:-64}"; train_steps=2000; epochs=3
-  grid_steps=10,20,50,100; steps=50; merges=0,0.1,0.2,0.3,0.4,0.5,0.6,0.8,1; guidances=0,1,2,3,5,7
-  strengths=0.1,0.2,0.3,0.4,0.5,0.6,0.8,1
+  grid_steps=10,20,50,100; steps=50; merges=0,0.25,0.5,0.6,0.7,0.8,0.85,0.9,0.95,1; guidances=0,1,2,3,5,7
+  strengths=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1
 fi
 if [ -z "${DDIM:-}" ]; then
   scripts/install-deps.sh >/dev/null
@@ -68,16 +69,16 @@ if [ -z "$classifier" ]; then
   classifier="$out/classifier/model.pt"
   timed classifier "${ddim[@]}" train-classifier --epochs "$epochs" --out "$out/classifier"
 fi
-edit=("${ddim[@]}" edit --model "$model" --classifier "$classifier" --limit "$n")
+edit=("${ddim[@]}" edit --model "$model" --classifier "$classifier")
 targets=Sneaker,Bag,Trouser,Dress
 # Fig. 8: inversion then sampling with the null class on both sides, no injection: a reconstruction.
-timed landscape "${edit[@]}" --to 0 --from none --method inversion --guidance 0 \
+timed landscape "${edit[@]}" --limit "$n" --to 0 --from none --method inversion --guidance 0 \
   --inversion-steps "$grid_steps" --steps "$grid_steps" --out "$out/landscape"
 # Fig. 7 and the baselines: one w, every method through its knob.
-timed tradeoff "${edit[@]}" --to "$targets" --method direct-inversion,inversion,sdedit --guidance "$w" \
+timed tradeoff "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion,inversion,sdedit --guidance "$w" \
   --merge "$merges" --strength "$strengths" --inversion-steps "$steps" --steps "$steps" --out "$out/tradeoff"
 # Fig. 9: λ x w.
-timed heatmap "${edit[@]}" --to "$targets" --method direct-inversion --guidance "$guidances" --merge "$merges" \
+timed heatmap "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$guidances" --merge "$merges" \
   --inversion-steps "$steps" --steps "$steps" --out "$out/heatmap"
 python3 - "$out" "$n" "$w" > "$out/table.md" <<'PY'
 import csv, sys
@@ -85,7 +86,7 @@ out, n, w = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = list(csv.DictReader(open(f"{out}/tradeoff/summary.csv")))
 for r in rows:
     for k in ("ssim", "success_rate", "target_probability", "mse", "merge", "strength"):
-        r[k] = float(r[k])
+        r[k] = float(r[k]) if r[k] else None
 knob = {"direct-inversion": ("merge", "λ"), "sdedit": ("strength", "t0"), "inversion": (None, "")}
 # The fixed levels: the median fidelity and median success over every setting of every method,
 # so that both lie inside the range the methods span.

@@ -189,7 +189,7 @@ Part load_fonts(const std::string& font_dir, const DataOptions& o) {
   DDIM_CHECK_ARG(static_cast<int64_t>(tuples.size()) <= max_bytes / (3 * side * side),
                  "fonts: {} glyphs of {}x{} pixels would take more than the limit of {} bytes", tuples.size(),
                  side, side, max_bytes);
-  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter"};
+  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter", {}};
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "ddim/error.h"
+#include "ddim/interrupt.h"
 #include "ddim/rng.h"
 
 namespace ddim {
@@ -50,6 +51,7 @@ torch::Tensor guided_from_inversion(const Denoiser& d, const Inverted& inv, cons
   const bool inject = o.method == EditMethod::DirectInversion && o.merge > 0;
   auto x = inv.seed;
   for (int64_t j = 0; j < grid.steps(); ++j) {
+    throw_if_interrupted();
     auto eps = eps_fn(x, grid.rates[j]);
     if (inject && j % o.inject_every == 0 && grid.times[j] > o.inject_until) {
       const auto& injected = inv.step_eps[nearest_step(inv.grid, grid.times[j])];
@@ -97,7 +99,7 @@ void EditOptions::validate() const {
 std::string EditOptions::describe() const {
   switch (method) {
     case EditMethod::DirectInversion:
-      return fmt::format("direct inversion, w = {:g}, λ = {:g}", guidance, merge);
+      return fmt::format("direct inversion, w = {:g}, lambda = {:g}", guidance, merge);
     case EditMethod::Inversion:
       return fmt::format("inversion + guided sampling, w = {:g}", guidance);
     case EditMethod::SDEdit:

@@ -59,7 +59,7 @@ struct EditOptions {
 
   /// Throws ddim::InvalidArgument naming the bad value.
   void validate() const;
-  /// "direct-inversion, w = 3, λ = 0.5", for titles.
+  /// "direct inversion, w = 3, lambda = 0.5", for titles and logs (ASCII: the PNG font has no Greek).
   std::string describe() const;
   nlohmann::ordered_json to_json() const;
 };

@@ -266,9 +266,13 @@ void write_metrics(const EditArgs& a, const std::vector<EditOptions>& settings,
     auto field = [&](const char* key) {
       return m.contains(key) ? fmt::format("{:.6g}", m[key].get<double>()) : "";
     };
-    summary += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", to_string(o.method), o.inversion_steps,
-                           o.steps, o.guidance, o.merge, o.strength, field("mse"), field("ssim"),
-                           field("feature_distance"), field("target_probability"), field("success_rate"));
+    // A knob the method does not have is left empty.
+    const bool di = o.method == EditMethod::DirectInversion, sdedit = o.method == EditMethod::SDEdit;
+    summary += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", to_string(o.method),
+                           sdedit ? "" : std::to_string(o.inversion_steps), o.steps, o.guidance,
+                           di ? fmt::format("{}", o.merge) : "", sdedit ? fmt::format("{}", o.strength) : "",
+                           field("mse"), field("ssim"), field("feature_distance"),
+                           field("target_probability"), field("success_rate"));
   }
   write_file_atomic(a.out + "/summary.csv", summary);
 }
