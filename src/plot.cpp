@@ -243,12 +243,15 @@ void plot_heatmap(const std::string& path, const torch::Tensor& values, double x
   auto v = values.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   const int rows = static_cast<int>(v.size(0)), cols = static_cast<int>(v.size(1));
   const double lo = v.min().item<double>(), hi = std::max(v.max().item<double>(), lo + 1e-12);
-  // PLplot indexes images [x][y]: transpose into column pointers.
-  std::vector<std::vector<PLFLT>> cells(cols, std::vector<PLFLT>(rows));
-  for (int r = 0; r < rows; ++r)
-    for (int c = 0; c < cols; ++c) cells[c][r] = v[r][c].item<double>();
-  std::vector<const PLFLT*> ptrs(cols);
-  for (int c = 0; c < cols; ++c) ptrs[c] = cells[c].data();
+  // PLplot indexes images [x][y]: transpose into column pointers. plimage spreads its samples
+  // over the corners of the range and fills each cell with its lower-left corner's value, so
+  // n cells need n + 1 samples: the last row and column are repeated.
+  std::vector<std::vector<PLFLT>> cells(cols + 1, std::vector<PLFLT>(rows + 1));
+  for (int r = 0; r <= rows; ++r)
+    for (int c = 0; c <= cols; ++c)
+      cells[c][r] = v[std::min(r, rows - 1)][std::min(c, cols - 1)].item<double>();
+  std::vector<const PLFLT*> ptrs(cols + 1);
+  for (int c = 0; c <= cols; ++c) ptrs[c] = cells[c].data();
   Chart chart(path, o);
   chart->schr(0, 0.9);
   // Colour map 1: a perceptually ordered ramp from dark blue to yellow (viridis end points).
@@ -258,7 +261,8 @@ void plot_heatmap(const std::string& path, const torch::Tensor& values, double x
   chart->adv(0);  // a page, as env() makes for the other charts: without one nothing is drawn
   chart->vpor(0.1, 0.82, 0.12, 0.9);
   chart->wind(x_min, x_max, y_min, y_max);
-  chart->image(ptrs.data(), cols, rows, x_min, x_max, y_min, y_max, lo, hi, x_min, x_max, y_min, y_max);
+  chart->image(ptrs.data(), cols + 1, rows + 1, x_min, x_max, y_min, y_max, lo, hi, x_min, x_max, y_min,
+               y_max);
   chart->col0(1);
   chart->box("bcnst", 0, 0, "bcnstv", 0, 0);
   chart->lab(o.xlabel.c_str(), o.ylabel.c_str(), o.title.c_str());

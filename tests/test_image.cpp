@@ -58,10 +58,19 @@ TEST_F(Image, HeatMapsAreDrawn) {
   const auto image = read_image(path);  // [3, H, W] in [0, 1]
   const auto white = (image > 0.98).all(0);
   EXPECT_LT(white.to(torch::kFloat64).mean().item<double>(), 0.8) << "mostly blank";
-  // The ramp's cells take several colours.
-  const auto colours =
-      std::get<0>(torch::_unique((image * 255).round().to(torch::kInt64).select(0, 0).flatten()));
-  EXPECT_GT(colours.numel(), 6);
+  // One cell a value: the centres of the 2 x 3 cells in the plot's viewport (x 0.1-0.82,
+  // y 0.12-0.9 of the page, y upwards) all differ in colour.
+  const int64_t h = image.size(1), w = image.size(2);
+  std::vector<torch::Tensor> centres;
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 3; ++c) {
+      const double x = 0.1 + (c + 0.5) / 3 * 0.72, y = 0.12 + (r + 0.5) / 2 * 0.78;
+      centres.push_back(image.index(
+          {torch::indexing::Slice(), static_cast<int64_t>((1 - y) * h), static_cast<int64_t>(x * w)}));
+    }
+  for (size_t i = 0; i < centres.size(); ++i)
+    for (size_t j = i + 1; j < centres.size(); ++j)
+      EXPECT_GT((centres[i] - centres[j]).abs().max().item<double>(), 0.02) << "cells " << i << " and " << j;
 }
 
 TEST_F(Image, PngRoundTripIsExactForEightBitValues) {
