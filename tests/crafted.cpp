@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include "fuzz/tiny_models.h"
+#include "support.h"
 
 namespace ddim::test {
 namespace {
@@ -102,22 +103,6 @@ std::vector<char> PickleWriter::finish() {
   return out;
 }
 
-namespace {
-std::vector<char> raw_deflate(const std::vector<char>& data) {
-  z_stream zs{};
-  deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::vector<char> out(deflateBound(&zs, data.size()) + 16);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-}  // namespace
-
 std::vector<char> pt_file(const std::vector<char>& pickle,
                           const std::map<std::string, std::vector<char>>& records, bool deflate,
                           int64_t declared_size) {
@@ -129,7 +114,7 @@ std::vector<char> pt_file(const std::vector<char>& pickle,
     const auto offset = out.size();
     const auto crc =
         static_cast<uint32_t>(::crc32(0, reinterpret_cast<const Bytef*>(plain.data()), plain.size()));
-    const auto data = deflate ? raw_deflate(plain) : plain;
+    const auto data = deflate ? deflate_bytes(plain, -MAX_WBITS) : plain;
     const bool record = name.rfind("archive/data/", 0) == 0;
     const uint64_t size = record && declared_size >= 0 ? static_cast<uint64_t>(declared_size) : plain.size();
     auto header = [&](std::vector<char>& b, bool central) {

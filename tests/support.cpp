@@ -65,9 +65,9 @@ std::vector<char> idx_bytes(const torch::Tensor& data) {
   return out;
 }
 
-std::vector<char> gzip_bytes(const std::vector<char>& bytes) {
+std::vector<char> deflate_bytes(const std::vector<char>& bytes, int window_bits) {
   z_stream zs{};
-  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  deflateInit2(&zs, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
   std::vector<char> out(deflateBound(&zs, bytes.size()) + 64);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
   zs.avail_in = static_cast<uInt>(bytes.size());
@@ -78,6 +78,8 @@ std::vector<char> gzip_bytes(const std::vector<char>& bytes) {
   deflateEnd(&zs);
   return out;
 }
+
+std::vector<char> gzip_bytes(const std::vector<char>& bytes) { return deflate_bytes(bytes, 16 + MAX_WBITS); }
 
 torch::Tensor write_mnist_fixture(const std::string& dir, int64_t n_train, int64_t n_test, bool gz) {
   auto gen = at::detail::createCPUGenerator(42);

@@ -29,6 +29,9 @@ bool file_exists(const std::string& path);
 
 /// IDX bytes for a uint8 tensor (magic 0x00000803 for 3 dimensions, etc.).
 std::vector<char> idx_bytes(const torch::Tensor& data);
+/// Compresses bytes with zlib: `window_bits` 16 + 15 gives a gzip stream, -15 a raw deflate
+/// stream (as in a zip record).
+std::vector<char> deflate_bytes(const std::vector<char>& bytes, int window_bits);
 /// gzip-compresses bytes.
 std::vector<char> gzip_bytes(const std::vector<char>& bytes);
 
