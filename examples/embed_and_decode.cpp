@@ -3,14 +3,8 @@
 //   - fixed-point DDIM inversion (no training needed), and
 //   - a trained embedding network (ddim train-embedder), the seed paper's section 5.2.
 // Usage: embed_and_decode DENOISER.pt EMBEDDER.pt
-#include <ddim/checkpoint.h>
-#include <ddim/dataset.h>
-#include <ddim/denoiser.h>
-#include <ddim/embedder_trainer.h>
-#include <ddim/embedding.h>
-#include <ddim/error.h>
-#include <ddim/metrics.h>
-#include <ddim/pipeline.h>
+// Everything of the library in one include (ddim/ddim.h); sample_seeds.cpp picks headers.
+#include <ddim/ddim.h>
 
 #include <cstdio>
 

@@ -15,7 +15,7 @@ packages=(
   libplplot-dev plplot-driver-cairo         # charts (PNG through cairo)
   libgtest-dev                              # tests
   dataset-fashion-mnist                     # the embedded default data set
-  # the 24 default fonts of `--data fonts` (src/fonts.cpp lists the files)
+  # the 24 default fonts of `--data fonts` (src/data/fonts.cpp lists the files)
   fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-crosextra-carlito
   fonts-crosextra-caladea fonts-open-sans fonts-go fonts-quicksand fonts-tlwg-purisa-ttf
   fonts-ebgaramond-extra fonts-sil-gentium

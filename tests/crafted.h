@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "ddim/checkpoint.h"
+#include "ddim/io/checkpoint.h"
 
 namespace ddim::test {
 

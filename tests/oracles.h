@@ -9,8 +9,8 @@
 
 #include <torch/torch.h>
 
-#include "ddim/denoiser.h"
-#include "ddim/network.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/nn/network.h"
 
 namespace ddim::test {
 

@@ -1,8 +1,8 @@
 // Attributes files (CSV and CelebA's layout) and folder data labelled by them.
-#include "ddim/attributes.h"
-#include "ddim/dataset.h"
-#include "ddim/error.h"
-#include "ddim/image.h"
+#include "ddim/data/attributes.h"
+#include "ddim/data/dataset.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,7 +1,7 @@
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser.h"
-#include "ddim/error.h"
-#include "ddim/unet.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

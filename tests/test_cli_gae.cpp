@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "ddim/checkpoint.h"
-#include "ddim/gae.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/methods/gae.h"
 #include "support.h"
 
 using namespace ddim;

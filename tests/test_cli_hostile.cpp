@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "crafted.h"
-#include "ddim/checkpoint.h"
-#include "ddim/image.h"
-#include "ddim/tensor_io.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/io/image.h"
+#include "ddim/io/tensor_io.h"
 #include "support.h"
 
 using namespace ddim;

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser.h"
-#include "ddim/image.h"
-#include "ddim/tensor_io.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/io/image.h"
+#include "ddim/io/tensor_io.h"
 #include "support.h"
 
 using namespace ddim;

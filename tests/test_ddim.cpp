@@ -6,14 +6,14 @@
 // predicts x0-hat = x* exactly.
 #include <cmath>
 
-#include "ddim/autocast.h"
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
-#include "ddim/denoiser_trainer.h"
-#include "ddim/error.h"
-#include "ddim/pipeline.h"
-#include "ddim/rng.h"
-#include "ddim/unet.h"
+#include "ddim/core/autocast.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/core/error.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/core/rng.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;
@@ -201,7 +201,7 @@ TEST_F(TrainedDdim, SamplingIsBatchInvariantAndReproducible) {
   EXPECT_LT((streamed - generate(d, seeds, grid, {}, 6)).abs().max().item<float>(), 1e-5);
 }
 
-// bf16 autocast (ddim/autocast.h) runs the network's convolutions in bf16 and nothing else:
+// bf16 autocast (ddim/core/autocast.h) runs the network's convolutions in bf16 and nothing else:
 // the samples and inverted seeds of the trained model move by about bf16's precision, the
 // DDIM arithmetic stays fp32, and the same input gives the same bits twice.
 TEST_F(TrainedDdim, Bf16SamplingAndInversionStayCloseToFp32) {

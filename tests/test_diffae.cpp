@@ -1,9 +1,9 @@
-#include "ddim/denoiser_trainer.h"
-#include "ddim/diffae.h"
-#include "ddim/error.h"
-#include "ddim/mlp.h"
-#include "ddim/pipeline.h"
-#include "ddim/unet.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/nn/diffae.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/mlp.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

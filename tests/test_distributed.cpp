@@ -10,11 +10,11 @@
 
 #include <thread>
 
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser_trainer.h"
-#include "ddim/distributed.h"
-#include "ddim/error.h"
-#include "ddim/unet.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/training/distributed.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

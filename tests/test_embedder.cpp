@@ -1,8 +1,8 @@
-#include "ddim/denoiser_trainer.h"
-#include "ddim/embedder.h"
-#include "ddim/embedder_trainer.h"
-#include "ddim/error.h"
-#include "ddim/unet.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/nn/embedder.h"
+#include "ddim/training/embedder_trainer.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,11 +1,11 @@
 // The embedding entry point (embedding.h) against closed forms and against the lower-level
 // calls it stands for.
-#include "ddim/diffae.h"
-#include "ddim/embedding.h"
-#include "ddim/error.h"
-#include "ddim/interpolation.h"
-#include "ddim/pipeline.h"
-#include "ddim/unet.h"
+#include "ddim/nn/diffae.h"
+#include "ddim/methods/embedding.h"
+#include "ddim/core/error.h"
+#include "ddim/methods/interpolation.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/nn/unet.h"
 #include "oracles.h"
 #include "support.h"
 

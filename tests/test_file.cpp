@@ -1,7 +1,7 @@
 #include <filesystem>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
 #include "support.h"
 
 namespace fs = std::filesystem;

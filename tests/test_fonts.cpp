@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <set>
 
-#include "ddim/dataset.h"
-#include "ddim/error.h"
-#include "ddim/fonts.h"
+#include "ddim/data/dataset.h"
+#include "ddim/core/error.h"
+#include "ddim/data/fonts.h"
 #include "support.h"
 
 using namespace ddim;

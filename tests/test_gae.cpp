@@ -1,11 +1,11 @@
 #include <cmath>
 
-#include "ddim/attribute_swap.h"
-#include "ddim/diffae.h"
-#include "ddim/disentanglement.h"
-#include "ddim/error.h"
-#include "ddim/gae.h"
-#include "ddim/gae_trainer.h"
+#include "ddim/methods/attribute_swap.h"
+#include "ddim/nn/diffae.h"
+#include "ddim/analysis/disentanglement.h"
+#include "ddim/core/error.h"
+#include "ddim/methods/gae.h"
+#include "ddim/training/gae_trainer.h"
 #include "support.h"
 
 using namespace ddim;

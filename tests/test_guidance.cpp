@@ -3,14 +3,14 @@
 #include <cmath>
 #include <limits>
 
-#include "ddim/classifier.h"
-#include "ddim/denoiser_trainer.h"
-#include "ddim/editing.h"
-#include "ddim/error.h"
-#include "ddim/evaluation.h"
-#include "ddim/pipeline.h"
-#include "ddim/rng.h"
-#include "ddim/unet.h"
+#include "ddim/training/classifier_trainer.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/methods/editing.h"
+#include "ddim/core/error.h"
+#include "ddim/analysis/evaluation.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/core/rng.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

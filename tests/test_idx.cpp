@@ -1,5 +1,5 @@
-#include "ddim/error.h"
-#include "ddim/idx.h"
+#include "ddim/core/error.h"
+#include "ddim/io/idx.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,8 +1,8 @@
 #include <stb/stb_image_write.h>  // declarations; the implementation is in libddim
 
-#include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/plot.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
+#include "ddim/pictures/plot.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,10 +1,10 @@
 #include <cmath>
 
-#include "ddim/autocast.h"
-#include "ddim/blocks.h"
-#include "ddim/error.h"
-#include "ddim/mlp.h"
-#include "ddim/unet.h"
+#include "ddim/core/autocast.h"
+#include "ddim/nn/blocks.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/mlp.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,7 +1,7 @@
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/schedule.h"
+#include "ddim/core/error.h"
+#include "ddim/diffusion/schedule.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,11 +1,11 @@
 #include <cmath>
 
-#include "ddim/cloud.h"
-#include "ddim/denoiser.h"
-#include "ddim/rng.h"
-#include "ddim/synthesis.h"
-#include "ddim/unet.h"
-#include "ddim/unrolled.h"
+#include "ddim/methods/cloud.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/synthesis.h"
+#include "ddim/nn/unet.h"
+#include "ddim/diffusion/unrolled.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,7 +1,7 @@
 #include <cstdlib>
 
-#include "ddim/error.h"
-#include "ddim/tensor_io.h"
+#include "ddim/core/error.h"
+#include "ddim/io/tensor_io.h"
 #include "support.h"
 
 using namespace ddim;

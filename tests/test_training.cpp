@@ -1,10 +1,10 @@
 #include <filesystem>
 
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser_trainer.h"
-#include "ddim/error.h"
-#include "ddim/training.h"
-#include "ddim/unet.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/core/error.h"
+#include "ddim/training/training.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

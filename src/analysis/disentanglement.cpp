@@ -1,8 +1,8 @@
-#include "ddim/disentanglement.h"
+#include "ddim/analysis/disentanglement.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

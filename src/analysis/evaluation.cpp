@@ -1,9 +1,9 @@
-#include "ddim/evaluation.h"
+#include "ddim/analysis/evaluation.h"
 
-#include "ddim/error.h"
-#include "ddim/frechet.h"
-#include "ddim/metrics.h"
-#include "ddim/pipeline.h"
+#include "ddim/core/error.h"
+#include "ddim/metrics/frechet.h"
+#include "ddim/metrics/metrics.h"
+#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 namespace {

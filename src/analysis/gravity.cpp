@@ -1,6 +1,6 @@
-#include "ddim/gravity.h"
+#include "ddim/analysis/gravity.h"
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

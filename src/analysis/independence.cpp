@@ -1,9 +1,9 @@
-#include "ddim/independence.h"
+#include "ddim/analysis/independence.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/metrics.h"
+#include "ddim/core/error.h"
+#include "ddim/metrics/metrics.h"
 
 namespace ddim {
 

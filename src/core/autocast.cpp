@@ -1,4 +1,4 @@
-#include "ddim/autocast.h"
+#include "ddim/core/autocast.h"
 
 #include <ATen/autocast_mode.h>
 

@@ -1,4 +1,4 @@
-#include "ddim/device.h"
+#include "ddim/core/device.h"
 
 #include <sched.h>
 
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <thread>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

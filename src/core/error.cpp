@@ -1,4 +1,4 @@
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,4 +1,4 @@
-#include "ddim/file.h"
+#include "ddim/core/file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <random>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace fs = std::filesystem;
 

@@ -1,4 +1,4 @@
-#include "ddim/interrupt.h"
+#include "ddim/core/interrupt.h"
 
 #include <algorithm>
 #include <atomic>

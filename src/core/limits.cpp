@@ -1,4 +1,4 @@
-#include "ddim/limits.h"
+#include "ddim/core/limits.h"
 
 #include <unistd.h>
 

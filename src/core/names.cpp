@@ -1,6 +1,6 @@
-#include "ddim/names.h"
+#include "ddim/core/names.h"
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,4 +1,4 @@
-#include "ddim/rate.h"
+#include "ddim/core/rate.h"
 
 #include <algorithm>
 #include <cmath>

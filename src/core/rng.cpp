@@ -1,4 +1,4 @@
-#include "ddim/rng.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 

@@ -1,4 +1,4 @@
-#include "ddim/attributes.h"
+#include "ddim/data/attributes.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,8 +9,8 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
 
 namespace fs = std::filesystem;
 

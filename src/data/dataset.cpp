@@ -1,17 +1,17 @@
-#include "ddim/dataset.h"
+#include "ddim/data/dataset.h"
 
 #include <algorithm>
 #include <filesystem>
 
-#include "ddim/cifar10.h"
-#include "ddim/error.h"
-#include "ddim/fonts.h"
-#include "ddim/idx.h"
-#include "ddim/image.h"
-#include "ddim/image_folder.h"
-#include "ddim/limits.h"
-#include "ddim/rng.h"
-#include "ddim/toy.h"
+#include "ddim/io/cifar10.h"
+#include "ddim/core/error.h"
+#include "ddim/data/fonts.h"
+#include "ddim/io/idx.h"
+#include "ddim/io/image.h"
+#include "ddim/data/image_folder.h"
+#include "ddim/core/limits.h"
+#include "ddim/core/rng.h"
+#include "ddim/data/toy.h"
 
 namespace fs = std::filesystem;
 

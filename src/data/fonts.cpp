@@ -1,4 +1,4 @@
-#include "ddim/fonts.h"
+#include "ddim/data/fonts.h"
 
 #include <ATen/Parallel.h>
 
@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <map>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "ddim/core/rng.h"
 
 // The stb_truetype implementation lives in this translation unit only.
 #define STB_TRUETYPE_IMPLEMENTATION

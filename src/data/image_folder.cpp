@@ -1,4 +1,4 @@
-#include "ddim/image_folder.h"
+#include "ddim/data/image_folder.h"
 
 #include <ATen/Parallel.h>
 
@@ -6,10 +6,10 @@
 #include <cctype>
 #include <filesystem>
 
-#include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/interrupt.h"
-#include "ddim/limits.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
+#include "ddim/core/interrupt.h"
+#include "ddim/core/limits.h"
 
 namespace fs = std::filesystem;
 

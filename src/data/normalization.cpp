@@ -1,7 +1,7 @@
-#include "ddim/normalization.h"
+#include "ddim/data/normalization.h"
 
-#include "ddim/dataset.h"
-#include "ddim/error.h"
+#include "ddim/data/dataset.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 namespace {

@@ -1,9 +1,9 @@
-#include "ddim/toy.h"
+#include "ddim/data/toy.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 

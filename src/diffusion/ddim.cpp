@@ -1,10 +1,10 @@
-#include "ddim/ddim.h"
+#include "ddim/diffusion/ddim.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/interrupt.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/core/interrupt.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 

@@ -1,11 +1,11 @@
-#include "ddim/denoiser.h"
+#include "ddim/diffusion/denoiser.h"
 
 #include <cmath>
 
-#include "allocation_budget.h"
-#include "ddim/autocast.h"
-#include "ddim/error.h"
-#include "ddim/limits.h"
+#include "io/allocation_budget.h"
+#include "ddim/core/autocast.h"
+#include "ddim/core/error.h"
+#include "ddim/core/limits.h"
 
 namespace ddim {
 

@@ -1,8 +1,8 @@
-#include "ddim/pipeline.h"
+#include "ddim/diffusion/pipeline.h"
 
-#include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/interrupt.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
+#include "ddim/core/interrupt.h"
 
 namespace ddim {
 namespace {

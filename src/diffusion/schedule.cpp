@@ -1,8 +1,8 @@
-#include "ddim/schedule.h"
+#include "ddim/diffusion/schedule.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

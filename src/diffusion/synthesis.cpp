@@ -1,9 +1,9 @@
-#include "ddim/synthesis.h"
+#include "ddim/diffusion/synthesis.h"
 
-#include "ddim/error.h"
-#include "ddim/interrupt.h"
-#include "ddim/rng.h"
-#include "ddim/unrolled.h"
+#include "ddim/core/error.h"
+#include "ddim/core/interrupt.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/unrolled.h"
 
 namespace ddim {
 

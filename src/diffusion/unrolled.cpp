@@ -1,7 +1,7 @@
-#include "ddim/unrolled.h"
+#include "ddim/diffusion/unrolled.h"
 
-#include "ddim/error.h"
-#include "ddim/interrupt.h"
+#include "ddim/core/error.h"
+#include "ddim/core/interrupt.h"
 
 namespace ddim {
 namespace {

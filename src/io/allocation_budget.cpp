@@ -1,11 +1,11 @@
-#include "allocation_budget.h"
+#include "io/allocation_budget.h"
 
 #include <c10/core/CPUAllocator.h>
 
 #include <limits>
 #include <mutex>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim::detail {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "ddim/tensor_io.h"
+#include "ddim/io/tensor_io.h"
 
 namespace ddim::detail {
 

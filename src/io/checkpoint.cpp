@@ -1,13 +1,13 @@
-#include "ddim/checkpoint.h"
+#include "ddim/io/checkpoint.h"
 
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <type_traits>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
-#include "pt_reader.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "io/pt_reader.h"
 
 namespace ddim {
 namespace {

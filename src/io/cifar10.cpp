@@ -1,9 +1,9 @@
-#include "ddim/cifar10.h"
+#include "ddim/io/cifar10.h"
 
 #include <cstring>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
 
 namespace ddim {
 

@@ -1,10 +1,10 @@
-#include "ddim/config_file.h"
+#include "ddim/io/config_file.h"
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,12 +1,12 @@
-#include "ddim/idx.h"
+#include "ddim/io/idx.h"
 
 #include <zlib.h>
 
 #include <cstring>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
-#include "ddim/limits.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "ddim/core/limits.h"
 
 namespace ddim {
 

@@ -1,4 +1,4 @@
-#include "ddim/image.h"
+#include "ddim/io/image.h"
 
 #include <zlib.h>
 
@@ -6,9 +6,9 @@
 #include <limits>
 #include <memory>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
-#include "ddim/limits.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "ddim/core/limits.h"
 
 // The stb implementations live in this translation unit only.
 #define STB_IMAGE_IMPLEMENTATION

@@ -1,4 +1,4 @@
-#include "pt_reader.h"
+#include "io/pt_reader.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <zlib.h>
@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim::detail {
 namespace {

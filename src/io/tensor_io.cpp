@@ -1,9 +1,9 @@
-#include "ddim/tensor_io.h"
+#include "ddim/io/tensor_io.h"
 
-#include "ddim/error.h"
-#include "ddim/file.h"
-#include "ddim/limits.h"
-#include "pt_reader.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "ddim/core/limits.h"
+#include "io/pt_reader.h"
 
 namespace ddim {
 namespace {

@@ -1,11 +1,11 @@
-#include "ddim/attribute_swap.h"
+#include "ddim/methods/attribute_swap.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/pipeline.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 namespace {

@@ -1,11 +1,11 @@
-#include "ddim/cloud.h"
+#include "ddim/methods/cloud.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/metrics.h"
-#include "ddim/pipeline.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/metrics/metrics.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 namespace {

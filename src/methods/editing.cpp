@@ -1,12 +1,12 @@
-#include "ddim/editing.h"
+#include "ddim/methods/editing.h"
 
 #include <cmath>
 #include <map>
 #include <tuple>
 
-#include "ddim/error.h"
-#include "ddim/interrupt.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/core/interrupt.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 namespace {

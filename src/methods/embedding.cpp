@@ -1,12 +1,12 @@
-#include "ddim/embedding.h"
+#include "ddim/methods/embedding.h"
 
 #include <chrono>
 
-#include "ddim/error.h"
-#include "ddim/interrupt.h"
-#include "ddim/pipeline.h"
-#include "ddim/rng.h"
-#include "ddim/synthesis.h"
+#include "ddim/core/error.h"
+#include "ddim/core/interrupt.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/synthesis.h"
 
 namespace ddim {
 namespace {

@@ -1,11 +1,11 @@
-#include "ddim/gae.h"
+#include "ddim/methods/gae.h"
 
 #include <algorithm>
 #include <numeric>
 #include <set>
 
-#include "ddim/error.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 

@@ -1,9 +1,9 @@
-#include "ddim/interpolation.h"
+#include "ddim/methods/interpolation.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/pipeline.h"
+#include "ddim/core/error.h"
+#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 

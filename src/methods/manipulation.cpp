@@ -1,7 +1,7 @@
-#include "ddim/manipulation.h"
+#include "ddim/methods/manipulation.h"
 
-#include "ddim/error.h"
-#include "ddim/pipeline.h"
+#include "ddim/core/error.h"
+#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 

@@ -1,6 +1,6 @@
-#include "ddim/frechet.h"
+#include "ddim/metrics/frechet.h"
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

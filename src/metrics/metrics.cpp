@@ -1,8 +1,8 @@
-#include "ddim/metrics.h"
+#include "ddim/metrics/metrics.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,8 +1,8 @@
-#include "ddim/probe.h"
+#include "ddim/metrics/probe.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,9 +1,9 @@
-#include "ddim/blocks.h"
+#include "ddim/nn/blocks.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
-#include "ddim/network.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/network.h"
 
 namespace ddim {
 

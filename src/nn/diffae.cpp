@@ -1,7 +1,7 @@
-#include "ddim/diffae.h"
+#include "ddim/nn/diffae.h"
 
-#include "ddim/error.h"
-#include "ddim/network.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/network.h"
 
 namespace ddim {
 

@@ -1,8 +1,8 @@
-#include "ddim/embedder.h"
+#include "ddim/nn/embedder.h"
 
-#include "ddim/error.h"
-#include "ddim/network.h"
-#include "ddim/unet.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/network.h"
+#include "ddim/nn/unet.h"
 
 namespace ddim {
 

@@ -1,6 +1,6 @@
-#include "ddim/loss.h"
+#include "ddim/nn/loss.h"
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,6 +1,6 @@
-#include "ddim/mlp.h"
+#include "ddim/nn/mlp.h"
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,11 +1,11 @@
-#include "ddim/network.h"
+#include "ddim/nn/network.h"
 
 #include <cmath>
 
-#include "ddim/diffae.h"
-#include "ddim/error.h"
-#include "ddim/mlp.h"
-#include "ddim/unet.h"
+#include "ddim/nn/diffae.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/mlp.h"
+#include "ddim/nn/unet.h"
 
 namespace ddim {
 

@@ -1,8 +1,8 @@
-#include "ddim/unet.h"
+#include "ddim/nn/unet.h"
 
 #include <cmath>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -1,9 +1,9 @@
-#include "ddim/annotate.h"
+#include "ddim/pictures/annotate.h"
 
 #include <stb/stb_easy_font.h>
 
-#include "ddim/error.h"
-#include "ddim/image.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
 
 namespace ddim {
 

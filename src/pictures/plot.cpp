@@ -1,4 +1,4 @@
-#include "ddim/plot.h"
+#include "ddim/pictures/plot.h"
 
 #ifdef DDIM_WITH_PLPLOT
 #include <plplot/plstream.h>
@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
 
 namespace ddim {
 

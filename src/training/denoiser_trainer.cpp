@@ -1,12 +1,12 @@
-#include "ddim/denoiser_trainer.h"
+#include "ddim/training/denoiser_trainer.h"
 
 #include <cmath>
 #include <mutex>
 
-#include "ddim/autocast.h"
-#include "ddim/ema.h"
-#include "ddim/error.h"
-#include "ddim/rng.h"
+#include "ddim/core/autocast.h"
+#include "ddim/training/ema.h"
+#include "ddim/core/error.h"
+#include "ddim/core/rng.h"
 
 namespace ddim {
 namespace {

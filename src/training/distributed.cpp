@@ -1,4 +1,4 @@
-#include "ddim/distributed.h"
+#include "ddim/training/distributed.h"
 
 #ifdef DDIM_WITH_GLOO
 // c10d's Gloo backend is compiled into LibTorch; its header needs this switch.
@@ -10,7 +10,7 @@
 
 #include <cstdlib>
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 namespace {

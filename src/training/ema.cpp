@@ -1,6 +1,6 @@
-#include "ddim/ema.h"
+#include "ddim/training/ema.h"
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 namespace {

@@ -1,13 +1,13 @@
-#include "ddim/embedder_trainer.h"
+#include "ddim/training/embedder_trainer.h"
 
-#include "allocation_budget.h"
-#include "ddim/autocast.h"
-#include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/metrics.h"
-#include "ddim/pipeline.h"
-#include "ddim/rng.h"
-#include "ddim/unrolled.h"
+#include "io/allocation_budget.h"
+#include "ddim/core/autocast.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
+#include "ddim/metrics/metrics.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/unrolled.h"
 
 namespace ddim {
 namespace {

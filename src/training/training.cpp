@@ -1,14 +1,14 @@
-#include "ddim/training.h"
+#include "ddim/training/training.h"
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
-#include "ddim/error.h"
-#include "ddim/file.h"
-#include "ddim/interrupt.h"
-#include "ddim/rng.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "ddim/core/interrupt.h"
+#include "ddim/core/rng.h"
 
 namespace fs = std::filesystem;
 

@@ -7,11 +7,11 @@
 #include <string_view>
 #include <vector>
 
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser.h"
-#include "ddim/file.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/core/file.h"
 #include "fuzz_common.h"
-#include "pt_reader.h"
+#include "io/pt_reader.h"
 #include "tiny_models.h"
 
 namespace {

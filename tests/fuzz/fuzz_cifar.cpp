@@ -1,7 +1,7 @@
 // CIFAR-10 binary batches: read_cifar10_batch without the file.
 #include <vector>
 
-#include "ddim/cifar10.h"
+#include "ddim/io/cifar10.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

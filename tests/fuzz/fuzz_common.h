@@ -11,8 +11,8 @@
 
 #include <ATen/Parallel.h>
 
-#include "ddim/error.h"
-#include "ddim/limits.h"
+#include "ddim/core/error.h"
+#include "ddim/core/limits.h"
 
 namespace ddim::fuzz {
 

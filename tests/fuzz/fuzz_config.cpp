@@ -1,7 +1,7 @@
 // --config files: ddim's TOML reader.
 #include <string_view>
 
-#include "ddim/config_file.h"
+#include "ddim/io/config_file.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

@@ -1,7 +1,7 @@
 // IDX files (MNIST, Fashion-MNIST), raw or gzipped: read_idx without the file.
 #include <vector>
 
-#include "ddim/idx.h"
+#include "ddim/io/idx.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

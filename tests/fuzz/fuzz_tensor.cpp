@@ -4,9 +4,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ddim/tensor_io.h"
+#include "ddim/io/tensor_io.h"
 #include "fuzz_common.h"
-#include "pt_reader.h"
+#include "io/pt_reader.h"
 #include "tiny_models.h"
 
 namespace {

@@ -11,11 +11,11 @@
 #include <fstream>
 #include <string_view>
 
-#include "ddim/checkpoint.h"
-#include "ddim/file.h"
-#include "ddim/image.h"
-#include "ddim/tensor_io.h"
-#include "pt_reader.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/core/file.h"
+#include "ddim/io/image.h"
+#include "ddim/io/tensor_io.h"
+#include "io/pt_reader.h"
 #include "tiny_models.h"
 
 namespace fs = std::filesystem;

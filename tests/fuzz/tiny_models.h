@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser.h"
-#include "ddim/network.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/nn/network.h"
 
 namespace ddim::fuzz {
 

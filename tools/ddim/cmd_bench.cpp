@@ -7,13 +7,13 @@
 
 #include "commands.h"
 #include "common.h"
-#include "ddim/ddim.h"
-#include "ddim/denoiser_trainer.h"
-#include "ddim/embedder_trainer.h"
-#include "ddim/rng.h"
-#include "ddim/synthesis.h"
-#include "ddim/training.h"
-#include "ddim/unet.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/training/embedder_trainer.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/synthesis.h"
+#include "ddim/training/training.h"
+#include "ddim/nn/unet.h"
 
 namespace ddim::cli {
 namespace {

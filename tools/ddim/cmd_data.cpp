@@ -6,11 +6,11 @@
 
 #include "commands.h"
 #include "common.h"
-#include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/names.h"
-#include "ddim/normalization.h"
-#include "ddim/plot.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
+#include "ddim/core/names.h"
+#include "ddim/data/normalization.h"
+#include "ddim/pictures/plot.h"
 
 namespace ddim::cli {
 namespace {

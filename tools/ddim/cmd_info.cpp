@@ -5,11 +5,11 @@
 
 #include "commands.h"
 #include "common.h"
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser.h"
-#include "ddim/error.h"
-#include "ddim/network.h"
-#include "ddim/tensor_io.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/network.h"
+#include "ddim/io/tensor_io.h"
 
 namespace ddim::cli {
 namespace {

@@ -3,11 +3,11 @@
 // preview grids, exact resume.
 #include "commands.h"
 #include "common.h"
-#include "ddim/denoiser_trainer.h"
-#include "ddim/diffae.h"
-#include "ddim/error.h"
-#include "ddim/mlp.h"
-#include "ddim/unet.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/nn/diffae.h"
+#include "ddim/core/error.h"
+#include "ddim/nn/mlp.h"
+#include "ddim/nn/unet.h"
 #include "sampling_args.h"
 #include "training_run.h"
 

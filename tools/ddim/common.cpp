@@ -6,11 +6,11 @@
 #include <csignal>
 #include <cstdlib>
 
-#include "ddim/config_file.h"
-#include "ddim/device.h"
-#include "ddim/error.h"
-#include "ddim/file.h"
-#include "ddim/interrupt.h"
+#include "ddim/io/config_file.h"
+#include "ddim/core/device.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "ddim/core/interrupt.h"
 
 namespace ddim::cli {
 namespace {

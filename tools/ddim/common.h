@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "ddim/dataset.h"
-#include "ddim/device.h"
-#include "ddim/distributed.h"
-#include "ddim/error.h"
-#include "ddim/names.h"
+#include "ddim/data/dataset.h"
+#include "ddim/core/device.h"
+#include "ddim/training/distributed.h"
+#include "ddim/core/error.h"
+#include "ddim/core/names.h"
 
 namespace ddim::cli {
 
@@ -79,7 +79,7 @@ std::optional<Dataset> validation_split(const DataSource& source);
 /// value's number): what effective_config() writes.
 void register_value_names(const CLI::Option* option, std::function<std::string(const std::string&)> name_of);
 
-/// An option whose values are the names of enum E's table (ddim/names.h): CLI11 checks and
+/// An option whose values are the names of enum E's table (ddim/core/names.h): CLI11 checks and
 /// converts them with a CheckedTransformer over the same table, `--help` lists them, and
 /// config.toml gets the name back.
 template <class E>

@@ -1,6 +1,6 @@
 #include "embed_args.h"
 
-#include "ddim/embedder_trainer.h"
+#include "ddim/training/embedder_trainer.h"
 #include "progress.h"
 
 namespace ddim::cli {

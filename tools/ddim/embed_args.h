@@ -1,13 +1,13 @@
 // The options of the commands that embed images into seeds (invert, reconstruct,
 // interpolate, encode, manipulate): the method and its settings, bound to the library's
-// EmbedOptions (ddim/embedding.h), and the embedding network when one is used.
+// EmbedOptions (ddim/methods/embedding.h), and the embedding network when one is used.
 #pragma once
 
 #include <memory>
 
 #include "common.h"
-#include "ddim/embedder.h"
-#include "ddim/embedding.h"
+#include "ddim/nn/embedder.h"
+#include "ddim/methods/embedding.h"
 #include "sampling_args.h"
 
 namespace ddim::cli {

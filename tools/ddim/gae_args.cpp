@@ -1,6 +1,6 @@
 #include "gae_args.h"
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim::cli {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common.h"
-#include "ddim/gae.h"
+#include "ddim/methods/gae.h"
 #include "sampling_args.h"
 
 namespace ddim::cli {

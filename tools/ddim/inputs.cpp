@@ -1,9 +1,9 @@
 #include "inputs.h"
 
-#include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/pipeline.h"
-#include "ddim/tensor_io.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/io/tensor_io.h"
 
 namespace ddim::cli {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common.h"
-#include "ddim/dataset.h"
+#include "ddim/data/dataset.h"
 
 namespace ddim::cli {
 

@@ -5,10 +5,10 @@
 
 #include "commands.h"
 #include "common.h"
-#include "ddim/device.h"
-#include "ddim/error.h"
-#include "ddim/interrupt.h"
-#include "ddim/limits.h"
+#include "ddim/core/device.h"
+#include "ddim/core/error.h"
+#include "ddim/core/interrupt.h"
+#include "ddim/core/limits.h"
 #include "strict_config.h"
 
 int main(int argc, char** argv) {
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   }
   init_logging(g.log_level);
   ddim::set_input_limits({max_image_pixels, 0});
-  install_stop_handler();  // Ctrl-C and SIGTERM end every long phase promptly (ddim/interrupt.h)
+  install_stop_handler();  // Ctrl-C and SIGTERM end every long phase promptly (ddim/core/interrupt.h)
   try {
     return selected_action()();
   } catch (const ddim::Interrupted& e) {

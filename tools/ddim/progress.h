@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ddim/rate.h"
+#include "ddim/core/rate.h"
 
 namespace ddim::cli {
 

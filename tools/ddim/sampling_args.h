@@ -2,8 +2,8 @@
 #pragma once
 
 #include "common.h"
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
 
 namespace ddim::cli {
 

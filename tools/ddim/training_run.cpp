@@ -5,10 +5,10 @@
 #include <cmath>
 #include <csignal>
 
-#include "ddim/annotate.h"
-#include "ddim/error.h"
-#include "ddim/image.h"
-#include "ddim/plot.h"
+#include "ddim/pictures/annotate.h"
+#include "ddim/core/error.h"
+#include "ddim/io/image.h"
+#include "ddim/pictures/plot.h"
 #include "progress.h"
 
 namespace ddim::cli {

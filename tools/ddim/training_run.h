@@ -1,5 +1,5 @@
 // What the training commands (train, train-embedder, train-classifier, train-latent) share
-// around the library's run machinery (ddim/training.h): the options of a run directory, and
+// around the library's run machinery (ddim/training/training.h): the options of a run directory, and
 // driving a run with a progress bar, its previews drawn as pictures, on one process or many.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common.h"
-#include "ddim/training.h"
+#include "ddim/training/training.h"
 
 namespace ddim::cli {
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "ddim/attributes.h"
-#include "ddim/gae.h"
-#include "ddim/probe.h"
+#include "ddim/data/attributes.h"
+#include "ddim/methods/gae.h"
+#include "ddim/metrics/probe.h"
 
 namespace ddim {
 

@@ -10,7 +10,7 @@
 
 #include <optional>
 
-#include "ddim/classifier.h"
+#include "ddim/nn/classifier.h"
 
 namespace ddim {
 

@@ -5,8 +5,8 @@
 
 #include <torch/torch.h>
 
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
 
 namespace ddim {
 

@@ -7,9 +7,9 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
-#include "ddim/pipeline.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 

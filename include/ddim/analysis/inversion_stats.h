@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "ddim/denoiser.h"
+#include "ddim/diffusion/denoiser.h"
 
 namespace ddim {
 

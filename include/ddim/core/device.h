@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "ddim/names.h"
+#include "ddim/core/names.h"
 
 namespace ddim {
 

@@ -8,7 +8,7 @@
 // checkpoint first, see training.h).
 #pragma once
 
-#include "ddim/error.h"
+#include "ddim/core/error.h"
 
 namespace ddim {
 

@@ -55,7 +55,7 @@ E from_string(const std::string& text) {
   return name_table<E>().parse(text);
 }
 
-/// Throws ddim::InvalidArgument (defined in src/names.cpp, so that this header needs no fmt).
+/// Throws ddim::InvalidArgument (defined in src/core/names.cpp, so that this header needs no fmt).
 [[noreturn]] void throw_unknown_name(const char* what, const std::string& text,
                                      const std::vector<std::string>& valid);
 

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "ddim/attributes.h"
-#include "ddim/names.h"
+#include "ddim/data/attributes.h"
+#include "ddim/core/names.h"
 
 namespace ddim {
 

@@ -35,8 +35,8 @@
 #include <string>
 #include <vector>
 
-#include "ddim/attributes.h"
-#include "ddim/dataset.h"
+#include "ddim/data/attributes.h"
+#include "ddim/data/dataset.h"
 
 namespace ddim {
 

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "ddim/names.h"
-#include "ddim/schedule.h"
+#include "ddim/core/names.h"
+#include "ddim/diffusion/schedule.h"
 
 namespace ddim {
 

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "ddim/checkpoint.h"
-#include "ddim/dataset.h"
-#include "ddim/ddim.h"
-#include "ddim/network.h"
-#include "ddim/normalization.h"
-#include "ddim/schedule.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/data/dataset.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/nn/network.h"
+#include "ddim/data/normalization.h"
+#include "ddim/diffusion/schedule.h"
 
 namespace ddim {
 
@@ -62,7 +62,7 @@ class Denoiser {
   EpsFn eps_fn(const torch::Tensor& cond = {}, double guidance = 1.0) const;
   EpsFn eps_fn(const Condition& cond) const { return eps_fn(cond.vectors, cond.guidance); }
 
-  /// Evaluates the network under bf16 autocast (ddim/autocast.h) in every eps_fn made after
+  /// Evaluates the network under bf16 autocast (ddim/core/autocast.h) in every eps_fn made after
   /// this call: sampling, inversion and synthesis on tensor cores or AVX512-BF16/AMX CPUs.
   void set_mixed_precision(bool bf16) { bf16_ = bf16; }
   bool mixed_precision() const { return bf16_; }

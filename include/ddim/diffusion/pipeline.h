@@ -8,8 +8,8 @@
 #include <functional>
 #include <vector>
 
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
 
 namespace ddim {
 

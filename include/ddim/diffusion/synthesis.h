@@ -13,9 +13,9 @@
 
 #include <functional>
 
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
-#include "ddim/loss.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/nn/loss.h"
 
 namespace ddim {
 

@@ -12,7 +12,7 @@
 
 #include <torch/torch.h>
 
-#include "ddim/ddim.h"
+#include "ddim/diffusion/ddim.h"
 
 namespace ddim {
 

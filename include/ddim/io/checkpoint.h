@@ -17,8 +17,8 @@
 #include <map>
 #include <string>
 
-#include "ddim/error.h"
-#include "ddim/tensor_io.h"
+#include "ddim/core/error.h"
+#include "ddim/io/tensor_io.h"
 
 namespace ddim {
 

@@ -5,7 +5,7 @@
 //   seeds = torch.load("run/seeds.pt")
 // and files written by `torch.save(tensor_or_dict_of_tensors, path)` load back here.
 //
-// Reading is ddim's own bounded code (src/pt_reader.h), never LibTorch's unpickler: files made
+// Reading is ddim's own bounded code (src/io/pt_reader.h), never LibTorch's unpickler: files made
 // by other people may be hostile. Every tensor read is checked before it exists (a supported
 // dtype: bool, integer or real floating point; sizes, strides and offset inside its storage;
 // the storage no larger than its record on disk; the whole file within

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "ddim/classifier.h"
-#include "ddim/dataset.h"
-#include "ddim/embedding.h"
-#include "ddim/gae.h"
-#include "ddim/interpolation.h"
+#include "ddim/nn/classifier.h"
+#include "ddim/data/dataset.h"
+#include "ddim/methods/embedding.h"
+#include "ddim/methods/gae.h"
+#include "ddim/methods/interpolation.h"
 
 namespace ddim {
 

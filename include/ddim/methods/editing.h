@@ -33,10 +33,10 @@
 #include <string>
 #include <vector>
 
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
-#include "ddim/names.h"
-#include "ddim/pipeline.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/core/names.h"
+#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 

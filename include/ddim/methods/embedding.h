@@ -18,13 +18,13 @@
 #include <optional>
 #include <string>
 
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
-#include "ddim/embedder.h"
-#include "ddim/loss.h"
-#include "ddim/metrics.h"
-#include "ddim/names.h"
-#include "ddim/pipeline.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/nn/embedder.h"
+#include "ddim/nn/loss.h"
+#include "ddim/metrics/metrics.h"
+#include "ddim/core/names.h"
+#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 

@@ -36,11 +36,11 @@
 #include <utility>
 #include <vector>
 
-#include "ddim/attributes.h"
-#include "ddim/checkpoint.h"
-#include "ddim/denoiser.h"
-#include "ddim/loss.h"
-#include "ddim/network.h"
+#include "ddim/data/attributes.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/nn/loss.h"
+#include "ddim/nn/network.h"
 
 namespace ddim {
 
@@ -115,7 +115,7 @@ struct GaeOptions {
   void validate() const;
 };
 
-class GaeCoder;  // one half of the GAE (src/gae.cpp)
+class GaeCoder;  // one half of the GAE (src/methods/gae.cpp)
 
 /// The group-supervised autoencoder. It stores the mean and standard deviation of the codes it
 /// was trained on and works in those standardised units inside.

@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "ddim/embedding.h"
-#include "ddim/metrics.h"
-#include "ddim/names.h"
+#include "ddim/methods/embedding.h"
+#include "ddim/metrics/metrics.h"
+#include "ddim/core/names.h"
 
 namespace ddim {
 

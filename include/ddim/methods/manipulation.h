@@ -9,10 +9,10 @@
 
 #include <vector>
 
-#include "ddim/ddim.h"
-#include "ddim/denoiser.h"
-#include "ddim/embedding.h"
-#include "ddim/probe.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/methods/embedding.h"
+#include "ddim/metrics/probe.h"
 
 namespace ddim {
 

@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "ddim/names.h"
+#include "ddim/core/names.h"
 
 namespace ddim {
 

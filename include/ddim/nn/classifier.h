@@ -13,9 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "ddim/dataset.h"
-#include "ddim/denoiser.h"
-#include "ddim/training.h"
+#include "ddim/data/dataset.h"
 
 namespace ddim {
 
@@ -43,39 +41,6 @@ class Classifier : public torch::nn::Module {
   torch::nn::Conv2d c1_{nullptr}, c2_{nullptr}, c3_{nullptr}, c4_{nullptr};
   torch::nn::Linear fc_{nullptr}, out_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
-};
-
-struct ClassifierTrainOptions {
-  int64_t batch = 128;
-  double lr = 1e-3;
-  uint64_t seed = 0;
-  nlohmann::json to_json() const { return {{"batch", batch}, {"lr", lr}, {"seed", seed}}; }
-};
-
-/// Training with cross-entropy and Adam, with the common run machinery (kind "classifier").
-class ClassifierTrainer : public TrainingTask {
- public:
-  ClassifierTrainer(const Dataset& train, const Dataset* test, const ClassifierTrainOptions& options,
-                    const torch::Device& device, nlohmann::json extra_meta = nlohmann::json::object());
-  torch::Tensor step(int64_t step) override;
-  nlohmann::json log_values(int64_t step) override;
-  double learning_rate(int64_t) const override { return options_.lr; }
-  Checkpoint checkpoint(int64_t step) const override;
-  void restore(const Checkpoint& checkpoint, const std::string& what) override;
-  int64_t examples_per_step() const override { return options_.batch; }
-  int64_t steps_per_epoch() const { return order_.steps_per_epoch(); }
-  Classifier& network() { return *net_; }
-
- private:
-  ClassifierTrainOptions options_;
-  torch::Device device_;
-  Dataset data_;
-  DataInfo info_;
-  std::shared_ptr<Classifier> net_;
-  std::unique_ptr<torch::optim::Adam> optimizer_;
-  nlohmann::json extra_meta_;
-  EpochOrder order_;
-  torch::Tensor valid_x_, valid_y_;
 };
 
 /// Accuracy of `net` on labelled images (in batches), in [0, 1].

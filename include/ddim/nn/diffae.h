@@ -15,8 +15,8 @@
 // a 1024-pixel image would be half the image, leaving little for x_T to carry.
 #pragma once
 
-#include "ddim/blocks.h"
-#include "ddim/unet.h"
+#include "ddim/nn/blocks.h"
+#include "ddim/nn/unet.h"
 
 namespace ddim {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "ddim/names.h"
+#include "ddim/core/names.h"
 
 namespace ddim {
 

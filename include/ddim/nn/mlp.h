@@ -9,7 +9,7 @@
 // layer to D.
 #pragma once
 
-#include "ddim/network.h"
+#include "ddim/nn/network.h"
 
 namespace ddim {
 

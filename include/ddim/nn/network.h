@@ -13,7 +13,7 @@
 
 #include <memory>
 
-#include "ddim/names.h"
+#include "ddim/core/names.h"
 
 namespace ddim {
 

@@ -25,8 +25,8 @@
 
 #include <vector>
 
-#include "ddim/blocks.h"
-#include "ddim/network.h"
+#include "ddim/nn/blocks.h"
+#include "ddim/nn/network.h"
 
 namespace ddim {
 

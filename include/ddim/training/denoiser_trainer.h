@@ -12,11 +12,11 @@
 
 #include <memory>
 
-#include "ddim/dataset.h"
-#include "ddim/denoiser.h"
-#include "ddim/distributed.h"
-#include "ddim/loss.h"
-#include "ddim/training.h"
+#include "ddim/data/dataset.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/training/distributed.h"
+#include "ddim/nn/loss.h"
+#include "ddim/training/training.h"
 
 namespace ddim {
 

@@ -8,12 +8,12 @@
 
 #include <memory>
 
-#include "ddim/dataset.h"
-#include "ddim/denoiser.h"
-#include "ddim/denoiser_trainer.h"
-#include "ddim/embedder.h"
-#include "ddim/loss.h"
-#include "ddim/training.h"
+#include "ddim/data/dataset.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/nn/embedder.h"
+#include "ddim/nn/loss.h"
+#include "ddim/training/training.h"
 
 namespace ddim {
 

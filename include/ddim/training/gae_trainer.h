@@ -22,12 +22,12 @@
 
 #include <memory>
 
-#include "ddim/dataset.h"
-#include "ddim/denoiser.h"
-#include "ddim/distributed.h"
-#include "ddim/gae.h"
-#include "ddim/pipeline.h"
-#include "ddim/training.h"
+#include "ddim/data/dataset.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/training/distributed.h"
+#include "ddim/methods/gae.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/training/training.h"
 
 namespace ddim {
 

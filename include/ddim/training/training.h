@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "ddim/checkpoint.h"
-#include "ddim/dataset.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/data/dataset.h"
 
 namespace ddim {
 
@@ -101,7 +101,7 @@ struct RunCallbacks {
   /// before the first log point).
   std::function<void(int64_t done, double last_loss)> on_step;
   /// Polled after every step; true makes the run save a checkpoint and stop. Without one the
-  /// run polls interrupt_requested() (ddim/interrupt.h). Steps are never cut short; a preview
+  /// run polls interrupt_requested() (ddim/core/interrupt.h). Steps are never cut short; a preview
   /// (which comes after the step's checkpoint) is, and the next poll ends the run.
   std::function<bool()> stop_requested;
   /// Human-readable events (checkpoint written, ...), for the log.
