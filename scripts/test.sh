@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs the whole suite
 # through ctest (labels: unit, cli, slow, cuda, fuzz; the cuda tests skip themselves without a
-# GPU, fuzz.libfuzzer without clang). Extra arguments go to ctest, e.g. `scripts/test.sh -L unit`.
+# GPU; the libFuzzer run is scripts/fuzz.sh's). Extra arguments go to ctest, e.g.
+# `scripts/test.sh -L unit`.
 #
 #   scripts/test.sh --sanitize [CTEST ARGS]
 #     builds the suite with AddressSanitizer and UBSan into build-sanitize/ and runs it (by
@@ -23,7 +24,7 @@ if [ "$sanitize" = 1 ]; then
   scripts/build.sh -DDDIM_BUILD_TESTS=ON -DDDIM_SANITIZE=ON
   cd "$DDIM_BUILD_DIR"
   # Without arguments: the unit tests and the corpus replays (the CLI tests pass too, slowly).
-  [ $# -eq 0 ] && set -- -L "unit|fuzz" -E "fuzz.libfuzzer"
+  [ $# -eq 0 ] && set -- -L "unit|fuzz"
   ctest --output-on-failure --parallel "$(nproc)" "$@"
   exit
 fi

@@ -115,6 +115,14 @@ int64_t build_time(const std::string& path) {
 
 bool have_binary() { return std::string(DDIM_BINARY).size() > 0 && file_exists(DDIM_BINARY); }
 
+std::string last_line(const std::string& s) {
+  const auto end = s.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  const auto start = s.rfind('\n', end);
+  const size_t from = start == std::string::npos ? 0 : start + 1;
+  return s.substr(from, end - from + 1);
+}
+
 std::string shared_dir(const std::string& name, const std::function<void(const std::string& dir)>& make) {
   const auto stamp = std::max(build_time("/proc/self/exe"), build_time(DDIM_BINARY));
   const fs::path root = fs::path(DDIM_TEST_TMP) / "shared";

@@ -47,6 +47,9 @@ struct CommandResult {
   std::string out, err;
 };
 
+/// The last non-empty line of a command's output: the one error line a user reads.
+std::string last_line(const std::string& s);
+
 /// Runs the built `ddim` binary with `args`, capturing stdout and stderr.
 CommandResult run_ddim(const std::vector<std::string>& args);
 

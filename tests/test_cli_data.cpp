@@ -8,17 +8,6 @@
 using namespace ddim;
 using namespace ddim::test;
 
-namespace {
-// The last line of stderr: the one error line a user reads.
-std::string last_line(const std::string& s) {
-  auto end = s.find_last_not_of('\n');
-  if (end == std::string::npos) return "";
-  auto start = s.rfind('\n', end);
-  return s.substr(start == std::string::npos ? 0 : start + 1,
-                  end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-}  // namespace
-
 TEST(CliData, HelpListsCommandsAndExitsZero) {
   auto r = run_ddim({"--help"});
   EXPECT_EQ(r.status, 0);

@@ -19,14 +19,6 @@ using namespace ddim::test;
 
 namespace {
 
-std::string last_line(const std::string& s) {
-  auto end = s.find_last_not_of('\n');
-  if (end == std::string::npos) return "";
-  auto start = s.rfind('\n', end);
-  return s.substr(start == std::string::npos ? 0 : start + 1,
-                  end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
 // Runs ddim, expecting a usage error (2) whose message, on one line, holds `part`.
 void expect_refused(const std::vector<std::string>& args, const std::string& part, int status = 2) {
   const auto r = run_ddim(args);

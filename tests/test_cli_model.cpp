@@ -45,13 +45,6 @@ void expect_same_states(const std::string& a, const std::string& b) {
   // (its archive bytes embed per-process name-mangling counters and are not compared).
 }
 
-std::string last_line(const std::string& s) {
-  auto end = s.find_last_not_of('\n');
-  auto start = s.rfind('\n', end);
-  return s.substr(start == std::string::npos ? 0 : start + 1,
-                  end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
 }  // namespace
 
 TEST(CliModel, TrainWritesARunDirectoryThatDescribesItself) {

@@ -10,7 +10,7 @@
 namespace ddim {
 namespace {
 // Random streams (rng.h: mix_seed(seed, stream)).
-constexpr uint64_t kRandomXtStream = 0x5a01, kDonorStream = 0x5a02;
+constexpr uint64_t kSwapRandomXtStream = 0x5a01, kDonorStream = 0x5a02;
 
 // Codes and x_T of the images that are edited.
 struct Sources {
@@ -27,7 +27,7 @@ Sources embed_sources(const PartitionedModel& m, const torch::Tensor& images, co
   Sources s;
   s.codes = m.encode(images, o.embedding.batch);
   if (o.random_xt) {
-    auto gen = make_generator(mix_seed(o.embedding.seed, kRandomXtStream));
+    auto gen = make_generator(mix_seed(o.embedding.seed, kSwapRandomXtStream));
     std::vector<int64_t> shape = {images.size(0)};
     shape.insert(shape.end(), d.data().shape.begin(), d.data().shape.end());
     s.seeds = randn(shape, gen);

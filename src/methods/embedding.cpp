@@ -14,7 +14,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Random streams of embedding (rng.h: mix_seed(seed, stream)).
-constexpr uint64_t kDescentStream = 0xe3b, kRandomXtStream = 0x7a4d;
+constexpr uint64_t kDescentStream = 0xe3b, kEmbedRandomXtStream = 0x7a4d;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -240,7 +240,7 @@ Reconstruction reconstruct_images(const Denoiser& d, const torch::Tensor& images
                  "random x_T is for diffusion autoencoders (it keeps only the semantic code)");
   r.decoded = r.embedding.seeds;
   if (random_xt) {
-    auto gen = make_generator(mix_seed(o.seed, kRandomXtStream));
+    auto gen = make_generator(mix_seed(o.seed, kEmbedRandomXtStream));
     r.decoded = randn(r.decoded.sizes(), gen);
   }
   // Deterministic and unclipped: the inverse of what inversion did.

@@ -1,6 +1,7 @@
 #include "ddim/nn/classifier.h"
 
 #include "io/allocation_budget.h"
+#include "ddim/io/checkpoint.h"
 #include "ddim/core/error.h"
 #include "ddim/core/rng.h"
 

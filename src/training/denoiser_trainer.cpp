@@ -8,13 +8,9 @@
 #include "ddim/core/error.h"
 #include "ddim/core/rng.h"
 
+#include "training/streams.h"
+
 namespace ddim {
-namespace {
-// Random streams of a training run (rng.h: mix_seed(seed, stream, counter)).
-// (Stream 1 is the data order, EpochOrder's.)
-constexpr uint64_t kNoiseStream = 2, kDropoutStream = 3, kPreviewStream = 4, kValidStream = 5,
-                   kInitStream = 6, kCondDropStream = 7;
-}  // namespace
 
 nlohmann::json DenoiserTrainOptions::to_json() const {
   return {{"batch", batch},
@@ -86,7 +82,7 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
     // ranks) take turns, or one's seeding would change the other's weights.
     static std::mutex init_mutex;
     std::lock_guard<std::mutex> lock(init_mutex);
-    torch::manual_seed(mix_seed(options_.seed, kInitStream));
+    torch::manual_seed(mix_seed(options_.seed, streams::kInit));
     model_ = make_network(arch);
     ema_ = make_network(arch);
   }
@@ -116,7 +112,7 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
   // The fixed validation batch.
   const Dataset& v = validation ? *validation : train;
   const int64_t nv = std::min<int64_t>(256, v.size());
-  auto vgen = make_generator(mix_seed(options_.seed, kValidStream));
+  auto vgen = make_generator(mix_seed(options_.seed, streams::kValid));
   valid_x0_ = stats_.standardize(v.slice(0, nv).to(device_));
   valid_t_ = rand({nv}, vgen).to(device_);
   valid_eps_ = randn(valid_x0_.sizes(), vgen).to(device_);
@@ -138,7 +134,7 @@ torch::Tensor DenoiserTrainer::condition(int64_t step, const torch::Tensor& indi
   const int64_t world = sync_ ? sync_->world_size() : 1, rank = sync_ ? sync_->rank() : 0,
                 b = indices.size(0);
   // The drops of the whole global batch, of which this process takes its share (as the noise).
-  auto gen = make_generator(mix_seed(options_.seed, kCondDropStream, step), device_);
+  auto gen = make_generator(mix_seed(options_.seed, streams::kCondDrop, step), device_);
   const auto global = torch::zeros({b * world}, torch::TensorOptions(torch::kInt64).device(device_));
   global.narrow(0, rank * b, b).copy_(data_.labels.index_select(0, indices.to(device_)));
   const auto labels = drop_labels(global, options_.cond_drop, gen).narrow(0, rank * b, b);
@@ -162,7 +158,7 @@ torch::Tensor DenoiserTrainer::step(int64_t step) {
   auto x0 = stats_.standardize(data_.get(indices));
   // The noise of the whole global batch is drawn, and this process takes its share, so that
   // data-parallel training equals one process training on the global batch.
-  auto gen = make_generator(mix_seed(options_.seed, kNoiseStream, step), device_);
+  auto gen = make_generator(mix_seed(options_.seed, streams::kNoise, step), device_);
   auto shape = x0.sizes().vec();
   shape[0] *= world;
   auto t = rand({shape[0]}, gen, x0.options()).narrow(0, rank * x0.size(0), x0.size(0));
@@ -173,7 +169,7 @@ torch::Tensor DenoiserTrainer::step(int64_t step) {
   auto n = schedule_.noise_rate(t).view(bshape);
   auto xt = s * x0 + n * eps;
   // Dropout draws from the global generator: seed it per step too.
-  torch::manual_seed(mix_seed(options_.seed, kDropoutStream, step));
+  torch::manual_seed(mix_seed(options_.seed, streams::kDropout, step));
   torch::Tensor loss;
   {
     AutocastGuard autocast(device_, options_.bf16);
@@ -239,7 +235,7 @@ Preview DenoiserTrainer::class_preview(int64_t step) {
   // A row per class (the first ten), the same seeds in every row: what the class changes.
   torch::NoGradGuard no_grad;
   auto denoiser = ema_denoiser();
-  auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
+  auto gen = make_generator(mix_seed(options_.seed, streams::kPreview));
   const int64_t k = std::min<int64_t>(ema_->classes(), 10),
                 cols = std::min<int64_t>(8, options_.preview_samples);
   std::vector<int64_t> shape = {cols};
@@ -266,7 +262,7 @@ std::optional<Preview> DenoiserTrainer::preview(int64_t step) {
   if (!image && data_info_.shape[0] < 2) return std::nullopt;
   torch::NoGradGuard no_grad;
   auto denoiser = ema_denoiser();
-  auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
+  auto gen = make_generator(mix_seed(options_.seed, streams::kPreview));
   // Point sets: enough samples to see the distribution in a scatter plot.
   int64_t n = image ? options_.preview_samples : std::max<int64_t>(options_.preview_samples, 2000);
   if (image && ema_->conditioning() == Conditioning::Class) return class_preview(step);

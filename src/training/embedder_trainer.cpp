@@ -9,10 +9,9 @@
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/unrolled.h"
 
+#include "training/streams.h"
+
 namespace ddim {
-namespace {
-constexpr uint64_t kInitStream = 6;
-}
 
 nlohmann::json EmbedderTrainOptions::to_json() const {
   return {{"batch", batch},
@@ -63,7 +62,7 @@ EmbedderTrainer::EmbedderTrainer(const Denoiser& denoiser, const DenoiserRef& re
   denoiser_.to(device_);
   denoiser_.network().eval();
   for (auto& p : denoiser_.network().parameters()) p.set_requires_grad(false);
-  torch::manual_seed(mix_seed(o.seed, kInitStream));
+  torch::manual_seed(mix_seed(o.seed, streams::kInit));
   embedder_ = std::make_shared<Embedder>(arch);
   embedder_->to(device_);
   if (sync_) {

@@ -8,12 +8,10 @@
 #include "ddim/core/error.h"
 #include "ddim/core/rng.h"
 
+#include "training/streams.h"
+
 namespace ddim {
 namespace {
-// Random streams of a GAE run (rng.h: mix_seed(seed, stream, counter)); stream 1 is the data
-// order (EpochOrder's), the group draws are gae.cpp's.
-constexpr uint64_t kNoiseStream = 2, kDropoutStream = 3, kPreviewStream = 4, kValidStream = 5,
-                   kInitStream = 6;
 
 bool has_images(const GaeData& d) { return d.images.storage.defined() && d.images.is_image(); }
 
@@ -152,7 +150,7 @@ GaeTrainer::GaeTrainer(const Denoiser& autoencoder, const AutoencoderRef& ref, c
     // The initial weights are a function of the seed (see DenoiserTrainer).
     static std::mutex init_mutex;
     std::lock_guard<std::mutex> lock(init_mutex);
-    torch::manual_seed(mix_seed(options_.seed, kInitStream));
+    torch::manual_seed(mix_seed(options_.seed, streams::kInit));
     gae_ = std::make_shared<Gae>(arch_);
     gae_ema_ = std::make_shared<Gae>(arch_);
   }
@@ -192,7 +190,7 @@ GaeTrainer::GaeTrainer(const Denoiser& autoencoder, const AutoencoderRef& ref, c
   // Fixed validation groups: the first examples as centres, members and reassembly from
   // their own streams.
   const int64_t nv = std::min<int64_t>(options_.validation_groups, validation_.size());
-  GroupSampler vs(partition_labels(validation_, partition_), mix_seed(options_.seed, kValidStream));
+  GroupSampler vs(partition_labels(validation_, partition_), mix_seed(options_.seed, streams::kValid));
   valid_centres_ = torch::arange(nv);
   valid_members_ = vs.members(valid_centres_, 0);
   valid_sources_ = vs.reassembly(nv, static_cast<int64_t>(partition_.size()), 0);
@@ -228,7 +226,7 @@ torch::Tensor GaeTrainer::step(int64_t step) {
   const auto sources = sampler_.reassembly(centres.size(0), static_cast<int64_t>(partition_.size()), step);
   const int64_t b = centres.size(0), m = members.size(1);
   // Dropout (in a fine-tuned Diff-AE) draws from the global generator: seed it per step.
-  torch::manual_seed(mix_seed(options_.seed, kDropoutStream, static_cast<uint64_t>(step)));
+  torch::manual_seed(mix_seed(options_.seed, streams::kDropout, static_cast<uint64_t>(step)));
   const auto z = codes_of(torch::cat({centres, members.reshape({-1})}), train_, false);
   const auto zc = z.narrow(0, 0, b), zm = z.narrow(0, b, b * m).view({b, m, z.size(1)});
   last_ = gae_losses(*gae_, partition_, zc, zm, sources.to(device_), options_.weights, options_.loss);
@@ -236,7 +234,7 @@ torch::Tensor GaeTrainer::step(int64_t step) {
   if (options_.finetune) {
     // eq. 12: the Diff-AE's noise loss, its decoder conditioned on z_sem-hat of the centres.
     auto x0 = stats_.standardize(train_.images.get(centres.to(device_)));
-    auto gen = make_generator(mix_seed(options_.seed, kNoiseStream, static_cast<uint64_t>(step)), device_);
+    auto gen = make_generator(mix_seed(options_.seed, streams::kNoise, static_cast<uint64_t>(step)), device_);
     auto shape = x0.sizes().vec();
     shape[0] *= world;
     auto t = rand({shape[0]}, gen, x0.options()).narrow(0, rank * b, b);
@@ -332,7 +330,7 @@ std::optional<Preview> GaeTrainer::preview(int64_t step) {
   const auto images = source.images.slice(0, k).to(device_);
   const auto e = gae_ema_->encode(ae_ema_->condition(stats_.standardize(images)));
   // Every row decodes from the same random x_T, so that only the codes differ.
-  auto gen = make_generator(mix_seed(options_.seed, kPreviewStream));
+  auto gen = make_generator(mix_seed(options_.seed, streams::kPreview));
   std::vector<int64_t> shape = {k};
   shape.insert(shape.end(), info_.shape.begin(), info_.shape.end());
   const auto seeds = randn(shape, gen).to(device_);
