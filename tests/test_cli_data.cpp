@@ -21,6 +21,29 @@ TEST(CliData, HelpListsCommandsAndExitsZero) {
   EXPECT_EQ(r.status, 2);
 }
 
+// An unknown command word is named, with the nearest command or where a former command went;
+// options before it (and their values) are skipped, and nested commands are checked too.
+TEST(CliData, UnknownCommandsAreNamed) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const auto& c : std::vector<Case>{
+           {{"embed", "--model", "m.pt"}, "error: 'embed' is not a command of ddim; it became 'ddim reconstruct --embedder"},
+           {{"--threads", "1", "smaple"}, "error: 'smaple' is not a command of ddim; the nearest is 'ddim sample'"},
+           {{"--seed=3", "data", "inof"}, "error: 'inof' is not a command of ddim data; the nearest is 'ddim data info'"},
+           {{"analyze", "--threads", "2", "independance"},
+            "error: 'independance' is not a command of ddim analyze; the nearest is 'ddim analyze independence'"},
+           {{"zzzzzzzz"}, "error: 'zzzzzzzz' is not a command of ddim (see --help)"}}) {
+    const auto r = run_ddim(c.args);
+    EXPECT_EQ(r.status, 2) << c.message;
+    EXPECT_EQ(last_line(r.err).rfind(c.message, 0), 0u) << "got: " << r.err;
+  }
+  // A known command with a word in its arguments' place is not an unknown command.
+  const auto r = run_ddim({"data", "info", "--data", "toy:circles"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
 TEST(CliData, InfoOnAFixtureReportsCountsAndShape) {
   const auto dir = scratch_dir();
   write_mnist_fixture(dir, 30, 10);

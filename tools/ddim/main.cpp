@@ -2,6 +2,7 @@
 #include <c10/util/Exception.h>
 
 #include <csignal>
+#include <cstdio>
 
 #include "commands.h"
 #include "common.h"
@@ -10,6 +11,7 @@
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"
 #include "strict_config.h"
+#include "unknown_command.h"
 
 int main(int argc, char** argv) {
   using namespace ddim::cli;
@@ -53,6 +55,10 @@ int main(int argc, char** argv) {
   register_commands(app);
   set_root_app(&app);
 
+  if (const auto unknown = unknown_command(app, argc, argv)) {
+    std::fprintf(stderr, "error: %s (see --help)\n", unknown->c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
