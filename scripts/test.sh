@@ -15,6 +15,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   shift
 fi
 scripts/install-deps.sh
+scripts/install-faces.sh  # node and the faces renderer's npm packages (tests render small faces sets)
 if [ "$sanitize" = 1 ]; then
   # ddim's code instrumented, LibTorch as Debian built it. LibTorch keeps allocations alive
   # until exit (thread pools, caches), which LeakSanitizer would report: leaks are not checked.

@@ -2,7 +2,9 @@
 // foundation issue (one clear line, exit 2 for usage errors and 1 otherwise, no output file).
 #include <nlohmann/json.hpp>
 
-#include "ddim/image.h"
+#include <set>
+
+#include "ddim/io/image.h"
 #include "support.h"
 
 using namespace ddim;
@@ -109,6 +111,68 @@ TEST(CliData, InfoOnFontsListsTheAttributes) {
       std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("font: 24 values"), std::string::npos) << r.out;
+}
+
+// The faces set through the tool: render a small set, then `data info` lists every attribute
+// with counts that add up to the split; bad options fail before anything is written.
+TEST(CliData, RenderFacesThenInfoListsTheAttributes) {
+  const auto scratch = scratch_dir();
+  const auto dir = scratch + "/faces";
+  auto r = run_ddim({"data", "render-faces", "--out", dir, "--size", "24", "--count", "30", "--p", "eyeglasses=0.5",
+                     "--uniform", "hair_colour", "--jobs", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("wrote 30 faces of 24x24 to " + dir), std::string::npos) << r.err;
+  for (const auto* f : {"/faces.json", "/attributes.csv", "/README.md", "/LICENSE.facesjs", "/train/000000.png",
+                        "/test/000009.png"})
+    EXPECT_TRUE(file_exists(dir + f)) << f;
+  r = run_ddim({"data", "info", "--data", "faces:" + dir, "--pad-to", "0", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["examples"], 27);
+  EXPECT_EQ(j["shape"], (std::vector<int64_t>{3, 24, 24}));
+  EXPECT_EQ(j["class_attribute"], "male");
+  std::set<std::string> names;
+  for (const auto& a : j["attributes"]) {
+    names.insert(a["name"].get<std::string>());
+    int64_t total = 0;
+    for (const auto& c : a["counts"]) total += c.get<int64_t>();
+    EXPECT_EQ(total, 27) << a["name"];
+  }
+  for (const auto* name : {"male", "eyeglasses", "glasses", "beard", "no_beard", "smiling", "hair_colour",
+                           "black_hair", "blond_hair", "brown_hair", "red_hair", "bald", "hair_style", "skin_tone"})
+    EXPECT_EQ(names.count(name), 1u) << name;
+  // The same faces again (another folder): the same bytes.
+  const auto again = scratch + "/again";
+  r = run_ddim({"data", "render-faces", "--out", again, "--size", "24", "--count", "30", "--p", "eyeglasses=0.5",
+                "--uniform", "hair_colour"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_bytes(again + "/test/000019.png"), read_bytes(dir + "/test/000019.png"));
+  EXPECT_EQ(read_text(again + "/attributes.csv"), read_text(dir + "/attributes.csv"));
+  // A named folder that holds no set is not rendered behind the user's back.
+  r = run_ddim({"data", "info", "--data", "faces:" + scratch + "/nothing"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(last_line(r.err).find("no such directory"), std::string::npos) << r.err;
+}
+
+TEST(CliData, RenderFacesRefusesBadOptions) {
+  const auto dir = scratch_dir() + "/faces";
+  struct Case {
+    std::vector<std::string> extra;
+    std::string message;
+  };
+  for (const auto& c : std::vector<Case>{{{"--size", "8"}, "--size"},
+                                         {{"--p", "wings=0.5"}, "unknown attribute 'wings'"},
+                                         {{"--p", "eyeglasses=1.5"}, "eyeglasses"},
+                                         {{"--p", "eyeglasses"}, "expected NAME=PROBABILITY"},
+                                         {{"--uniform", "male"}, "--uniform: unknown attribute 'male'"},
+                                         {{"--count", "0"}, "--count"}}) {
+    std::vector<std::string> args = {"data", "render-faces", "--out", dir};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    const auto r = run_ddim(args);
+    EXPECT_EQ(r.status, 2) << c.message << ": " << r.err;
+    EXPECT_NE(last_line(r.err).find(c.message), std::string::npos) << r.err;
+    EXPECT_FALSE(file_exists(dir)) << c.message;
+  }
 }
 
 TEST(CliData, GridOfFontsAt64) {

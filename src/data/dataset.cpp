@@ -5,6 +5,7 @@
 
 #include "ddim/io/cifar10.h"
 #include "ddim/core/error.h"
+#include "ddim/data/faces.h"
 #include "ddim/data/fonts.h"
 #include "ddim/io/idx.h"
 #include "ddim/io/image.h"
@@ -49,6 +50,7 @@ struct Part {
   std::vector<Attribute> attributes;
   std::string default_attribute;     // the label attribute when none is asked for
   std::vector<std::string> classes;  // class names by label, when the part knows them
+  torch::Tensor ids;                 // each example's index in its generator (fonts, faces)
 };
 
 Part load_idx_part(const std::string& dir, const std::string& prefix) {
@@ -189,7 +191,76 @@ Part load_fonts(const std::string& font_dir, const DataOptions& o) {
   DDIM_CHECK_ARG(static_cast<int64_t>(tuples.size()) <= max_bytes / (3 * side * side),
                  "fonts: {} glyphs of {}x{} pixels would take more than the limit of {} bytes", tuples.size(),
                  side, side, max_bytes);
-  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter", {}};
+  std::vector<int64_t> ids;
+  ids.reserve(tuples.size());
+  for (const auto& t : tuples) ids.push_back(glyph_tuple_index(t));
+  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter", {},
+          torch::tensor(ids, torch::kInt64)};
+}
+
+// A rendered faces set (faces.h), checked against its manifest before any image is decoded:
+// each split folder holds exactly the faces the manifest's count puts there, named by index,
+// and attributes.csv has the manifest's attributes, one row per image. Values are numbered in
+// the manifest's order (all values, drawn or not), so a label means the same value in every
+// rendering and every subset.
+Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
+  DDIM_CHECK_ARG(o.crop == 0, "a crop size applies to folder data, not faces (faces are framed already)");
+  const auto set = read_face_set(dir);
+  const std::string again = fmt::format("render it again with `ddim data render-faces --out {}`", dir);
+  std::vector<std::string> all, files;
+  for (const Split part : {Split::Train, Split::Test}) {
+    const std::string sub = (fs::path(dir) / to_string(part)).string();
+    DDIM_CHECK(is_dir(sub), "faces:{}: {}/ is missing; {}", dir, to_string(part), again);
+    const auto listed = list_images(sub);
+    int64_t expected = 0;
+    for (int64_t i = 0; i < set.options.count; ++i) expected += face_split(i) == part;
+    DDIM_CHECK(static_cast<int64_t>(listed.size()) == expected,
+               "faces:{}: {}/ holds {} images but faces.json counts {} there; {}", dir, to_string(part),
+               listed.size(), expected, again);
+    for (const auto& f : listed) {
+      const int64_t index = face_file_index(f);
+      DDIM_CHECK(index < set.options.count && face_split(index) == part,
+                 "{}: face {} does not belong in {}/ of a set of {} faces", f, index, to_string(part),
+                 set.options.count);
+    }
+    all.insert(all.end(), listed.begin(), listed.end());
+    if (split == part || split == Split::All) files.insert(files.end(), listed.begin(), listed.end());
+  }
+  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
+
+  Part part;
+  const auto table = read_attribute_table((fs::path(dir) / "attributes.csv").string());
+  auto found = attributes_for_files(table, dir, all, files);
+  DDIM_CHECK(found.size() == set.attributes.size(), "{}/attributes.csv has {} attributes, faces.json {}; {}", dir,
+             found.size(), set.attributes.size(), again);
+  for (size_t k = 0; k < found.size(); ++k) {
+    const auto& want = set.attributes[k];
+    auto& a = found[k];
+    DDIM_CHECK(a.name == want.name, "{}/attributes.csv: attribute {} is '{}' where faces.json has '{}'; {}", dir,
+               k + 1, a.name, want.name, again);
+    std::vector<int64_t> remap;
+    for (const auto& v : a.values) {
+      const auto it = std::find(want.values.begin(), want.values.end(), v);
+      DDIM_CHECK(it != want.values.end(), "{}/attributes.csv: '{}' is not a value of {} (faces.json: {})", dir, v,
+                 a.name, fmt::join(want.values, ", "));
+      remap.push_back(it - want.values.begin());
+    }
+    a.labels = torch::tensor(remap, torch::kInt64).index_select(0, a.labels);
+    a.values = want.values;
+  }
+  part.attributes = std::move(found);
+  part.default_attribute = "male";
+  if (std::none_of(part.attributes.begin(), part.attributes.end(), [](const Attribute& a) { return a.name == "male"; }))
+    part.default_attribute = part.attributes.front().name;
+  std::vector<int64_t> ids;
+  for (const auto& f : files) ids.push_back(face_file_index(f));
+  part.ids = torch::tensor(ids, torch::kInt64);
+  part.images = load_images(files, FolderOptions{0, o.resize, o.channels});
+  if (o.resize == 0)
+    DDIM_CHECK(part.images.size(2) == set.options.size && part.images.size(3) == set.options.size,
+               "faces:{}: the images are {}x{} but faces.json says {}x{}; {}", dir, part.images.size(3),
+               part.images.size(2), set.options.size, set.options.size, again);
+  return part;
 }
 
 }  // namespace
@@ -203,7 +274,7 @@ const NameTable<Split>& name_table<Split>() {
 
 const std::vector<std::string>& dataset_names() {
   static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10",
-                                                 "folder",        "toy",   "fonts"};
+                                                 "folder",        "toy",   "fonts", "faces"};
   return names;
 }
 
@@ -217,10 +288,11 @@ DataSpec parse_data_spec(const std::string& text) {
   const auto& names = dataset_names();
   DDIM_CHECK_ARG(std::find(names.begin(), names.end(), spec.name) != names.end(),
                  "unknown dataset '{}' in the data spec '{}' (valid: fashion-mnist[:DIR], mnist:DIR, "
-                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian, fonts[:FONT_DIR])",
+                 "cifar10:DIR, folder:DIR, toy:circles|two-moons|gaussian, fonts[:FONT_DIR], faces[:DIR])",
                  spec.name, text);
   if (spec.name == "fashion-mnist" && spec.path.empty()) spec.path = kFashionMnistDir;
   if (spec.name == "fonts") return spec;  // no path: the default fonts
+  if (spec.name == "faces") return spec;  // no path: the cached set (faces.h, default_faces_dir)
   DDIM_CHECK_ARG(!spec.path.empty(), "data spec '{}': {} needs a path, as {}:DIR", text, spec.name,
                  spec.name == "toy" ? "toy:NAME" : spec.name);
   if (spec.name == "toy") {
@@ -303,6 +375,8 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     ds.classes = part.classes;
   } else if (spec.name == "fonts") {
     part = load_fonts(spec.path, o);
+  } else if (spec.name == "faces") {
+    part = load_faces(spec.path.empty() ? default_faces_dir() : spec.path, o.split, o);
   } else if (spec.name == "toy") {
     auto points = [&](int64_t default_n, uint64_t stream) {
       return make_toy_points(spec.path, o.toy_size > 0 ? o.toy_size : default_n, mix_seed(o.seed, stream));
@@ -325,7 +399,7 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     ds.label_attribute = a.name;
   } else {
     DDIM_CHECK_ARG(o.label_attribute.empty(),
-                   "class attribute '{}': {} has no attributes (fonts have; folder data gets them "
+                   "class attribute '{}': {} has no attributes (fonts and faces have; folder data gets them "
                    "from an attributes file)",
                    o.label_attribute, spec.to_string());
   }
@@ -334,9 +408,11 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   if (o.limit > 0 && data.size(0) > o.limit) {
     data = data.narrow(0, 0, o.limit);
     if (labels.defined()) labels = labels.narrow(0, 0, o.limit);
+    if (part.ids.defined()) part.ids = part.ids.narrow(0, 0, o.limit);
     part.attributes = narrow_attributes(part.attributes, o.limit);
   }
   ds.attributes = std::move(part.attributes);
+  ds.ids = part.ids;
   if (data.dim() == 4) {
     const int64_t h = data.size(2), w = data.size(3);
     const int64_t target = padded_size(h, w, o.pad_to);

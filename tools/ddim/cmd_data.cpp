@@ -9,6 +9,9 @@
 #include "ddim/core/error.h"
 #include "ddim/io/image.h"
 #include "ddim/core/names.h"
+#include "ddim/core/file.h"
+#include "ddim/data/faces.h"
+#include "progress.h"
 #include "ddim/data/normalization.h"
 #include "ddim/pictures/plot.h"
 
@@ -18,6 +21,12 @@ namespace {
 struct InfoOptions {
   DataSource data;
   bool json = false;
+};
+
+struct RenderFacesOptions {
+  std::string out;  // empty: the cache, where --data faces looks
+  FaceOptions faces;
+  std::vector<std::string> p;
 };
 
 struct GridOptions {
@@ -138,10 +147,56 @@ int run_grid(const GridOptions& o) {
   return 0;
 }
 
+// "NAME=P" pairs into the probabilities of binary attributes.
+std::map<std::string, double> parse_probabilities(const std::vector<std::string>& pairs) {
+  std::map<std::string, double> p;
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    DDIM_CHECK_ARG(eq != std::string::npos && eq > 0, "--p {}: expected NAME=PROBABILITY, e.g. eyeglasses=0.5",
+                   pair);
+    const auto value = pair.substr(eq + 1);
+    size_t used = 0;
+    double prob = -1;
+    try {
+      prob = std::stod(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DDIM_CHECK_ARG(used == value.size() && !value.empty(), "--p {}: '{}' is not a number", pair, value);
+    p[pair.substr(0, eq)] = prob;
+  }
+  return p;
+}
+
+int64_t folder_bytes(const std::string& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) total += static_cast<int64_t>(e.file_size(ec));
+  return total;
+}
+
+int run_render_faces(RenderFacesOptions o) {
+  init_runtime();
+  o.faces.seed = global_options().seed;
+  o.faces.p = parse_probabilities(o.p);
+  o.faces.validate();
+  const auto dir = o.out.empty() ? default_faces_dir() : o.out;
+  const auto start = std::chrono::steady_clock::now();
+  Progress bar("render faces", o.faces.count, "faces");
+  const auto set = render_face_set(dir, o.faces, [&](int64_t done, int64_t) { bar.update(done); });
+  bar.finish();
+  const double seconds = seconds_since(start);
+  spdlog::info("wrote {} faces of {}x{} to {} in {:.1f} s ({:.1f} MB); use it with --data faces{}", set.options.count,
+               set.options.size, set.options.size, dir, seconds, folder_bytes(dir) / 1e6,
+               o.out.empty() ? "" : ":" + o.out);
+  return 0;
+}
+
 }  // namespace
 
 void setup_data(CLI::App& app) {
-  auto* data = app.add_subcommand("data", "Inspect a data set: statistics and a picture");
+  auto* data = app.add_subcommand("data", "Inspect a data set (statistics, a picture) or render the faces set");
   data->require_subcommand(1);
 
   auto info = std::make_shared<InfoOptions>();
@@ -162,6 +217,32 @@ void setup_data(CLI::App& app) {
       ->capture_default_str();
   sub_grid->add_option("--out", grid->out, "Output PNG file")->capture_default_str();
   on_run(sub_grid, [grid] { return run_grid(*grid); });
+
+  auto faces = std::make_shared<RenderFacesOptions>();
+  auto* sub_faces = data->add_subcommand(
+      "render-faces",
+      "Render the faces data set with facesjs (--data faces[:DIR]): train/ and test/ PNGs named by\n"
+      "index (face i is a test face when i % 10 == 9), attributes.csv and faces.json. Face i is\n"
+      "a pure function of i, --seed, --p and --uniform. Needs Node.js and the renderer's npm\n"
+      "packages (scripts/install-faces.sh).");
+  sub_faces->add_option("--out", faces->out, "Folder of the set (default: the cache that --data faces reads, " +
+                                                 default_faces_dir() + ")");
+  sub_faces->add_option("--size", faces->faces.size, "Image side in pixels (16..512)")
+      ->check(CLI::Range(int64_t{16}, int64_t{512}))
+      ->capture_default_str();
+  sub_faces->add_option("--count", faces->faces.count, "Number of faces (indices 0..count-1)")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub_faces->add_option("--p", faces->p,
+                        "NAME=P: draw the binary attribute NAME (male, eyeglasses, beard, smiling) with "
+                        "probability P, e.g. --p eyeglasses=0.5 (facesjs draws glasses on 10% of faces)");
+  sub_faces->add_option("--uniform", faces->faces.uniform,
+                        "Draw these attributes uniformly over all their values (hair_colour, skin_tone) "
+                        "instead of from facesjs's palettes");
+  sub_faces->add_option("--jobs", faces->faces.jobs, "Renderer threads (0: every CPU; the images do not depend on it)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  on_run(sub_faces, [faces] { return run_render_faces(*faces); });
 }
 
 }  // namespace ddim::cli

@@ -70,6 +70,10 @@ void write_json(const std::string& path, const nlohmann::ordered_json& json);
 /// --attributes and --class-attribute on `sub`, bound to `source`; `split` is the command's
 /// default split.
 void add_data_options(CLI::App* sub, DataSource& source, Split split = Split::Train);
+/// Renders the cached faces set when a parsed command's --data is `faces` (no DIR) and the
+/// cache holds none yet: 30,000 faces at 64x64, once, with a progress bar. A cache folder
+/// that exists and is not a set is left to the loader, which says what is wrong with it.
+void render_missing_faces();
 /// The source with the global --seed (toy sets are a function of it).
 DataSource seeded(DataSource source);
 /// The test split of a training source, for validation, when the set has one.

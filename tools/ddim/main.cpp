@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   ddim::set_input_limits({max_image_pixels, 0});
   install_stop_handler();  // Ctrl-C and SIGTERM end every long phase promptly (ddim/core/interrupt.h)
   try {
+    render_missing_faces();
     return selected_action()();
   } catch (const ddim::Interrupted& e) {
     spdlog::warn("{}; stopped", e.what());

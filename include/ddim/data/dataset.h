@@ -10,6 +10,8 @@
 //   toy:circles | toy:two-moons | toy:gaussian   2-D points, a function of the seed
 //   fonts[:FONT_DIR]     rendered letters with five attributes (fonts.h); 24 Debian fonts by
 //                        default, else every .ttf/.otf file in FONT_DIR
+//   faces[:DIR]          cartoon faces rendered by facesjs, with face attributes (faces.h);
+//                        DIR a rendered set (default: the cache, default_faces_dir())
 //
 // Images are kept as uint8 [N, C, H, W] (one byte a pixel, so CelebA fits in memory) and
 // handed out as float in [0, 1]; toy points as float [N, 2].
@@ -57,7 +59,8 @@ struct DataOptions {
   /// of 8, since the U-Net halves the size three times (28x28 -> 32x32); 0: never.
   int64_t pad_to = -1;
   /// folder: crop, resize and channel options (see image_folder.h). fonts: `resize` is the
-  /// image side (0: 32; at least 16), and crop and channels must be 0.
+  /// image side (0: 32; at least 16), and crop and channels must be 0. faces: resize and
+  /// channels as for folders (0: the rendered size), no crop.
   int64_t crop = 0;
   int64_t resize = 0;
   int64_t channels = 0;
@@ -93,6 +96,9 @@ struct Dataset {
   std::vector<Attribute> attributes;  ///< named attributes (labels int64 [N] each); may be empty
   std::string label_attribute;        ///< the attribute `labels` is, when there are attributes
   Padding padding;                    ///< what was added to reach the stored size
+  /// int64 [N]: each example's index in the generator that drew it (fonts: the tuple index,
+  /// faces: the face index), what counterfactuals are rendered from; undefined for other sets.
+  torch::Tensor ids;
 
   int64_t size() const { return storage.size(0); }
   bool is_image() const { return storage.dim() == 4; }

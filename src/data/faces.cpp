@@ -1,0 +1,194 @@
+#include "ddim/data/faces.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
+#include "ddim/core/process.h"
+
+#ifndef DDIM_FACES_GENERATOR_DIR
+#define DDIM_FACES_GENERATOR_DIR "tools/faces"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace ddim {
+namespace {
+
+const char* kInstall = "scripts/install-faces.sh";
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+// A scratch folder for the oracle's request and result files, removed on scope exit.
+struct ScratchDir {
+  std::string path;
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "ddim-faces-XXXXXX").string();
+    DDIM_CHECK(::mkdtemp(tmpl.data()) != nullptr, "cannot create a temporary folder under {}",
+               fs::temp_directory_path().string());
+    path = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// Runs render.mjs; a usage error of the renderer (status 2) is the caller's bad value.
+void run_renderer(std::vector<std::string> args, const std::function<void(const std::string&)>& on_line) {
+  check_faces_generator();
+  args.insert(args.begin(), {"node", faces_generator_dir() + "/render.mjs"});
+  const auto r = run_process(args, on_line);
+  if (r.status == 0) return;
+  const std::string said = r.last_error_line.empty() ? std::string("no message") : printable(r.last_error_line, 300);
+  if (r.status == 2) throw InvalidArgument(said);
+  DDIM_FAIL("the faces renderer failed with status {}: {}", r.status, said);
+}
+
+}  // namespace
+
+void FaceOptions::validate() const {
+  DDIM_CHECK_ARG(size >= 16 && size <= 512, "faces: the image size must be 16..512, got {}", size);
+  DDIM_CHECK_ARG(count >= 1, "faces: the count must be at least 1, got {}", count);
+  DDIM_CHECK_ARG(jobs >= 0, "faces: the renderer's jobs must not be negative, got {}", jobs);
+  for (const auto& [name, prob] : p)
+    DDIM_CHECK_ARG(prob >= 0 && prob <= 1, "faces: the probability of {} must be in [0, 1], got {}", name, prob);
+}
+
+std::vector<std::string> FaceOptions::arguments() const {
+  std::vector<std::string> a = {"--size", std::to_string(size), "--seed", std::to_string(seed)};
+  for (const auto& [name, prob] : p) a.insert(a.end(), {"--p", fmt::format("{}={}", name, prob)});
+  for (const auto& name : uniform) a.insert(a.end(), {"--uniform", name});
+  if (jobs > 0) a.insert(a.end(), {"--jobs", std::to_string(jobs)});
+  return a;
+}
+
+bool is_face_set(const std::string& dir) { return fs::is_regular_file(fs::path(dir) / "faces.json"); }
+
+FaceSet read_face_set(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "faces.json").string();
+  DDIM_CHECK(fs::is_directory(dir), "faces:{}: no such directory", dir);
+  DDIM_CHECK(fs::is_regular_file(path),
+             "faces:{}: not a rendered faces set (no faces.json); render one with `ddim data render-faces "
+             "--out {}`",
+             dir, dir);
+  const auto bytes = read_file(path);
+  FaceSet set;
+  set.dir = dir;
+  try {
+    set.manifest = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const auto& m = set.manifest;
+    DDIM_CHECK(m.at("format").get<int>() == 1, "{}: unknown format {}", path, m.at("format").dump());
+    set.options.size = m.at("size").get<int64_t>();
+    set.options.count = m.at("count").get<int64_t>();
+    set.options.seed = m.at("seed").get<uint64_t>();
+    for (const auto& [name, prob] : m.at("p").items()) set.options.p[name] = prob.get<double>();
+    set.options.uniform = m.at("uniform").get<std::vector<std::string>>();
+    for (const auto& a : m.at("attributes")) {
+      Attribute attribute;
+      attribute.name = a.at("name").get<std::string>();
+      attribute.values = a.at("values").get<std::vector<std::string>>();
+      DDIM_CHECK(!attribute.name.empty() && !attribute.values.empty(), "{}: an attribute without a name or values",
+                 path);
+      set.attributes.push_back(std::move(attribute));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    DDIM_FAIL("{}: not a faces manifest: {}", path, printable(e.what(), 160));
+  }
+  try {
+    set.options.validate();
+  } catch (const InvalidArgument& e) {
+    DDIM_FAIL("{}: {}", path, e.what());
+  }
+  DDIM_CHECK(!set.attributes.empty(), "{}: lists no attributes", path);
+  return set;
+}
+
+std::string default_faces_dir() {
+  std::string root = env("DDIM_CACHE_DIR");
+  if (root.empty() && !env("XDG_CACHE_HOME").empty()) root = env("XDG_CACHE_HOME") + "/ddim";
+  if (root.empty() && !env("HOME").empty()) root = env("HOME") + "/.cache/ddim";
+  if (root.empty()) root = (fs::temp_directory_path() / "ddim-cache").string();
+  return root + "/faces-64";
+}
+
+std::string faces_generator_dir() {
+  const auto dir = env("DDIM_FACES_GENERATOR");
+  return dir.empty() ? std::string(DDIM_FACES_GENERATOR_DIR) : dir;
+}
+
+void check_faces_generator() {
+  const auto dir = faces_generator_dir();
+  DDIM_CHECK(program_exists("node"), "faces: node is not installed; run {} (it installs Node.js and the renderer)",
+             kInstall);
+  DDIM_CHECK(fs::is_regular_file(dir + "/render.mjs"), "faces: the renderer {}/render.mjs is missing", dir);
+  DDIM_CHECK(fs::is_regular_file(dir + "/node_modules/facesjs/package.json") &&
+                 fs::is_directory(dir + "/node_modules/@resvg/resvg-js"),
+             "faces: the renderer's npm packages are not installed in {}/node_modules; run {}", dir, kInstall);
+}
+
+Split face_split(int64_t index) { return index % 10 == 9 ? Split::Test : Split::Train; }
+
+FaceSet render_face_set(const std::string& dir, const FaceOptions& options,
+                        const std::function<void(int64_t, int64_t)>& progress) {
+  options.validate();
+  auto args = options.arguments();
+  args.insert(args.begin(), {"set", "--out", dir, "--count", std::to_string(options.count)});
+  run_renderer(args, [&](const std::string& line) {
+    long long done = 0, total = 0;
+    if (progress && std::sscanf(line.c_str(), "progress %lld %lld", &done, &total) == 2) progress(done, total);
+  });
+  return read_face_set(dir);
+}
+
+FaceRenders render_faces(const std::vector<FaceRequest>& requests, const FaceOptions& options) {
+  options.validate();
+  DDIM_CHECK_ARG(!requests.empty(), "faces: no faces requested");
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : requests) {
+    DDIM_CHECK_ARG(r.index >= 0, "faces: a face index must not be negative, got {}", r.index);
+    list.push_back({{"index", r.index}, {"set", r.set}});
+  }
+  ScratchDir scratch;
+  const auto req = scratch.path + "/requests.json", out = scratch.path + "/faces.bin";
+  write_file_atomic(req, list.dump());
+  auto args = options.arguments();
+  args.insert(args.begin(), {"oracle", "--requests", req, "--out", out});
+  run_renderer(args, {});
+
+  const int64_t n = static_cast<int64_t>(requests.size()), s = options.size;
+  const auto bytes = read_file(out);
+  DDIM_CHECK(static_cast<int64_t>(bytes.size()) == n * s * s * 3,
+             "the faces renderer wrote {} bytes for {} faces of {}x{} (expected {})", bytes.size(), n, s, s,
+             n * s * s * 3);
+  FaceRenders result;
+  result.images = torch::from_blob(const_cast<char*>(bytes.data()), {n, s, s, 3}, torch::kUInt8)
+                      .permute({0, 3, 1, 2})
+                      .contiguous();
+  const auto labels = read_file(out + ".json");
+  try {
+    const auto j = nlohmann::json::parse(labels.begin(), labels.end());
+    DDIM_CHECK(j.is_array() && static_cast<int64_t>(j.size()) == n, "the faces renderer labelled {} of {} faces",
+               j.is_array() ? j.size() : 0, n);
+    for (const auto& face : j) result.attributes.push_back(face.get<std::map<std::string, std::string>>());
+  } catch (const nlohmann::json::exception& e) {
+    DDIM_FAIL("the faces renderer's labels are not JSON: {}", printable(e.what(), 160));
+  }
+  return result;
+}
+
+int64_t face_file_index(const std::string& path) {
+  const auto stem = fs::path(path).stem().string();
+  DDIM_CHECK(!stem.empty() && stem.size() <= 12 && stem.find_first_not_of("0123456789") == std::string::npos,
+             "{}: a faces image is named by its index (e.g. 000123.png)", path);
+  return std::stoll(stem);
+}
+
+}  // namespace ddim
