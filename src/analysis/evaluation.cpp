@@ -93,6 +93,12 @@ nlohmann::ordered_json EditScores::summary() const {
     j["target_probability"] = target_probability.mean().item<double>();
     j["success_rate"] = success.to(torch::kFloat64).mean().item<double>();
   }
+  if (truth_mse.defined()) {
+    j["truth_mse"] = truth_mse.mean().item<double>();
+    j["truth_ssim"] = truth_ssim.mean().item<double>();
+    if (truth_feature_distance.defined())
+      j["truth_feature_distance"] = truth_feature_distance.mean().item<double>();
+  }
   return j;
 }
 
@@ -104,6 +110,11 @@ nlohmann::ordered_json EditScores::entry(int64_t i) const {
     j["feature_distance"] = feature_distance[i].item<double>();
     j["target_probability"] = target_probability[i].item<double>();
     j["success"] = success[i].item<bool>();
+  }
+  if (truth_mse.defined()) {
+    j["truth_mse"] = truth_mse[i].item<double>();
+    j["truth_ssim"] = truth_ssim[i].item<double>();
+    if (truth_feature_distance.defined()) j["truth_feature_distance"] = truth_feature_distance[i].item<double>();
   }
   return j;
 }
@@ -139,6 +150,24 @@ EditScores score_edits(const torch::Tensor& originals, const torch::Tensor& edit
   s.target_probability = torch::softmax(logits, 1).gather(1, t.view({-1, 1})).squeeze(1);
   s.success = logits.argmax(1) == t;
   return s;
+}
+
+void score_against_truth(EditScores& s, const torch::Tensor& edits, const torch::Tensor& truth,
+                         const LoadedClassifier* classifier) {
+  DDIM_CHECK_ARG(edits.dim() == 4 && edits.sizes() == truth.sizes() && edits.size(0) > 0,
+                 "edits {} and their true edits {} must correspond one to one", fmt::join(edits.sizes(), "x"),
+                 fmt::join(truth.sizes(), "x"));
+  s.truth_mse = mse_per_image(truth, edits);
+  s.truth_ssim = ssim_per_image(truth, edits);
+  if (!classifier) return;
+  std::vector<torch::Tensor> a, b;
+  for (int64_t i = 0; i < edits.size(0); ++i) {
+    a.push_back(truth[i]);
+    b.push_back(edits[i]);
+  }
+  s.truth_feature_distance = feature_distance(*classifier->network, conform_images(a, classifier->data),
+                                              conform_images(b, classifier->data))
+                                 .to(torch::kFloat64);
 }
 
 torch::Tensor feature_distance(Classifier& c, const torch::Tensor& a, const torch::Tensor& b) {

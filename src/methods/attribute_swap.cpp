@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "ddim/core/error.h"
+#include "ddim/data/counterfactual.h"
+#include "ddim/metrics/metrics.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/core/rng.h"
 
@@ -55,6 +57,16 @@ nlohmann::ordered_json number(double x) {
 }
 
 std::string percent(double x) { return std::isnan(x) ? "-" : fmt::format("{:.1f}%", 100 * x); }
+
+// The LPIPS-like distance of evaluation.h on one classifier: squared distance of the
+// unit-normalised features, per image.
+torch::Tensor unit_feature_distance(Classifier& net, const torch::Tensor& a, const torch::Tensor& b) {
+  const auto fa = torch::nn::functional::normalize(classify(net, a).second.to(torch::kFloat64),
+                                                   torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto fb = torch::nn::functional::normalize(classify(net, b).second.to(torch::kFloat64),
+                                                   torch::nn::functional::NormalizeFuncOptions().dim(1));
+  return (fa - fb).pow(2).sum(1);
+}
 }  // namespace
 
 AttributeSwap swap_attributes(const PartitionedModel& m, const torch::Tensor& sources,
@@ -125,6 +137,11 @@ nlohmann::ordered_json SwapSuccess::to_json() const {
                                   {"success", number(success[r])}};
     for (size_t k = 0; k < judged.size(); ++k)
       if (judged[k] != swapped[r]) row["kept"][judged[k]] = number(kept[r][k].item<double>());
+    if (!truth_mse.empty())
+      row["truth"] = {{"mse", number(truth_mse[r])},
+                      {"ssim", number(truth_ssim[r])},
+                      {"feature_distance", number(truth_feature_distance[r])},
+                      {"unswapped_mse", number(unswapped_truth_mse[r])}};
     j["swaps"][swapped[r]] = row;
   }
   return j;
@@ -147,6 +164,14 @@ std::string SwapSuccess::to_markdown() const {
         fmt::format("{} {} / {}", judged[k], percent(real_accuracy[k]), percent(reconstruction_kept[k])));
   s += fmt::format("\nClassifiers on the real sources / on their unswapped decodings: {}.\n",
                    fmt::join(acc, ", "));
+  if (!truth_mse.empty()) {
+    s += "\nAgainst the true swaps (the source rendered with the donor's value), differing pairs:\n\n"
+         "| swapped | MSE | SSIM | feature distance | MSE of the unswapped decoding |\n|---|---|---|---|---|\n";
+    auto num = [](double x) { return std::isnan(x) ? std::string("-") : fmt::format("{:.4g}", x); };
+    for (size_t r = 0; r < swapped.size(); ++r)
+      s += fmt::format("| {} | {} | {} | {} | {} |\n", swapped[r], num(truth_mse[r]), num(truth_ssim[r]),
+                       num(truth_feature_distance[r]), num(unswapped_truth_mse[r]));
+  }
   return s;
 }
 
@@ -188,7 +213,9 @@ SwapSuccess swap_success(const PartitionedModel& m, const Dataset& data,
     return p;
   };
   const auto real = predictions(images);
-  const auto rec = predictions(decode(m, src.seeds, src.codes, o, report));
+  const auto reconstructions = decode(m, src.seeds, src.codes, o, report);
+  const auto rec = predictions(reconstructions);
+  const bool has_truth = has_counterfactuals(data);
   done += n;
   for (size_t k = 0; k < classifiers.size(); ++k) {
     const auto truth = labels[k].index_select(0, src_idx);
@@ -199,8 +226,8 @@ SwapSuccess swap_success(const PartitionedModel& m, const Dataset& data,
                        NAN, torch::kFloat64);
   for (size_t row = 0; row < s.swapped.size(); ++row) {
     const auto& name = s.swapped[row];
-    const auto p = predictions(
-        decode(m, src.seeds, swap_partitions(src.codes, donor_codes, m.partition(), {name}), o, report));
+    const auto swapped = decode(m, src.seeds, swap_partitions(src.codes, donor_codes, m.partition(), {name}), o, report);
+    const auto p = predictions(swapped);
     done += n;
     const auto a = static_cast<size_t>(std::find(s.judged.begin(), s.judged.end(), name) - s.judged.begin());
     const auto donor_value = labels[a].index_select(0, donor_idx),
@@ -220,6 +247,31 @@ SwapSuccess swap_success(const PartitionedModel& m, const Dataset& data,
     const auto row_kept = s.kept[static_cast<int64_t>(row)];
     const auto finite = row_kept.isnan().logical_not();
     s.others_kept.push_back(fraction(row_kept.masked_select(finite)));
+    if (!has_truth) continue;
+    // The true swap of each differing pair: the source rendered with the donor's value.
+    const auto pairs_idx = differ.nonzero().flatten();
+    if (pairs_idx.numel() == 0) {
+      for (auto* v : {&s.truth_mse, &s.truth_ssim, &s.truth_feature_distance, &s.unswapped_truth_mse})
+        v->push_back(NAN);
+      continue;
+    }
+    const auto& attr = data.attributes[find_attribute(data.attributes, name, data.spec)];
+    std::vector<int64_t> rows;
+    std::vector<std::string> values;
+    for (int64_t i = 0; i < pairs_idx.numel(); ++i) {
+      const int64_t k = pairs_idx[i].item<int64_t>();
+      rows.push_back(src_idx[k].item<int64_t>());
+      values.push_back(attr.values[donor_value[k].item<int64_t>()]);
+    }
+    // As the decodings: the model's shape, padding included (the classifiers read it so).
+    const auto want = counterfactuals(data, rows, name, values).to(torch::kFloat32).div(255.0);
+    const auto got = swapped.index_select(0, pairs_idx);
+    const auto& info = m.denoiser().data();
+    s.truth_mse.push_back(mse_per_image(info.crop(want), info.crop(got)).mean().item<double>());
+    s.truth_ssim.push_back(ssim_per_image(info.crop(want), info.crop(got)).mean().item<double>());
+    s.unswapped_truth_mse.push_back(
+        mse_per_image(info.crop(want), info.crop(reconstructions.index_select(0, pairs_idx))).mean().item<double>());
+    s.truth_feature_distance.push_back(unit_feature_distance(*classifiers[a].network, want, got).mean().item<double>());
   }
   return s;
 }

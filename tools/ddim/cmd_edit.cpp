@@ -5,6 +5,8 @@
 #include "common.h"
 #include "ddim/pictures/annotate.h"
 #include "ddim/nn/classifier.h"
+#include "ddim/data/counterfactual.h"
+#include "ddim/diffusion/pipeline.h"
 #include "ddim/methods/editing.h"
 #include "ddim/core/error.h"
 #include "ddim/analysis/evaluation.h"
@@ -75,6 +77,43 @@ torch::Tensor source_labels(const EditArgs& a, const Denoiser& d, const Inputs& 
   std::vector<torch::Tensor> images;
   for (int64_t i = 0; i < n; ++i) images.push_back(d.data().crop(in.images[i]));
   return classify(*c->network, conform_images(images, c->data)).first;
+}
+
+// The true edits, where the input images come from a data set that can render them (fonts,
+// faces): each image with the model's class attribute set to the target and nothing else
+// changed, [T * N] target-major like the edits, in [0, 1] and cropped like them. Undefined
+// (with a note in the log) otherwise.
+torch::Tensor true_edits(const Denoiser& d, const Inputs& in, const torch::Tensor& target) {
+  if (!in.data || !has_counterfactuals(*in.data)) return {};
+  // The attribute whose values are the model's classes (the one it was trained to condition on).
+  const auto& classes = d.data().classes;
+  // The inputs' class attribute when it has them, else the one attribute that has them.
+  const Attribute* attribute = nullptr;
+  int matches = 0;
+  for (const auto& a : in.data->attributes) {
+    if (a.values != classes) continue;
+    ++matches;
+    if (!attribute || a.name == in.data->label_attribute) attribute = &a;
+  }
+  if (attribute && attribute->name != in.data->label_attribute && matches > 1) attribute = nullptr;
+  if (!attribute) {
+    spdlog::warn("{}: {} attribute has the model's classes as values; give the model's --class-attribute to "
+                 "score the edits against the true ones",
+                 in.data->spec, matches == 0 ? "no" : "more than one");
+    return {};
+  }
+  const int64_t n = in.images.size(0);
+  std::vector<int64_t> rows;
+  std::vector<std::string> values;
+  for (int64_t i = 0; i < target.size(0); ++i) {
+    rows.push_back(i % n);
+    values.push_back(classes[target[i].item<int64_t>()]);
+  }
+  const auto truth = counterfactuals(*in.data, rows, attribute->name, values);
+  std::vector<torch::Tensor> list;
+  for (int64_t i = 0; i < truth.size(0); ++i)
+    list.push_back(in.data->padding.crop(truth[i]).to(torch::kFloat32).div(255.0));
+  return d.data().crop(conform_images(list, d.data()));
 }
 
 // Rows: the first images; columns: the original, then its edit to each target (Fig. 1).
@@ -233,7 +272,7 @@ void write_metrics(const EditArgs& a, const std::vector<EditOptions>& settings,
       {"model", a.model}, {"classifier", a.classifier}, {"images", n}, {"targets", a.to}};
   std::string csv =
       "method,guidance,merge,strength,steps,inversion_steps,image,source,target,mse,ssim,feature_distance,"
-      "target_probability,success\n";
+      "target_probability,success,truth_mse,truth_ssim,truth_feature_distance\n";
   for (size_t s = 0; s < settings.size(); ++s) {
     const auto& o = settings[s];
     auto e = o.to_json();
@@ -245,12 +284,15 @@ void write_metrics(const EditArgs& a, const std::vector<EditOptions>& settings,
       p["target"] = target[i].item<int64_t>();
       e["per_image"].push_back(p);
       csv +=
-          fmt::format("{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{},{},{}\n", to_string(o.method), o.guidance,
-                      o.merge, o.strength, o.steps, o.inversion_steps, i % n, p["source"].dump(),
+          fmt::format("{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{},{},{},{},{},{}\n", to_string(o.method),
+                      o.guidance, o.merge, o.strength, o.steps, o.inversion_steps, i % n, p["source"].dump(),
                       p["target"].dump(), p["mse"].get<double>(), p["ssim"].get<double>(),
                       p.value("feature_distance", nlohmann::ordered_json()).dump(),
                       p.value("target_probability", nlohmann::ordered_json()).dump(),
-                      p.value("success", nlohmann::ordered_json()).dump());
+                      p.value("success", nlohmann::ordered_json()).dump(),
+                      p.value("truth_mse", nlohmann::ordered_json()).dump(),
+                      p.value("truth_ssim", nlohmann::ordered_json()).dump(),
+                      p.value("truth_feature_distance", nlohmann::ordered_json()).dump());
     }
     j["settings"].push_back(e);
   }
@@ -259,7 +301,7 @@ void write_metrics(const EditArgs& a, const std::vector<EditOptions>& settings,
   // summary.csv: a row a setting, the means (what the study's tables and charts read).
   std::string summary =
       "method,inversion_steps,steps,guidance,merge,strength,mse,ssim,feature_distance,"
-      "target_probability,success_rate\n";
+      "target_probability,success_rate,truth_mse,truth_ssim,truth_feature_distance\n";
   for (size_t s = 0; s < settings.size(); ++s) {
     const auto& o = settings[s];
     const auto m = scores[s].summary();
@@ -268,11 +310,12 @@ void write_metrics(const EditArgs& a, const std::vector<EditOptions>& settings,
     };
     // A knob the method does not have is left empty.
     const bool di = o.method == EditMethod::DirectInversion, sdedit = o.method == EditMethod::SDEdit;
-    summary += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", to_string(o.method),
+    summary += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", to_string(o.method),
                            sdedit ? "" : std::to_string(o.inversion_steps), o.steps, o.guidance,
                            di ? fmt::format("{}", o.merge) : "", sdedit ? fmt::format("{}", o.strength) : "",
                            field("mse"), field("ssim"), field("feature_distance"),
-                           field("target_probability"), field("success_rate"));
+                           field("target_probability"), field("success_rate"), field("truth_mse"),
+                           field("truth_ssim"), field("truth_feature_distance"));
   }
   write_file_atomic(a.out + "/summary.csv", summary);
 }
@@ -303,6 +346,9 @@ int run_edit(const EditArgs& a) {
   const auto originals = d.data().crop(images);
   std::vector<EditScores> scores;
   for (const auto& e : edits) scores.push_back(score_edits(originals, e, target, classifier.get()));
+  const auto truth = true_edits(d, in, target);
+  if (truth.defined())
+    for (size_t s = 0; s < settings.size(); ++s) score_against_truth(scores[s], edits[s], truth, classifier.get());
   open_run_dir(a.out);
   save_tensor(a.out + "/edits.pt",
               torch::stack(edits).view({static_cast<int64_t>(settings.size()), t, n, originals.size(1),
@@ -310,6 +356,9 @@ int run_edit(const EditArgs& a) {
   write_metrics(a, settings, scores, source, target, n);
   write_grid(a.out + "/edits.png", originals.slice(0, 0, n), edits.front(), a.to, settings.front().describe(),
              a.show);
+  if (truth.defined())
+    write_grid(a.out + "/truth.png", originals.slice(0, 0, n), truth, a.to,
+               "true edits: the data set's rendered counterfactuals", a.show);
   if (settings.size() > 1) {
     write_sweep(a.out + "/sweep.png", originals, edits, settings, a.to.front(), a.show);
     if (classifier) optional_chart([&] { write_tradeoff(a.out + "/tradeoff.png", settings, scores); });
@@ -317,7 +366,8 @@ int run_edit(const EditArgs& a) {
   }
   for (size_t s = 0; s < settings.size(); ++s)
     spdlog::info("{}: {}", settings[s].describe(), scores[s].summary().dump());
-  spdlog::info("wrote {}/edits.png, edits.pt, metrics.json, metrics.csv and summary.csv", a.out);
+  spdlog::info("wrote {}/edits.png, {}edits.pt, metrics.json, metrics.csv and summary.csv", a.out,
+               truth.defined() ? "truth.png (the true edits), " : "");
   return 0;
 }
 

@@ -66,6 +66,7 @@ Inputs load_inputs(const InputArgs& a, const DataInfo& model) {
   for (int64_t i = 0; i < ds.size(); ++i)
     in.names.push_back(fmt::format("{}[{}]", to_string(source.options.split), i));
   in.labels = ds.labels;
+  in.data = std::make_shared<const Dataset>(ds);
   return in;
 }
 

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct Inputs {
   torch::Tensor images;            ///< [N, C, H, W] in [0, 1], the model's shape (padded)
   std::vector<std::string> names;  ///< file names, or "test[i]"
   torch::Tensor labels;            ///< [N] when the data set has labels
+  /// The data split the images came from (null for --images and --tensor): its attributes
+  /// and generator ids let a command render counterfactuals (data/counterfactual.h).
+  std::shared_ptr<const Dataset> data;
 };
 
 Inputs load_inputs(const InputArgs& args, const DataInfo& model);

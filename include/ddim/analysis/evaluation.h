@@ -62,6 +62,10 @@ struct EditScores {
   torch::Tensor feature_distance;  ///< float64 [N], 0 for identical features; undefined without a classifier
   torch::Tensor target_probability;  ///< float64 [N]; undefined without a classifier
   torch::Tensor success;             ///< bool [N]: the target is the classifier's top class
+  /// Against the true edit, where the data set can render it (data/counterfactual.h): the
+  /// original with the target value and nothing else changed. Undefined without one;
+  /// truth_feature_distance also without a classifier.
+  torch::Tensor truth_mse, truth_ssim, truth_feature_distance;  ///< float64 [N]
 
   /// The means, and the success rate.
   nlohmann::ordered_json summary() const;
@@ -74,5 +78,9 @@ struct EditScores {
 /// input shape (pipeline.h's conform_images).
 EditScores score_edits(const torch::Tensor& originals, const torch::Tensor& edits,
                        const torch::Tensor& targets, const LoadedClassifier* classifier = nullptr);
+
+/// Adds the scores against the true edits (`truth`: [N, C, H, W] in [0, 1], as `edits`) to `scores`.
+void score_against_truth(EditScores& scores, const torch::Tensor& edits, const torch::Tensor& truth,
+                         const LoadedClassifier* classifier = nullptr);
 
 }  // namespace ddim

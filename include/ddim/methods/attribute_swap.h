@@ -73,6 +73,13 @@ struct SwapSuccess {
   std::vector<double> others_kept;          ///< per swapped: the mean of its row of `kept`
   std::vector<double> success;              ///< per swapped: of the differing pairs, the donor's value taken
                                             ///< and every other judged attribute kept
+  /// Against the true swap, where the data set renders counterfactuals (fonts, faces): the
+  /// source with the donor's value of the swapped attribute and nothing else changed. Per
+  /// swapped attribute, means over the differing pairs: MSE, SSIM and the feature distance
+  /// (classifier-feature, LPIPS-like, on that attribute's classifier) of the swapped decoding
+  /// to the truth, and the MSE of the unswapped decoding to it (what a swap that changes
+  /// nothing scores). Empty without counterfactuals.
+  std::vector<double> truth_mse, truth_ssim, truth_feature_distance, unswapped_truth_mse;
 
   nlohmann::ordered_json to_json() const;
   /// A Markdown table, one row per swapped attribute.
