@@ -119,6 +119,16 @@ TEST(CliGae, TrainSwapInterpolateReconstructAndAnalyse) {
   const auto s = nlohmann::json::parse(read_text(dir + "/succ/swap.json"));
   EXPECT_TRUE(s.at("swaps").contains("font"));
   EXPECT_FALSE(s.at("swaps").contains("letter"));  // no classifier judges it
+  // Fonts render the true swap: the swapped decodings are scored against it.
+  const auto& truth = s.at("swaps").at("font").at("truth");
+  if (s.at("swaps").at("font").at("differing_pairs").get<int64_t>() > 0) {
+    EXPECT_GT(truth.at("mse").get<double>(), 0.0);
+    EXPECT_LT(truth.at("mse").get<double>(), 1.0);
+    EXPECT_LE(truth.at("ssim").get<double>(), 1.0);
+    EXPECT_GE(truth.at("feature_distance").get<double>(), 0.0);
+    EXPECT_GT(truth.at("unswapped_mse").get<double>(), 0.0);
+  }
+  EXPECT_NE(read_text(dir + "/succ/swap.md").find("Against the true swaps"), std::string::npos);
   // A classifier of another attribute is refused: its classes do not match.
   r = run_ddim({"analyze", "swap", "--model", gae, "--classifier", "letter=" + dir + "/cls/model.pt",
                 "--pairs", "2", "--steps", "2", "--out", dir + "/succ2", "--threads", "1"});

@@ -12,6 +12,8 @@
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
+#include "ddim/data/counterfactual.h"
+#include "ddim/data/dataset.h"
 #include "support.h"
 
 using namespace ddim;
@@ -523,6 +525,50 @@ TEST(CliModel, ExportLoadsIntoThePyTorchPort) {
              "err = float((out - io['eps']).abs().max())\n"
              "assert err < 1e-4, err\n");
   EXPECT_EQ(std::system(("/usr/bin/python3 " + dir + "/check.py " + source_dir() + " " + dir).c_str()), 0);
+}
+
+// On a data set that renders counterfactuals, an edit is also scored against the true edit:
+// the original with the class attribute set to the target (here a font colour). A method that
+// changes nothing (Direct Inversion with merge 1 replays the inversion: the original) is
+// exactly as far from the truth as the original is.
+TEST(CliModel, EditsOnFontsAreScoredAgainstTheTrueEdits) {
+  const auto dir = scratch_dir();
+  std::vector<std::string> args = {"train", "--data", "fonts", "--resize", "16", "--limit", "64",
+                                   "--class-attribute", "font_colour", "--class-conditional", "--out",
+                                   dir + "/cc", "--steps", "2"};
+  for (const auto& a : tiny_unet_args()) args.push_back(a);
+  auto r = run_ddim(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_ddim({"edit", "--model", dir + "/cc/model.pt", "--data", "fonts", "--resize", "16", "--class-attribute",
+                "font_colour", "--limit", "2", "--to", "red,blue", "--steps", "2", "--inversion-steps", "2",
+                "--method", "direct-inversion", "--merge", "1,0", "--out", dir + "/edit"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(file_exists(dir + "/edit/truth.png"));
+  const auto j = nlohmann::json::parse(read_text(dir + "/edit/metrics.json"));
+  const auto& replay = j["settings"][0];  // merge 1: the originals themselves
+  ASSERT_EQ(replay["merge"], 1.0);
+  DataSource s;
+  s.spec = "fonts";
+  s.options.resize = 16;
+  s.options.split = Split::Test;
+  s.options.limit = 2;
+  s.options.label_attribute = "font_colour";
+  const auto data = s.load();
+  const auto& c = data.attributes[find_attribute(data.attributes, "font_colour", "")];
+  for (int64_t i = 0; i < 4; ++i) {  // target-major: red for both images, then blue
+    const auto& e = replay["per_image"][i];
+    const int64_t row = i % 2;
+    const auto truth = counterfactuals(data, {row}, "font_colour", {i < 2 ? "red" : "blue"});
+    const double want = (truth.to(torch::kFloat64) - data.storage.slice(0, row, row + 1).to(torch::kFloat64))
+                            .div(255.0)
+                            .pow(2)
+                            .mean()
+                            .item<double>();
+    EXPECT_NEAR(e["truth_mse"].get<double>(), want, 1e-4) << "edit " << i;
+    if (c.values[c.labels[row].item<int64_t>()] == (i < 2 ? "red" : "blue")) EXPECT_NEAR(want, 0.0, 1e-12);
+  }
+  const auto summary = read_text(dir + "/edit/summary.csv");
+  EXPECT_NE(summary.find("truth_mse,truth_ssim,truth_feature_distance"), std::string::npos) << summary;
 }
 
 // Class-conditional training, guided sampling, and editing (Direct Inversion and baselines).
