@@ -34,8 +34,9 @@ TimeGrid make_time_grid(const Schedule& schedule, int64_t steps, GridEnd end, do
   DDIM_CHECK_ARG(t_max > 0 && t_max <= 1, "the start time must be in (0, 1], got {}", t_max);
   TimeGrid g;
   for (int64_t k = 0; k <= steps; ++k) {
-    // A grid of millions of steps takes seconds to build: an interrupt must not wait for it.
-    if (k % 4096 == 0) throw_if_interrupted();
+    // A grid of millions of steps takes seconds to build: an interrupt must not wait for it
+    // (short grids never look, so a sampler given one stops at its first step, as before).
+    if (k > 0 && k % 4096 == 0) throw_if_interrupted();
     const double t = t_max * (1.0 - static_cast<double>(k) / static_cast<double>(steps));
     g.times.push_back(k == steps ? 0.0 : t);
     g.rates.push_back(schedule.rates(g.times.back()));
