@@ -3,11 +3,15 @@
 # dataset-fashion-mnist): installs what is missing, builds, then trains a small denoiser
 # (configs/quick.toml), samples it, embeds test images into seeds by DDIM inversion and by
 # fixed-point inversion, reconstructs them, interpolates between two of them, and writes
-# the pictures and a summary into runs/main (or $1). On a CUDA build it runs on the GPU.
+# the pictures and a summary into runs/main (or $1). Then the same on faces at 64x64: renders
+# the faces set into the cache on first use (scripts/install-faces.sh installs its renderer),
+# trains configs/faces-quick.toml, samples, reconstructs and interpolates faces. On a CUDA build
+# it runs on the GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-runs/main}"
 scripts/install-deps.sh
+scripts/install-faces.sh
 scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
 ddim="${DDIM_BUILD_DIR:-build}/ddim"
 if [ -e "$out/model/model.pt" ]; then
@@ -40,6 +44,16 @@ step "interpolate between two test images (paper Fig. 19)"
 "$ddim" interpolate --model "$out/model/model.pt" --from 0 --to 2 --frames 9 --method fixed-point \
   --out "$out/interpolation.png"
 
+step "faces: the rendered set (cached on first use), a quick 64x64 denoiser, its samples, a reconstruction, Fig. 19"
+"$ddim" data grid --data faces --n 64 --out "$out/faces-grid.png"
+"$ddim" data counterfactuals --data faces --attribute eyeglasses --n 8 --out "$out/faces-glasses.png"
+"$ddim" train --config configs/faces-quick.toml --out "$out/faces-model"
+"$ddim" sample --model "$out/faces-model/model.pt" --n 64 --steps 20 --out "$out/faces-samples"
+"$ddim" reconstruct --model "$out/faces-model/model.pt" --limit 64 --steps 20 --method fixed-point --iters 3 \
+  --out "$out/faces-reconstruct"
+"$ddim" interpolate --model "$out/faces-model/model.pt" --from 0 --to 3 --frames 9 --steps 20 --method fixed-point \
+  --out "$out/faces-interpolation.png"
+
 elapsed=$(( $(date +%s) - start ))
 python3 - "$out" "$elapsed" <<'PY'
 import json, sys
@@ -56,11 +70,16 @@ for what, f in [("training data", "data-grid.png"), ("schedules (Fig. 6)", "sche
                 ("sampling trajectories", "samples/trajectory.png"),
                 ("reconstruction, DDIM inversion (Fig. 3)", "reconstruct-ddim/reconstruction.png"),
                 ("reconstruction, fixed-point inversion", "reconstruct-fixed-point/reconstruction.png"),
-                ("interpolation (Fig. 19)", "interpolation.png")]:
+                ("interpolation (Fig. 19)", "interpolation.png"), ("faces", "faces-grid.png"),
+                ("faces with and without glasses (counterfactuals)", "faces-glasses.png"),
+                ("faces samples (configs/faces-quick.toml)", "faces-samples/samples.png"),
+                ("faces reconstruction, fixed-point inversion", "faces-reconstruct/reconstruction.png"),
+                ("faces interpolation (Fig. 19)", "faces-interpolation.png")]:
     lines.append(f"| {what} | {f} |")
-lines += ["", "Reconstruction of 200 test images (S = 10; pixels in [0, 1], padding cropped):", "",
+lines += ["", "Reconstruction of test images (200 Fashion-MNIST at S = 10; pixels in [0, 1], padding cropped):", "",
           "| method | MSE | PSNR (dB) | SSIM |", "|---|---|---|---|"]
-for name, path in [("DDIM inversion", "reconstruct-ddim"), ("fixed-point inversion (K = 3)", "reconstruct-fixed-point")]:
+for name, path in [("DDIM inversion", "reconstruct-ddim"), ("fixed-point inversion (K = 3)", "reconstruct-fixed-point"),
+                   ("faces 64x64, fixed-point inversion (K = 3, S = 20, 64 images)", "faces-reconstruct")]:
     m = mean(path)
     lines.append(f"| {name} | {m['mse']:.5f} | {m['psnr']:.2f} | {m['ssim']:.4f} |")
 open(f"{out}/summary.md", "w").write("\n".join(lines) + "\n")

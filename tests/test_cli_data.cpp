@@ -148,6 +148,20 @@ TEST(CliData, RenderFacesThenInfoListsTheAttributes) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_bytes(again + "/test/000019.png"), read_bytes(dir + "/test/000019.png"));
   EXPECT_EQ(read_text(again + "/attributes.csv"), read_text(dir + "/attributes.csv"));
+  // Counterfactual pictures: a row of originals, then a row per value.
+  r = run_ddim({"data", "counterfactuals", "--data", "faces:" + dir, "--attribute", "eyeglasses", "--n", "4",
+                "--out", scratch + "/cf.png"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto picture = read_image(scratch + "/cf.png");
+  r = run_ddim({"data", "counterfactuals", "--data", "faces:" + dir, "--attribute", "hair_colour", "--values",
+                "auburn", "--n", "4", "--out", scratch + "/cf1.png"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_GT(picture.size(1), read_image(scratch + "/cf1.png").size(1));  // three rows against two
+  r = run_ddim({"data", "counterfactuals", "--data", "faces:" + dir, "--attribute", "wings", "--out",
+                scratch + "/cf2.png"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(last_line(r.err).find("unknown attribute 'wings'"), std::string::npos) << r.err;
+  EXPECT_FALSE(file_exists(scratch + "/cf2.png"));
   // A named folder that holds no set is not rendered behind the user's back.
   r = run_ddim({"data", "info", "--data", "faces:" + scratch + "/nothing"});
   EXPECT_EQ(r.status, 1);

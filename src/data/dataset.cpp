@@ -68,7 +68,7 @@ Part load_idx_part(const std::string& dir, const std::string& prefix) {
   }
   DDIM_CHECK(images.size(0) == labels.size(0), "{} has {} images but {} has {} labels", images_path,
              images.size(0), labels_path, labels.size(0));
-  return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}, {}};
+  return {images.unsqueeze(1), labels.to(torch::kInt64), {}, {}, {}, {}};
 }
 
 Part load_idx_set(const std::string& dir, Split split) {
@@ -77,7 +77,7 @@ Part load_idx_set(const std::string& dir, Split split) {
   if (split == Split::Test) return load_idx_part(dir, "t10k");
   auto a = load_idx_part(dir, "train");
   auto b = load_idx_part(dir, "t10k");
-  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels}), {}, {}, {}};
+  return {torch::cat({a.images, b.images}), torch::cat({a.labels, b.labels}), {}, {}, {}, {}};
 }
 
 Part load_cifar10(std::string dir, Split split) {
@@ -93,7 +93,7 @@ Part load_cifar10(std::string dir, Split split) {
     images.push_back(batch.images);
     labels.push_back(batch.labels);
   }
-  return {torch::cat(images), torch::cat(labels), {}, {}, {}};
+  return {torch::cat(images), torch::cat(labels), {}, {}, {}, {}};
 }
 
 // The sub-folder of `root` that holds `file` ("" when the file lies in root itself).

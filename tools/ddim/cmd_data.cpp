@@ -10,7 +10,9 @@
 #include "ddim/io/image.h"
 #include "ddim/core/names.h"
 #include "ddim/core/file.h"
+#include "ddim/data/counterfactual.h"
 #include "ddim/data/faces.h"
+#include "ddim/pictures/annotate.h"
 #include "progress.h"
 #include "ddim/data/normalization.h"
 #include "ddim/pictures/plot.h"
@@ -27,6 +29,14 @@ struct RenderFacesOptions {
   std::string out;  // empty: the cache, where --data faces looks
   FaceOptions faces;
   std::vector<std::string> p;
+};
+
+struct CounterfactualOptions {
+  DataSource data;
+  std::string attribute;
+  std::vector<std::string> values;
+  int64_t n = 8;
+  std::string out = "counterfactuals.png";
 };
 
 struct GridOptions {
@@ -193,6 +203,33 @@ int run_render_faces(RenderFacesOptions o) {
   return 0;
 }
 
+// A row per value: the first N examples with the attribute set to it (their own value gives
+// themselves), under a row of the originals.
+int run_counterfactuals(const CounterfactualOptions& o) {
+  init_runtime();
+  auto source = seeded(o.data);
+  source.options.limit = o.n;
+  const auto data = source.load();
+  const auto& a = data.attributes[find_attribute(data.attributes, o.attribute, data.spec)];
+  const auto values = o.values.empty() ? a.values : o.values;
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < data.size(); ++i) rows.push_back(i);
+  std::vector<torch::Tensor> pictures = {data.padding.crop(data.all())};
+  std::vector<std::string> labels = {"original"};
+  for (const auto& v : values) {
+    const auto images = counterfactuals(data, rows, o.attribute, std::vector<std::string>(rows.size(), v));
+    pictures.push_back(data.padding.crop(images.to(torch::kFloat32).div(255.0)));
+    labels.push_back(fmt::format("{} = {}", o.attribute, v));
+  }
+  std::vector<std::string> own;
+  for (int64_t i = 0; i < data.size(); ++i) own.push_back(a.values[a.labels[i].item<int64_t>()]);
+  LabeledRowsOptions lo;
+  lo.title = fmt::format("{}: each face (column) with only {} changed", data.spec, o.attribute);
+  write_png(o.out, labeled_rows(pictures, labels, {own}, lo));
+  spdlog::info("wrote {} ({} examples, {} values of {})", o.out, data.size(), values.size(), o.attribute);
+  return 0;
+}
+
 }  // namespace
 
 void setup_data(CLI::App& app) {
@@ -243,6 +280,19 @@ void setup_data(CLI::App& app) {
       ->check(kNonNegative)
       ->capture_default_str();
   on_run(sub_faces, [faces] { return run_render_faces(*faces); });
+
+  auto cf = std::make_shared<CounterfactualOptions>();
+  auto* sub_cf = data->add_subcommand(
+      "counterfactuals",
+      "A picture of counterfactuals (fonts, faces): the first N examples, then a row per value of\n"
+      "an attribute with only that attribute changed; the captions give each example's own value");
+  add_data_options(sub_cf, cf->data);
+  sub_cf->add_option("--attribute", cf->attribute, "The attribute to change (e.g. eyeglasses, hair_colour)")
+      ->required();
+  add_list_option(sub_cf, "--values", cf->values, "The values to set (default: every value of the attribute)");
+  sub_cf->add_option("--n", cf->n, "Number of examples")->check(kPositive)->capture_default_str();
+  sub_cf->add_option("--out", cf->out, "Output PNG file")->capture_default_str();
+  on_run(sub_cf, [cf] { return run_counterfactuals(*cf); });
 }
 
 }  // namespace ddim::cli
