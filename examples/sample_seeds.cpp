@@ -2,11 +2,11 @@
 // invert's seeds.pt), or eight drawn from a fixed stream, so the same command gives the same
 // bits. Writes a PNG grid and prints each image's mean pixel.
 // Usage: sample_seeds DENOISER.pt OUT.png [SEEDS.pt]
-#include <ddim/diffusion/denoiser.h>
 #include <ddim/core/error.h>
-#include <ddim/io/image.h>
-#include <ddim/diffusion/pipeline.h>
 #include <ddim/core/rng.h>
+#include <ddim/diffusion/denoiser.h>
+#include <ddim/diffusion/pipeline.h>
+#include <ddim/io/image.h>
 #include <ddim/io/tensor_io.h>
 
 #include <cstdio>

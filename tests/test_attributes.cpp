@@ -1,7 +1,7 @@
 // Attributes files (CSV and CelebA's layout) and folder data labelled by them.
+#include "ddim/core/error.h"
 #include "ddim/data/attributes.h"
 #include "ddim/data/dataset.h"
-#include "ddim/core/error.h"
 #include "ddim/io/image.h"
 #include "support.h"
 

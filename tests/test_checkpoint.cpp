@@ -1,6 +1,6 @@
-#include "ddim/io/checkpoint.h"
-#include "ddim/diffusion/denoiser.h"
 #include "ddim/core/error.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/io/checkpoint.h"
 #include "ddim/nn/unet.h"
 #include "support.h"
 

@@ -30,13 +30,17 @@ TEST(CliData, UnknownCommandsAreNamed) {
     std::vector<std::string> args;
     std::string message;
   };
-  for (const auto& c : std::vector<Case>{
-           {{"embed", "--model", "m.pt"}, "error: 'embed' is not a command of ddim; it became 'ddim reconstruct --embedder"},
-           {{"--threads", "1", "smaple"}, "error: 'smaple' is not a command of ddim; the nearest is 'ddim sample'"},
-           {{"--seed=3", "data", "inof"}, "error: 'inof' is not a command of ddim data; the nearest is 'ddim data info'"},
-           {{"analyze", "--threads", "2", "independance"},
-            "error: 'independance' is not a command of ddim analyze; the nearest is 'ddim analyze independence'"},
-           {{"zzzzzzzz"}, "error: 'zzzzzzzz' is not a command of ddim (see --help)"}}) {
+  for (const auto& c :
+       std::vector<Case>{{{"embed", "--model", "m.pt"},
+                          "error: 'embed' is not a command of ddim; it became 'ddim reconstruct --embedder"},
+                         {{"--threads", "1", "smaple"},
+                          "error: 'smaple' is not a command of ddim; the nearest is 'ddim sample'"},
+                         {{"--seed=3", "data", "inof"},
+                          "error: 'inof' is not a command of ddim data; the nearest is 'ddim data info'"},
+                         {{"analyze", "--threads", "2", "independance"},
+                          "error: 'independance' is not a command of ddim analyze; the nearest is 'ddim "
+                          "analyze independence'"},
+                         {{"zzzzzzzz"}, "error: 'zzzzzzzz' is not a command of ddim (see --help)"}}) {
     const auto r = run_ddim(c.args);
     EXPECT_EQ(r.status, 2) << c.message;
     EXPECT_EQ(last_line(r.err).rfind(c.message, 0), 0u) << "got: " << r.err;
@@ -118,12 +122,12 @@ TEST(CliData, InfoOnFontsListsTheAttributes) {
 TEST(CliData, RenderFacesThenInfoListsTheAttributes) {
   const auto scratch = scratch_dir();
   const auto dir = scratch + "/faces";
-  auto r = run_ddim({"data", "render-faces", "--out", dir, "--size", "24", "--count", "30", "--p", "eyeglasses=0.5",
-                     "--uniform", "hair_colour", "--jobs", "1"});
+  auto r = run_ddim({"data", "render-faces", "--out", dir, "--size", "24", "--count", "30", "--p",
+                     "eyeglasses=0.5", "--uniform", "hair_colour", "--jobs", "1"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("wrote 30 faces of 24x24 to " + dir), std::string::npos) << r.err;
-  for (const auto* f : {"/faces.json", "/attributes.csv", "/README.md", "/LICENSE.facesjs", "/train/000000.png",
-                        "/test/000009.png"})
+  for (const auto* f : {"/faces.json", "/attributes.csv", "/README.md", "/LICENSE.facesjs",
+                        "/train/000000.png", "/test/000009.png"})
     EXPECT_TRUE(file_exists(dir + f)) << f;
   r = run_ddim({"data", "info", "--data", "faces:" + dir, "--pad-to", "0", "--json"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -138,13 +142,14 @@ TEST(CliData, RenderFacesThenInfoListsTheAttributes) {
     for (const auto& c : a["counts"]) total += c.get<int64_t>();
     EXPECT_EQ(total, 27) << a["name"];
   }
-  for (const auto* name : {"male", "eyeglasses", "glasses", "beard", "no_beard", "smiling", "hair_colour",
-                           "black_hair", "blond_hair", "brown_hair", "red_hair", "bald", "hair_style", "skin_tone"})
+  for (const auto* name :
+       {"male", "eyeglasses", "glasses", "beard", "no_beard", "smiling", "hair_colour", "black_hair",
+        "blond_hair", "brown_hair", "red_hair", "bald", "hair_style", "skin_tone"})
     EXPECT_EQ(names.count(name), 1u) << name;
   // The same faces again (another folder): the same bytes.
   const auto again = scratch + "/again";
-  r = run_ddim({"data", "render-faces", "--out", again, "--size", "24", "--count", "30", "--p", "eyeglasses=0.5",
-                "--uniform", "hair_colour"});
+  r = run_ddim({"data", "render-faces", "--out", again, "--size", "24", "--count", "30", "--p",
+                "eyeglasses=0.5", "--uniform", "hair_colour"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_bytes(again + "/test/000019.png"), read_bytes(dir + "/test/000019.png"));
   EXPECT_EQ(read_text(again + "/attributes.csv"), read_text(dir + "/attributes.csv"));

@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "ddim/io/checkpoint.h"
-#include "ddim/diffusion/denoiser.h"
-#include "ddim/io/image.h"
-#include "ddim/io/tensor_io.h"
 #include "ddim/data/counterfactual.h"
 #include "ddim/data/dataset.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/io/image.h"
+#include "ddim/io/tensor_io.h"
 #include "support.h"
 
 using namespace ddim;
@@ -533,15 +533,39 @@ TEST(CliModel, ExportLoadsIntoThePyTorchPort) {
 // exactly as far from the truth as the original is.
 TEST(CliModel, EditsOnFontsAreScoredAgainstTheTrueEdits) {
   const auto dir = scratch_dir();
-  std::vector<std::string> args = {"train", "--data", "fonts", "--resize", "16", "--limit", "64",
-                                   "--class-attribute", "font_colour", "--class-conditional", "--out",
-                                   dir + "/cc", "--steps", "2"};
+  std::vector<std::string> args = {"train",       "--data",
+                                   "fonts",       "--resize",
+                                   "16",          "--limit",
+                                   "64",          "--class-attribute",
+                                   "font_colour", "--class-conditional",
+                                   "--out",       dir + "/cc",
+                                   "--steps",     "2"};
   for (const auto& a : tiny_unet_args()) args.push_back(a);
   auto r = run_ddim(args);
   ASSERT_EQ(r.status, 0) << r.err;
-  r = run_ddim({"edit", "--model", dir + "/cc/model.pt", "--data", "fonts", "--resize", "16", "--class-attribute",
-                "font_colour", "--limit", "2", "--to", "red,blue", "--steps", "2", "--inversion-steps", "2",
-                "--method", "direct-inversion", "--merge", "1,0", "--out", dir + "/edit"});
+  r = run_ddim({"edit",
+                "--model",
+                dir + "/cc/model.pt",
+                "--data",
+                "fonts",
+                "--resize",
+                "16",
+                "--class-attribute",
+                "font_colour",
+                "--limit",
+                "2",
+                "--to",
+                "red,blue",
+                "--steps",
+                "2",
+                "--inversion-steps",
+                "2",
+                "--method",
+                "direct-inversion",
+                "--merge",
+                "1,0",
+                "--out",
+                dir + "/edit"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(file_exists(dir + "/edit/truth.png"));
   const auto j = nlohmann::json::parse(read_text(dir + "/edit/metrics.json"));

@@ -1,14 +1,14 @@
 // GPU results against CPU results (ctest label `cuda`). Every test skips itself, saying so,
 // when no GPU is visible, so the suite passes on CPU-only machines and builds.
-#include "ddim/diffusion/ddim.h"
-#include "ddim/diffusion/denoiser.h"
-#include "ddim/training/denoiser_trainer.h"
 #include "ddim/core/device.h"
 #include "ddim/core/error.h"
-#include "ddim/diffusion/pipeline.h"
 #include "ddim/core/rng.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/diffusion/pipeline.h"
 #include "ddim/diffusion/synthesis.h"
 #include "ddim/nn/unet.h"
+#include "ddim/training/denoiser_trainer.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,10 +1,10 @@
 #include <array>
 
-#include "ddim/data/dataset.h"
 #include "ddim/core/error.h"
-#include "ddim/io/image.h"
+#include "ddim/data/dataset.h"
 #include "ddim/data/normalization.h"
 #include "ddim/data/toy.h"
+#include "ddim/io/image.h"
 #include "support.h"
 
 using namespace ddim;

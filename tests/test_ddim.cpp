@@ -7,13 +7,13 @@
 #include <cmath>
 
 #include "ddim/core/autocast.h"
+#include "ddim/core/error.h"
+#include "ddim/core/rng.h"
 #include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/denoiser.h"
-#include "ddim/training/denoiser_trainer.h"
-#include "ddim/core/error.h"
 #include "ddim/diffusion/pipeline.h"
-#include "ddim/core/rng.h"
 #include "ddim/nn/unet.h"
+#include "ddim/training/denoiser_trainer.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,9 +1,9 @@
-#include "ddim/training/denoiser_trainer.h"
-#include "ddim/nn/diffae.h"
 #include "ddim/core/error.h"
-#include "ddim/nn/mlp.h"
 #include "ddim/diffusion/pipeline.h"
+#include "ddim/nn/diffae.h"
+#include "ddim/nn/mlp.h"
 #include "ddim/nn/unet.h"
+#include "ddim/training/denoiser_trainer.h"
 #include "support.h"
 
 using namespace ddim;

@@ -10,11 +10,11 @@
 
 #include <thread>
 
+#include "ddim/core/error.h"
 #include "ddim/io/checkpoint.h"
+#include "ddim/nn/unet.h"
 #include "ddim/training/denoiser_trainer.h"
 #include "ddim/training/distributed.h"
-#include "ddim/core/error.h"
-#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

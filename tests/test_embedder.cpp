@@ -1,8 +1,8 @@
-#include "ddim/training/denoiser_trainer.h"
-#include "ddim/nn/embedder.h"
-#include "ddim/training/embedder_trainer.h"
 #include "ddim/core/error.h"
+#include "ddim/nn/embedder.h"
 #include "ddim/nn/unet.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/training/embedder_trainer.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,10 +1,10 @@
 // The embedding entry point (embedding.h) against closed forms and against the lower-level
 // calls it stands for.
-#include "ddim/nn/diffae.h"
-#include "ddim/methods/embedding.h"
 #include "ddim/core/error.h"
-#include "ddim/methods/interpolation.h"
 #include "ddim/diffusion/pipeline.h"
+#include "ddim/methods/embedding.h"
+#include "ddim/methods/interpolation.h"
+#include "ddim/nn/diffae.h"
 #include "ddim/nn/unet.h"
 #include "oracles.h"
 #include "support.h"

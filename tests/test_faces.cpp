@@ -31,11 +31,13 @@ FaceOptions small_options() {
 
 // A 40-face set at 32x32 with glasses on half the faces, rendered once for this binary.
 std::string face_set() {
-  return shared_dir("faces-32", [](const std::string& dir) {
-    auto o = small_options();
-    o.p["eyeglasses"] = 0.5;
-    render_face_set(dir + "/set", o);
-  }) + "/set";
+  return shared_dir("faces-32",
+                    [](const std::string& dir) {
+                      auto o = small_options();
+                      o.p["eyeglasses"] = 0.5;
+                      render_face_set(dir + "/set", o);
+                    }) +
+         "/set";
 }
 
 FaceOptions set_options() { return read_face_set(face_set()).options; }
@@ -84,7 +86,7 @@ TEST(Faces, SameIndexGivesTheSameBytesAsPinned) {
   std::vector<uint64_t> sums;
   for (int64_t i = 0; i < 4; ++i) sums.push_back(fnv1a(a.images[i]));
   const std::vector<uint64_t> pinned = {0x3f5f0cf564f5f368ull, 0x22d5d4482717c360ull, 0x334b2e0562459709ull,
-                                       0xed3d81a85547b759ull};
+                                        0xed3d81a85547b759ull};
   EXPECT_EQ(sums, pinned) << "checksums: " << fmt::format("{:#x}", fmt::join(sums, "ull, ")) << "ull";
   // Another seed draws other faces.
   auto other = o;
@@ -104,13 +106,15 @@ TEST(Faces, TheSetHoldsTheOraclesPixels) {
   for (size_t k = 0; k < train.attributes.size(); ++k) {
     const auto& a = train.attributes[k];
     for (int64_t i = 0; i < 6; ++i)
-      EXPECT_EQ(a.values[a.labels[i].item<int64_t>()], oracle.attributes[i].at(a.name)) << a.name << " of face " << i;
+      EXPECT_EQ(a.values[a.labels[i].item<int64_t>()], oracle.attributes[i].at(a.name))
+          << a.name << " of face " << i;
   }
 }
 
 TEST(Faces, SettingAFacesOwnValueChangesNothing) {
   const auto o = small_options();
-  const std::vector<std::string> names = {"eyeglasses", "hair_colour", "skin_tone", "male", "beard", "hair_style"};
+  const std::vector<std::string> names = {"eyeglasses", "hair_colour", "skin_tone",
+                                          "male",       "beard",       "hair_style"};
   std::vector<FaceRequest> plain;
   for (int64_t i = 0; i < 6; ++i) plain.push_back({i, {}});
   const auto faces = render_faces(plain, o);
@@ -167,7 +171,8 @@ TEST(Faces, HairColourChangesOnlyHairPixels) {
     const auto closer = ((b - target).abs().sum(0) < (a - target).abs().sum(0)) & changed;
     EXPECT_GE(closer.sum().item<double>() / n, 0.75) << "face " << i << " to " << name;
     for (const auto& [k, v] : own)
-      if (k != "hair_colour" && k != "black_hair" && k != "brown_hair" && k != "blond_hair" && k != "red_hair")
+      if (k != "hair_colour" && k != "black_hair" && k != "brown_hair" && k != "blond_hair" &&
+          k != "red_hair")
         EXPECT_EQ(other.attributes[0].at(k), v) << k;
   }
 }
@@ -180,10 +185,11 @@ TEST(Faces, LabelsMatchWhatIsDrawn) {
   const auto& hair = train.attributes[find_attribute(train.attributes, "hair_colour", train.spec)];
   const auto& style = train.attributes[find_attribute(train.attributes, "hair_style", train.spec)];
   const auto& glasses = train.attributes[find_attribute(train.attributes, "eyeglasses", train.spec)];
-  const std::map<std::string, std::string> hex = {
-      {"jet_black", "#0f0902"}, {"soft_black", "#1c1008"}, {"dark_brown", "#2C1608"}, {"black", "#272421"},
-      {"chestnut", "#3D2314"},  {"brown", "#5A3825"},      {"auburn", "#B55239"},     {"light_brown", "#CC9966"},
-      {"ash_blond", "#D7BF91"}, {"golden_blond", "#e9c67b"}};
+  const std::map<std::string, std::string> hex = {{"jet_black", "#0f0902"},  {"soft_black", "#1c1008"},
+                                                  {"dark_brown", "#2C1608"}, {"black", "#272421"},
+                                                  {"chestnut", "#3D2314"},   {"brown", "#5A3825"},
+                                                  {"auburn", "#B55239"},     {"light_brown", "#CC9966"},
+                                                  {"ash_blond", "#D7BF91"},  {"golden_blond", "#e9c67b"}};
   // At 32x32 anti-aliasing blends most pixels: render these faces at 128 to find the colour.
   auto big = set_options();
   big.size = 128;
@@ -284,7 +290,8 @@ TEST(Faces, ADamagedSetFailsClearly) {
 
 TEST(Faces, BadRequestsAreNamed) {
   const auto o = small_options();
-  auto expect_invalid = [&](const std::vector<FaceRequest>& r, const FaceOptions& opts, const std::string& part) {
+  auto expect_invalid = [&](const std::vector<FaceRequest>& r, const FaceOptions& opts,
+                            const std::string& part) {
     try {
       render_faces(r, opts);
       ADD_FAILURE() << "no error for " << part;
@@ -332,8 +339,8 @@ TEST(Counterfactuals, FacesThroughTheDataset) {
   EXPECT_TRUE(torch::equal(counterfactuals(train, rows, "eyeglasses", own), train.storage.slice(0, 0, 4)));
   const auto changed = counterfactuals(train, rows, "eyeglasses", flipped);
   for (size_t i = 0; i < rows.size(); ++i) {
-    const auto want = render_faces({{train.ids[rows[i]].item<int64_t>(), {{"eyeglasses", flipped[i]}}}},
-                                   set_options());
+    const auto want =
+        render_faces({{train.ids[rows[i]].item<int64_t>(), {{"eyeglasses", flipped[i]}}}}, set_options());
     EXPECT_TRUE(torch::equal(changed[i], want.images[0])) << "row " << i;
   }
   // Resized data: counterfactuals come resized like the images.
@@ -342,7 +349,8 @@ TEST(Counterfactuals, FacesThroughTheDataset) {
   s.options.resize = 16;
   s.options.pad_to = 0;
   const auto small = s.load();
-  EXPECT_TRUE(torch::equal(counterfactuals(small, {0}, "eyeglasses", {own[0]}), small.storage.slice(0, 0, 1)));
+  EXPECT_TRUE(
+      torch::equal(counterfactuals(small, {0}, "eyeglasses", {own[0]}), small.storage.slice(0, 0, 1)));
 }
 
 TEST(Counterfactuals, FontsThroughTheDataset) {

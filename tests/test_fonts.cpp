@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <set>
 
-#include "ddim/data/dataset.h"
 #include "ddim/core/error.h"
+#include "ddim/data/dataset.h"
 #include "ddim/data/fonts.h"
 #include "support.h"
 

@@ -1,10 +1,10 @@
 #include <cmath>
 
-#include "ddim/methods/attribute_swap.h"
-#include "ddim/nn/diffae.h"
 #include "ddim/analysis/disentanglement.h"
 #include "ddim/core/error.h"
+#include "ddim/methods/attribute_swap.h"
 #include "ddim/methods/gae.h"
+#include "ddim/nn/diffae.h"
 #include "ddim/training/gae_trainer.h"
 #include "support.h"
 

@@ -3,14 +3,14 @@
 #include <cmath>
 #include <limits>
 
+#include "ddim/analysis/evaluation.h"
+#include "ddim/core/error.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/methods/editing.h"
+#include "ddim/nn/unet.h"
 #include "ddim/training/classifier_trainer.h"
 #include "ddim/training/denoiser_trainer.h"
-#include "ddim/methods/editing.h"
-#include "ddim/core/error.h"
-#include "ddim/analysis/evaluation.h"
-#include "ddim/diffusion/pipeline.h"
-#include "ddim/core/rng.h"
-#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

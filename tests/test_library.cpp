@@ -2,19 +2,19 @@
 // options, starting and resuming runs, and the rate meter of progress bars.
 #include <filesystem>
 
-#include "ddim/nn/blocks.h"
-#include "ddim/io/checkpoint.h"
-#include "ddim/data/dataset.h"
-#include "ddim/diffusion/ddim.h"
 #include "ddim/core/device.h"
-#include "ddim/nn/embedder.h"
-#include "ddim/methods/embedding.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
+#include "ddim/core/rate.h"
+#include "ddim/data/dataset.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/methods/embedding.h"
 #include "ddim/methods/interpolation.h"
+#include "ddim/nn/blocks.h"
+#include "ddim/nn/embedder.h"
 #include "ddim/nn/loss.h"
 #include "ddim/nn/network.h"
-#include "ddim/core/rate.h"
 #include "ddim/training/training.h"
 #include "support.h"
 

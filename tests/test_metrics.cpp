@@ -1,6 +1,6 @@
-#include "ddim/pictures/annotate.h"
 #include "ddim/methods/interpolation.h"
 #include "ddim/metrics/metrics.h"
+#include "ddim/pictures/annotate.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,8 +1,8 @@
 #include <cmath>
 
 #include "ddim/core/autocast.h"
-#include "ddim/nn/blocks.h"
 #include "ddim/core/error.h"
+#include "ddim/nn/blocks.h"
 #include "ddim/nn/mlp.h"
 #include "ddim/nn/unet.h"
 #include "support.h"

@@ -1,11 +1,11 @@
 #include <cmath>
 
-#include "ddim/methods/cloud.h"
-#include "ddim/diffusion/denoiser.h"
 #include "ddim/core/rng.h"
+#include "ddim/diffusion/denoiser.h"
 #include "ddim/diffusion/synthesis.h"
-#include "ddim/nn/unet.h"
 #include "ddim/diffusion/unrolled.h"
+#include "ddim/methods/cloud.h"
+#include "ddim/nn/unet.h"
 #include "support.h"
 
 using namespace ddim;

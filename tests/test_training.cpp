@@ -1,10 +1,10 @@
 #include <filesystem>
 
-#include "ddim/io/checkpoint.h"
-#include "ddim/training/denoiser_trainer.h"
 #include "ddim/core/error.h"
-#include "ddim/training/training.h"
+#include "ddim/io/checkpoint.h"
 #include "ddim/nn/unet.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/training/training.h"
 #include "support.h"
 
 using namespace ddim;

@@ -1,9 +1,9 @@
 #include "ddim/analysis/evaluation.h"
 
 #include "ddim/core/error.h"
+#include "ddim/diffusion/pipeline.h"
 #include "ddim/metrics/frechet.h"
 #include "ddim/metrics/metrics.h"
-#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 namespace {
@@ -114,7 +114,8 @@ nlohmann::ordered_json EditScores::entry(int64_t i) const {
   if (truth_mse.defined()) {
     j["truth_mse"] = truth_mse[i].item<double>();
     j["truth_ssim"] = truth_ssim[i].item<double>();
-    if (truth_feature_distance.defined()) j["truth_feature_distance"] = truth_feature_distance[i].item<double>();
+    if (truth_feature_distance.defined())
+      j["truth_feature_distance"] = truth_feature_distance[i].item<double>();
   }
   return j;
 }

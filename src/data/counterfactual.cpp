@@ -16,27 +16,35 @@ int64_t value_index(const Attribute& a, const std::string& value, const std::str
   return it - a.values.begin();
 }
 
-torch::Tensor font_counterfactuals(const DataSpec& spec, const Dataset& data, const std::vector<int64_t>& rows,
-                                   const Attribute& a, const std::vector<std::string>& values) {
+torch::Tensor font_counterfactuals(const DataSpec& spec, const Dataset& data,
+                                   const std::vector<int64_t>& rows, const Attribute& a,
+                                   const std::vector<std::string>& values) {
   const auto fonts = spec.path.empty() ? load_default_fonts() : load_font_dir(spec.path);
   const int64_t side = data.storage.size(2) - data.padding.top - data.padding.bottom;
   std::vector<GlyphTuple> tuples;
   for (size_t i = 0; i < rows.size(); ++i) {
     GlyphTuple t = glyph_tuple_at(data.ids[rows[i]].item<int64_t>());
     const int64_t v = value_index(a, values[i], data.spec);
-    if (a.name == "letter") t.letter = v;
-    else if (a.name == "size") t.size = v;
-    else if (a.name == "font_colour") t.font_colour = v;
-    else if (a.name == "background_colour") t.background_colour = v;
-    else if (a.name == "font") t.font = v;
-    else DDIM_FAIL("fonts: no attribute '{}'", a.name);
+    if (a.name == "letter")
+      t.letter = v;
+    else if (a.name == "size")
+      t.size = v;
+    else if (a.name == "font_colour")
+      t.font_colour = v;
+    else if (a.name == "background_colour")
+      t.background_colour = v;
+    else if (a.name == "font")
+      t.font = v;
+    else
+      DDIM_FAIL("fonts: no attribute '{}'", a.name);
     tuples.push_back(t);
   }
   return render_glyphs(fonts, tuples, side);
 }
 
-torch::Tensor face_counterfactuals(const DataSpec& spec, const Dataset& data, const std::vector<int64_t>& rows,
-                                   const Attribute& a, const std::vector<std::string>& values) {
+torch::Tensor face_counterfactuals(const DataSpec& spec, const Dataset& data,
+                                   const std::vector<int64_t>& rows, const Attribute& a,
+                                   const std::vector<std::string>& values) {
   const auto set = read_face_set(spec.path.empty() ? default_faces_dir() : spec.path);
   std::vector<FaceRequest> requests;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -66,13 +74,14 @@ bool has_counterfactuals(const Dataset& data) {
   return name == "fonts" || name == "faces";
 }
 
-torch::Tensor counterfactuals(const Dataset& data, const std::vector<int64_t>& rows, const std::string& attribute,
-                              const std::vector<std::string>& values) {
+torch::Tensor counterfactuals(const Dataset& data, const std::vector<int64_t>& rows,
+                              const std::string& attribute, const std::vector<std::string>& values) {
   DDIM_CHECK_ARG(has_counterfactuals(data),
                  "{}: counterfactuals need a generated data set (fonts or faces), whose images can be "
                  "rendered again with an attribute changed",
                  data.spec);
-  DDIM_CHECK_ARG(rows.size() == values.size(), "counterfactuals: {} rows but {} values", rows.size(), values.size());
+  DDIM_CHECK_ARG(rows.size() == values.size(), "counterfactuals: {} rows but {} values", rows.size(),
+                 values.size());
   for (const auto r : rows)
     DDIM_CHECK_ARG(r >= 0 && r < data.size(), "counterfactuals: row {} is outside the {} examples of {}", r,
                    data.size(), data.spec);

@@ -3,16 +3,16 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "ddim/io/cifar10.h"
 #include "ddim/core/error.h"
-#include "ddim/data/faces.h"
-#include "ddim/data/fonts.h"
-#include "ddim/io/idx.h"
-#include "ddim/io/image.h"
-#include "ddim/data/image_folder.h"
 #include "ddim/core/limits.h"
 #include "ddim/core/rng.h"
+#include "ddim/data/faces.h"
+#include "ddim/data/fonts.h"
+#include "ddim/data/image_folder.h"
 #include "ddim/data/toy.h"
+#include "ddim/io/cifar10.h"
+#include "ddim/io/idx.h"
+#include "ddim/io/image.h"
 
 namespace fs = std::filesystem;
 
@@ -231,18 +231,18 @@ Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
   Part part;
   const auto table = read_attribute_table((fs::path(dir) / "attributes.csv").string());
   auto found = attributes_for_files(table, dir, all, files);
-  DDIM_CHECK(found.size() == set.attributes.size(), "{}/attributes.csv has {} attributes, faces.json {}; {}", dir,
-             found.size(), set.attributes.size(), again);
+  DDIM_CHECK(found.size() == set.attributes.size(), "{}/attributes.csv has {} attributes, faces.json {}; {}",
+             dir, found.size(), set.attributes.size(), again);
   for (size_t k = 0; k < found.size(); ++k) {
     const auto& want = set.attributes[k];
     auto& a = found[k];
-    DDIM_CHECK(a.name == want.name, "{}/attributes.csv: attribute {} is '{}' where faces.json has '{}'; {}", dir,
-               k + 1, a.name, want.name, again);
+    DDIM_CHECK(a.name == want.name, "{}/attributes.csv: attribute {} is '{}' where faces.json has '{}'; {}",
+               dir, k + 1, a.name, want.name, again);
     std::vector<int64_t> remap;
     for (const auto& v : a.values) {
       const auto it = std::find(want.values.begin(), want.values.end(), v);
-      DDIM_CHECK(it != want.values.end(), "{}/attributes.csv: '{}' is not a value of {} (faces.json: {})", dir, v,
-                 a.name, fmt::join(want.values, ", "));
+      DDIM_CHECK(it != want.values.end(), "{}/attributes.csv: '{}' is not a value of {} (faces.json: {})",
+                 dir, v, a.name, fmt::join(want.values, ", "));
       remap.push_back(it - want.values.begin());
     }
     a.labels = torch::tensor(remap, torch::kInt64).index_select(0, a.labels);
@@ -250,7 +250,8 @@ Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
   }
   part.attributes = std::move(found);
   part.default_attribute = "male";
-  if (std::none_of(part.attributes.begin(), part.attributes.end(), [](const Attribute& a) { return a.name == "male"; }))
+  if (std::none_of(part.attributes.begin(), part.attributes.end(),
+                   [](const Attribute& a) { return a.name == "male"; }))
     part.default_attribute = part.attributes.front().name;
   std::vector<int64_t> ids;
   for (const auto& f : files) ids.push_back(face_file_index(f));
@@ -273,8 +274,8 @@ const NameTable<Split>& name_table<Split>() {
 }
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10",
-                                                 "folder",        "toy",   "fonts", "faces"};
+  static const std::vector<std::string> names = {"fashion-mnist", "mnist", "cifar10", "folder",
+                                                 "toy",           "fonts", "faces"};
   return names;
 }
 

@@ -47,7 +47,8 @@ void run_renderer(std::vector<std::string> args, const std::function<void(const 
   args.insert(args.begin(), {"node", faces_generator_dir() + "/render.mjs"});
   const auto r = run_process(args, on_line);
   if (r.status == 0) return;
-  const std::string said = r.last_error_line.empty() ? std::string("no message") : printable(r.last_error_line, 300);
+  const std::string said =
+      r.last_error_line.empty() ? std::string("no message") : printable(r.last_error_line, 300);
   if (r.status == 2) throw InvalidArgument(said);
   DDIM_FAIL("the faces renderer failed with status {}: {}", r.status, said);
 }
@@ -59,7 +60,8 @@ void FaceOptions::validate() const {
   DDIM_CHECK_ARG(count >= 1, "faces: the count must be at least 1, got {}", count);
   DDIM_CHECK_ARG(jobs >= 0, "faces: the renderer's jobs must not be negative, got {}", jobs);
   for (const auto& [name, prob] : p)
-    DDIM_CHECK_ARG(prob >= 0 && prob <= 1, "faces: the probability of {} must be in [0, 1], got {}", name, prob);
+    DDIM_CHECK_ARG(prob >= 0 && prob <= 1, "faces: the probability of {} must be in [0, 1], got {}", name,
+                   prob);
 }
 
 std::vector<std::string> FaceOptions::arguments() const {
@@ -95,8 +97,8 @@ FaceSet read_face_set(const std::string& dir) {
       Attribute attribute;
       attribute.name = a.at("name").get<std::string>();
       attribute.values = a.at("values").get<std::vector<std::string>>();
-      DDIM_CHECK(!attribute.name.empty() && !attribute.values.empty(), "{}: an attribute without a name or values",
-                 path);
+      DDIM_CHECK(!attribute.name.empty() && !attribute.values.empty(),
+                 "{}: an attribute without a name or values", path);
       set.attributes.push_back(std::move(attribute));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -126,12 +128,13 @@ std::string faces_generator_dir() {
 
 void check_faces_generator() {
   const auto dir = faces_generator_dir();
-  DDIM_CHECK(program_exists("node"), "faces: node is not installed; run {} (it installs Node.js and the renderer)",
-             kInstall);
+  DDIM_CHECK(program_exists("node"),
+             "faces: node is not installed; run {} (it installs Node.js and the renderer)", kInstall);
   DDIM_CHECK(fs::is_regular_file(dir + "/render.mjs"), "faces: the renderer {}/render.mjs is missing", dir);
   DDIM_CHECK(fs::is_regular_file(dir + "/node_modules/facesjs/package.json") &&
                  fs::is_directory(dir + "/node_modules/@resvg/resvg-js"),
-             "faces: the renderer's npm packages are not installed in {}/node_modules; run {}", dir, kInstall);
+             "faces: the renderer's npm packages are not installed in {}/node_modules; run {}", dir,
+             kInstall);
 }
 
 Split face_split(int64_t index) { return index % 10 == 9 ? Split::Test : Split::Train; }
@@ -143,7 +146,8 @@ FaceSet render_face_set(const std::string& dir, const FaceOptions& options,
   args.insert(args.begin(), {"set", "--out", dir, "--count", std::to_string(options.count)});
   run_renderer(args, [&](const std::string& line) {
     long long done = 0, total = 0;
-    if (progress && std::sscanf(line.c_str(), "progress %lld %lld", &done, &total) == 2) progress(done, total);
+    if (progress && std::sscanf(line.c_str(), "progress %lld %lld", &done, &total) == 2)
+      progress(done, total);
   });
   return read_face_set(dir);
 }
@@ -175,8 +179,8 @@ FaceRenders render_faces(const std::vector<FaceRequest>& requests, const FaceOpt
   const auto labels = read_file(out + ".json");
   try {
     const auto j = nlohmann::json::parse(labels.begin(), labels.end());
-    DDIM_CHECK(j.is_array() && static_cast<int64_t>(j.size()) == n, "the faces renderer labelled {} of {} faces",
-               j.is_array() ? j.size() : 0, n);
+    DDIM_CHECK(j.is_array() && static_cast<int64_t>(j.size()) == n,
+               "the faces renderer labelled {} of {} faces", j.is_array() ? j.size() : 0, n);
     for (const auto& face : j) result.attributes.push_back(face.get<std::map<std::string, std::string>>());
   } catch (const nlohmann::json::exception& e) {
     DDIM_FAIL("the faces renderer's labels are not JSON: {}", printable(e.what(), 160));

@@ -7,9 +7,9 @@
 #include <filesystem>
 
 #include "ddim/core/error.h"
-#include "ddim/io/image.h"
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"
+#include "ddim/io/image.h"
 
 namespace fs = std::filesystem;
 

@@ -1,7 +1,7 @@
 #include "ddim/data/normalization.h"
 
-#include "ddim/data/dataset.h"
 #include "ddim/core/error.h"
+#include "ddim/data/dataset.h"
 
 namespace ddim {
 namespace {

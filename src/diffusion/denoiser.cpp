@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "io/allocation_budget.h"
 #include "ddim/core/autocast.h"
 #include "ddim/core/error.h"
 #include "ddim/core/limits.h"
+#include "io/allocation_budget.h"
 
 namespace ddim {
 

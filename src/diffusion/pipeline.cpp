@@ -1,8 +1,8 @@
 #include "ddim/diffusion/pipeline.h"
 
 #include "ddim/core/error.h"
-#include "ddim/io/image.h"
 #include "ddim/core/interrupt.h"
+#include "ddim/io/image.h"
 
 namespace ddim {
 namespace {

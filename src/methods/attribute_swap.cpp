@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include "ddim/core/error.h"
-#include "ddim/data/counterfactual.h"
-#include "ddim/metrics/metrics.h"
-#include "ddim/diffusion/pipeline.h"
 #include "ddim/core/rng.h"
+#include "ddim/data/counterfactual.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/metrics/metrics.h"
 
 namespace ddim {
 namespace {
@@ -166,7 +166,8 @@ std::string SwapSuccess::to_markdown() const {
                    fmt::join(acc, ", "));
   if (!truth_mse.empty()) {
     s += "\nAgainst the true swaps (the source rendered with the donor's value), differing pairs:\n\n"
-         "| swapped | MSE | SSIM | feature distance | MSE of the unswapped decoding |\n|---|---|---|---|---|\n";
+         "| swapped | MSE | SSIM | feature distance | MSE of the unswapped decoding "
+         "|\n|---|---|---|---|---|\n";
     auto num = [](double x) { return std::isnan(x) ? std::string("-") : fmt::format("{:.4g}", x); };
     for (size_t r = 0; r < swapped.size(); ++r)
       s += fmt::format("| {} | {} | {} | {} | {} |\n", swapped[r], num(truth_mse[r]), num(truth_ssim[r]),
@@ -226,7 +227,8 @@ SwapSuccess swap_success(const PartitionedModel& m, const Dataset& data,
                        NAN, torch::kFloat64);
   for (size_t row = 0; row < s.swapped.size(); ++row) {
     const auto& name = s.swapped[row];
-    const auto swapped = decode(m, src.seeds, swap_partitions(src.codes, donor_codes, m.partition(), {name}), o, report);
+    const auto swapped =
+        decode(m, src.seeds, swap_partitions(src.codes, donor_codes, m.partition(), {name}), o, report);
     const auto p = predictions(swapped);
     done += n;
     const auto a = static_cast<size_t>(std::find(s.judged.begin(), s.judged.end(), name) - s.judged.begin());
@@ -270,8 +272,11 @@ SwapSuccess swap_success(const PartitionedModel& m, const Dataset& data,
     s.truth_mse.push_back(mse_per_image(info.crop(want), info.crop(got)).mean().item<double>());
     s.truth_ssim.push_back(ssim_per_image(info.crop(want), info.crop(got)).mean().item<double>());
     s.unswapped_truth_mse.push_back(
-        mse_per_image(info.crop(want), info.crop(reconstructions.index_select(0, pairs_idx))).mean().item<double>());
-    s.truth_feature_distance.push_back(unit_feature_distance(*classifiers[a].network, want, got).mean().item<double>());
+        mse_per_image(info.crop(want), info.crop(reconstructions.index_select(0, pairs_idx)))
+            .mean()
+            .item<double>());
+    s.truth_feature_distance.push_back(
+        unit_feature_distance(*classifiers[a].network, want, got).mean().item<double>());
   }
   return s;
 }

@@ -3,9 +3,9 @@
 #include <cmath>
 
 #include "ddim/core/error.h"
-#include "ddim/metrics/metrics.h"
-#include "ddim/diffusion/pipeline.h"
 #include "ddim/core/rng.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/metrics/metrics.h"
 
 namespace ddim {
 namespace {

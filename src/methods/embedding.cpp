@@ -4,8 +4,8 @@
 
 #include "ddim/core/error.h"
 #include "ddim/core/interrupt.h"
-#include "ddim/diffusion/pipeline.h"
 #include "ddim/core/rng.h"
+#include "ddim/diffusion/pipeline.h"
 #include "ddim/diffusion/synthesis.h"
 
 namespace ddim {

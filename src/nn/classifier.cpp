@@ -1,9 +1,9 @@
 #include "ddim/nn/classifier.h"
 
-#include "io/allocation_budget.h"
-#include "ddim/io/checkpoint.h"
 #include "ddim/core/error.h"
 #include "ddim/core/rng.h"
+#include "ddim/io/checkpoint.h"
+#include "io/allocation_budget.h"
 
 namespace ddim {
 

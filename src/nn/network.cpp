@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "ddim/nn/diffae.h"
 #include "ddim/core/error.h"
+#include "ddim/nn/diffae.h"
 #include "ddim/nn/mlp.h"
 #include "ddim/nn/unet.h"
 

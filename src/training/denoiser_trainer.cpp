@@ -4,9 +4,9 @@
 #include <mutex>
 
 #include "ddim/core/autocast.h"
-#include "ddim/training/ema.h"
 #include "ddim/core/error.h"
 #include "ddim/core/rng.h"
+#include "ddim/training/ema.h"
 
 #include "training/streams.h"
 

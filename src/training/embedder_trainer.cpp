@@ -1,13 +1,13 @@
 #include "ddim/training/embedder_trainer.h"
 
-#include "io/allocation_budget.h"
 #include "ddim/core/autocast.h"
 #include "ddim/core/error.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/diffusion/unrolled.h"
 #include "ddim/io/image.h"
 #include "ddim/metrics/metrics.h"
-#include "ddim/diffusion/pipeline.h"
-#include "ddim/core/rng.h"
-#include "ddim/diffusion/unrolled.h"
+#include "io/allocation_budget.h"
 
 #include "training/streams.h"
 

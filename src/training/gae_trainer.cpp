@@ -3,10 +3,10 @@
 #include <mutex>
 
 #include "ddim/core/autocast.h"
-#include "ddim/training/ema.h"
-#include "ddim/methods/embedding.h"
 #include "ddim/core/error.h"
 #include "ddim/core/rng.h"
+#include "ddim/methods/embedding.h"
+#include "ddim/training/ema.h"
 
 #include "training/streams.h"
 

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ddim/io/checkpoint.h"
-#include "ddim/diffusion/denoiser.h"
 #include "ddim/core/file.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/io/checkpoint.h"
 #include "fuzz_common.h"
 #include "io/pt_reader.h"
 #include "tiny_models.h"

@@ -1,8 +1,8 @@
 // PNG, JPEG and BMP: decode_image, then what ddim does with a user image (fit it to a model).
 #include <vector>
 
-#include "ddim/io/image.h"
 #include "ddim/diffusion/pipeline.h"
+#include "ddim/io/image.h"
 #include "fuzz_common.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <string_view>
 
-#include "ddim/io/checkpoint.h"
 #include "ddim/core/file.h"
+#include "ddim/io/checkpoint.h"
 #include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
 #include "io/pt_reader.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "ddim/io/checkpoint.h"
 #include "ddim/diffusion/denoiser.h"
+#include "ddim/io/checkpoint.h"
 #include "ddim/nn/network.h"
 
 namespace ddim::fuzz {

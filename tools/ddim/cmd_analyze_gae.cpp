@@ -6,10 +6,10 @@
 
 #include "commands.h"
 #include "common.h"
-#include "ddim/methods/attribute_swap.h"
 #include "ddim/analysis/disentanglement.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
+#include "ddim/methods/attribute_swap.h"
 #include "embed_args.h"
 #include "gae_args.h"
 #include "progress.h"

@@ -7,13 +7,13 @@
 
 #include "commands.h"
 #include "common.h"
+#include "ddim/core/rng.h"
 #include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/synthesis.h"
+#include "ddim/nn/unet.h"
 #include "ddim/training/denoiser_trainer.h"
 #include "ddim/training/embedder_trainer.h"
-#include "ddim/core/rng.h"
-#include "ddim/diffusion/synthesis.h"
 #include "ddim/training/training.h"
-#include "ddim/nn/unet.h"
 
 namespace ddim::cli {
 namespace {

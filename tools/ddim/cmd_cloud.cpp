@@ -5,14 +5,14 @@
 
 #include "commands.h"
 #include "common.h"
-#include "ddim/pictures/annotate.h"
-#include "ddim/methods/cloud.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
-#include "ddim/io/image.h"
-#include "ddim/pictures/plot.h"
 #include "ddim/core/rng.h"
+#include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
+#include "ddim/methods/cloud.h"
+#include "ddim/pictures/annotate.h"
+#include "ddim/pictures/plot.h"
 #include "progress.h"
 #include "sampling_args.h"
 

@@ -7,15 +7,15 @@
 #include "commands.h"
 #include "common.h"
 #include "ddim/core/error.h"
-#include "ddim/io/image.h"
-#include "ddim/core/names.h"
 #include "ddim/core/file.h"
+#include "ddim/core/names.h"
 #include "ddim/data/counterfactual.h"
 #include "ddim/data/faces.h"
-#include "ddim/pictures/annotate.h"
-#include "progress.h"
 #include "ddim/data/normalization.h"
+#include "ddim/io/image.h"
+#include "ddim/pictures/annotate.h"
 #include "ddim/pictures/plot.h"
+#include "progress.h"
 
 namespace ddim::cli {
 namespace {
@@ -162,8 +162,8 @@ std::map<std::string, double> parse_probabilities(const std::vector<std::string>
   std::map<std::string, double> p;
   for (const auto& pair : pairs) {
     const auto eq = pair.find('=');
-    DDIM_CHECK_ARG(eq != std::string::npos && eq > 0, "--p {}: expected NAME=PROBABILITY, e.g. eyeglasses=0.5",
-                   pair);
+    DDIM_CHECK_ARG(eq != std::string::npos && eq > 0,
+                   "--p {}: expected NAME=PROBABILITY, e.g. eyeglasses=0.5", pair);
     const auto value = pair.substr(eq + 1);
     size_t used = 0;
     double prob = -1;
@@ -197,8 +197,8 @@ int run_render_faces(RenderFacesOptions o) {
   const auto set = render_face_set(dir, o.faces, [&](int64_t done, int64_t) { bar.update(done); });
   bar.finish();
   const double seconds = seconds_since(start);
-  spdlog::info("wrote {} faces of {}x{} to {} in {:.1f} s ({:.1f} MB); use it with --data faces{}", set.options.count,
-               set.options.size, set.options.size, dir, seconds, folder_bytes(dir) / 1e6,
+  spdlog::info("wrote {} faces of {}x{} to {} in {:.1f} s ({:.1f} MB); use it with --data faces{}",
+               set.options.count, set.options.size, set.options.size, dir, seconds, folder_bytes(dir) / 1e6,
                o.out.empty() ? "" : ":" + o.out);
   return 0;
 }
@@ -233,7 +233,8 @@ int run_counterfactuals(const CounterfactualOptions& o) {
 }  // namespace
 
 void setup_data(CLI::App& app) {
-  auto* data = app.add_subcommand("data", "Inspect a data set (statistics, a picture) or render the faces set");
+  auto* data =
+      app.add_subcommand("data", "Inspect a data set (statistics, a picture) or render the faces set");
   data->require_subcommand(1);
 
   auto info = std::make_shared<InfoOptions>();
@@ -262,8 +263,9 @@ void setup_data(CLI::App& app) {
       "index (face i is a test face when i % 10 == 9), attributes.csv and faces.json. Face i is\n"
       "a pure function of i, --seed, --p and --uniform. Needs Node.js and the renderer's npm\n"
       "packages (scripts/install-faces.sh).");
-  sub_faces->add_option("--out", faces->out, "Folder of the set (default: the cache that --data faces reads, " +
-                                                 default_faces_dir() + ")");
+  sub_faces->add_option(
+      "--out", faces->out,
+      "Folder of the set (default: the cache that --data faces reads, " + default_faces_dir() + ")");
   sub_faces->add_option("--size", faces->faces.size, "Image side in pixels (16..512)")
       ->check(CLI::Range(int64_t{16}, int64_t{512}))
       ->capture_default_str();
@@ -276,7 +278,9 @@ void setup_data(CLI::App& app) {
   sub_faces->add_option("--uniform", faces->faces.uniform,
                         "Draw these attributes uniformly over all their values (hair_colour, skin_tone) "
                         "instead of from facesjs's palettes");
-  sub_faces->add_option("--jobs", faces->faces.jobs, "Renderer threads (0: every CPU; the images do not depend on it)")
+  sub_faces
+      ->add_option("--jobs", faces->faces.jobs,
+                   "Renderer threads (0: every CPU; the images do not depend on it)")
       ->check(kNonNegative)
       ->capture_default_str();
   on_run(sub_faces, [faces] { return run_render_faces(*faces); });
@@ -289,7 +293,8 @@ void setup_data(CLI::App& app) {
   add_data_options(sub_cf, cf->data);
   sub_cf->add_option("--attribute", cf->attribute, "The attribute to change (e.g. eyeglasses, hair_colour)")
       ->required();
-  add_list_option(sub_cf, "--values", cf->values, "The values to set (default: every value of the attribute)");
+  add_list_option(sub_cf, "--values", cf->values,
+                  "The values to set (default: every value of the attribute)");
   sub_cf->add_option("--n", cf->n, "Number of examples")->check(kPositive)->capture_default_str();
   sub_cf->add_option("--out", cf->out, "Output PNG file")->capture_default_str();
   on_run(sub_cf, [cf] { return run_counterfactuals(*cf); });

@@ -3,17 +3,17 @@
 // scored for fidelity and editability by ddim's own classifier.
 #include "commands.h"
 #include "common.h"
-#include "ddim/pictures/annotate.h"
-#include "ddim/nn/classifier.h"
+#include "ddim/analysis/evaluation.h"
+#include "ddim/core/error.h"
+#include "ddim/core/file.h"
 #include "ddim/data/counterfactual.h"
 #include "ddim/diffusion/pipeline.h"
-#include "ddim/methods/editing.h"
-#include "ddim/core/error.h"
-#include "ddim/analysis/evaluation.h"
-#include "ddim/core/file.h"
 #include "ddim/io/image.h"
-#include "ddim/pictures/plot.h"
 #include "ddim/io/tensor_io.h"
+#include "ddim/methods/editing.h"
+#include "ddim/nn/classifier.h"
+#include "ddim/pictures/annotate.h"
+#include "ddim/pictures/plot.h"
 #include "inputs.h"
 #include "progress.h"
 #include "sampling_args.h"
@@ -97,9 +97,10 @@ torch::Tensor true_edits(const Denoiser& d, const Inputs& in, const torch::Tenso
   }
   if (attribute && attribute->name != in.data->label_attribute && matches > 1) attribute = nullptr;
   if (!attribute) {
-    spdlog::warn("{}: {} attribute has the model's classes as values; give the model's --class-attribute to "
-                 "score the edits against the true ones",
-                 in.data->spec, matches == 0 ? "no" : "more than one");
+    spdlog::warn(
+        "{}: {} attribute has the model's classes as values; give the model's --class-attribute to "
+        "score the edits against the true ones",
+        in.data->spec, matches == 0 ? "no" : "more than one");
     return {};
   }
   const int64_t n = in.images.size(0);
@@ -348,7 +349,8 @@ int run_edit(const EditArgs& a) {
   for (const auto& e : edits) scores.push_back(score_edits(originals, e, target, classifier.get()));
   const auto truth = true_edits(d, in, target);
   if (truth.defined())
-    for (size_t s = 0; s < settings.size(); ++s) score_against_truth(scores[s], edits[s], truth, classifier.get());
+    for (size_t s = 0; s < settings.size(); ++s)
+      score_against_truth(scores[s], edits[s], truth, classifier.get());
   open_run_dir(a.out);
   save_tensor(a.out + "/edits.pt",
               torch::stack(edits).view({static_cast<int64_t>(settings.size()), t, n, originals.size(1),
@@ -408,7 +410,8 @@ void setup_edit(CLI::App& app) {
                                  "Edit images towards a class: Direct Inversion, inversion + guidance, "
                                  "SDEdit (class-conditional models)");
   sub->footer(
-      "\nThe Direct Inversion step (include/ddim/methods/editing.h): eps = (1 - λ) eps_guided + λ eps_inverted at "
+      "\nThe Direct Inversion step (include/ddim/methods/editing.h): eps = (1 - λ) eps_guided + λ "
+      "eps_inverted at "
       "the\n"
       "injection steps. Writes edits.png (originals, then a column per target), sweep.png (one row per\n"
       "setting), edits.pt [settings, targets, images, C, H, W], metrics.json, metrics.csv (a row an edit) "

@@ -5,11 +5,11 @@
 
 #include "commands.h"
 #include "common.h"
-#include "ddim/io/checkpoint.h"
-#include "ddim/diffusion/denoiser.h"
 #include "ddim/core/error.h"
-#include "ddim/nn/network.h"
+#include "ddim/diffusion/denoiser.h"
+#include "ddim/io/checkpoint.h"
 #include "ddim/io/tensor_io.h"
+#include "ddim/nn/network.h"
 
 namespace ddim::cli {
 namespace {

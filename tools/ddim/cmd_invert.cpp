@@ -2,11 +2,11 @@
 // fixed-point inversion, gradient descent, an embedding network; optionally refined), and back.
 #include "commands.h"
 #include "common.h"
-#include "ddim/pictures/annotate.h"
-#include "ddim/methods/embedding.h"
 #include "ddim/core/error.h"
 #include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
+#include "ddim/methods/embedding.h"
+#include "ddim/pictures/annotate.h"
 #include "embed_args.h"
 #include "inputs.h"
 #include "sampling_args.h"

@@ -2,13 +2,13 @@
 // real image noised at increasing t under each schedule, alpha_t above each image).
 #include "commands.h"
 #include "common.h"
-#include "ddim/pictures/annotate.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
-#include "ddim/io/image.h"
-#include "ddim/pictures/plot.h"
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/schedule.h"
+#include "ddim/io/image.h"
+#include "ddim/pictures/annotate.h"
+#include "ddim/pictures/plot.h"
 
 namespace ddim::cli {
 namespace {

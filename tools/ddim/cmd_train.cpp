@@ -3,11 +3,11 @@
 // preview grids, exact resume.
 #include "commands.h"
 #include "common.h"
-#include "ddim/training/denoiser_trainer.h"
-#include "ddim/nn/diffae.h"
 #include "ddim/core/error.h"
+#include "ddim/nn/diffae.h"
 #include "ddim/nn/mlp.h"
 #include "ddim/nn/unet.h"
+#include "ddim/training/denoiser_trainer.h"
 #include "sampling_args.h"
 #include "training_run.h"
 

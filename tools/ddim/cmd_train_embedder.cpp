@@ -2,8 +2,8 @@
 // section 5.2), with the run machinery of `ddim train`.
 #include "commands.h"
 #include "common.h"
-#include "ddim/training/embedder_trainer.h"
 #include "ddim/core/error.h"
+#include "ddim/training/embedder_trainer.h"
 #include "sampling_args.h"
 #include "training_run.h"
 

@@ -7,13 +7,13 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "ddim/io/config_file.h"
 #include "ddim/core/device.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
-#include "ddim/data/faces.h"
-#include "progress.h"
 #include "ddim/core/interrupt.h"
+#include "ddim/data/faces.h"
+#include "ddim/io/config_file.h"
+#include "progress.h"
 
 namespace ddim::cli {
 namespace {
@@ -255,12 +255,14 @@ void render_missing_faces() {
     if (spec.name != "faces" || !spec.path.empty()) continue;
     const auto dir = default_faces_dir();
     std::error_code ec;
-    if (is_face_set(dir) || (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec))) continue;
+    if (is_face_set(dir) || (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)))
+      continue;
     FaceOptions faces;
     faces.seed = 0;  // the canonical set, whatever --seed says (ddim data render-faces takes it)
-    spdlog::info("faces: first use: rendering {} faces at {}x{} into {} (once; `ddim data render-faces` "
-                 "renders other sets)",
-                 faces.count, faces.size, faces.size, dir);
+    spdlog::info(
+        "faces: first use: rendering {} faces at {}x{} into {} (once; `ddim data render-faces` "
+        "renders other sets)",
+        faces.count, faces.size, faces.size, dir);
     Progress bar("render faces", faces.count, "faces");
     render_face_set(dir, faces, [&](int64_t done, int64_t) { bar.update(done); });
     bar.finish();
@@ -287,8 +289,9 @@ void add_data_options(CLI::App* sub, DataSource& s, Split split) {
   sub->add_option("--crop", o.crop, "folder: crop the central square of this side first (0: no crop)")
       ->check(kNonNegative)
       ->capture_default_str();
-  sub->add_option("--resize", o.resize,
-                  "folder, faces: resize to SIZExSIZE after cropping (0: keep); fonts: the image side (0: 32)")
+  sub->add_option(
+         "--resize", o.resize,
+         "folder, faces: resize to SIZExSIZE after cropping (0: keep); fonts: the image side (0: 32)")
       ->check(kNonNegative)
       ->capture_default_str();
   sub->add_option("--channels", o.channels, "folder, faces: 1 (gray) or 3 (RGB); 0: as the files are")

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "ddim/data/dataset.h"
 #include "ddim/core/device.h"
-#include "ddim/training/distributed.h"
 #include "ddim/core/error.h"
 #include "ddim/core/names.h"
+#include "ddim/data/dataset.h"
+#include "ddim/training/distributed.h"
 
 namespace ddim::cli {
 

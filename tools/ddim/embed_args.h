@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "common.h"
-#include "ddim/nn/embedder.h"
 #include "ddim/methods/embedding.h"
+#include "ddim/nn/embedder.h"
 #include "sampling_args.h"
 
 namespace ddim::cli {

@@ -1,8 +1,8 @@
 #include "inputs.h"
 
 #include "ddim/core/error.h"
-#include "ddim/io/image.h"
 #include "ddim/diffusion/pipeline.h"
+#include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
 
 namespace ddim::cli {

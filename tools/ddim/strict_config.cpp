@@ -4,8 +4,8 @@
 
 #include <iterator>
 
-#include "ddim/io/config_file.h"
 #include "ddim/core/error.h"
+#include "ddim/io/config_file.h"
 
 namespace ddim::cli {
 namespace {

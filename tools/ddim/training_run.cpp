@@ -5,9 +5,9 @@
 #include <cmath>
 #include <csignal>
 
-#include "ddim/pictures/annotate.h"
 #include "ddim/core/error.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/annotate.h"
 #include "ddim/pictures/plot.h"
 #include "progress.h"
 

@@ -11,8 +11,8 @@
 namespace ddim {
 
 struct ProcessResult {
-  int status = -1;                 ///< the exit status; 128 + signal when the child was killed
-  std::string last_error_line;     ///< the last non-empty line the child wrote to stderr
+  int status = -1;              ///< the exit status; 128 + signal when the child was killed
+  std::string last_error_line;  ///< the last non-empty line the child wrote to stderr
 };
 
 /// Runs `argv` (argv[0] looked up in PATH) and waits for it. `on_stderr_line` sees every line

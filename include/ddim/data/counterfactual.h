@@ -23,7 +23,7 @@ bool has_counterfactuals(const Dataset& data);
 /// `data.storage` (the image side and channels are read off the data, the set from its spec).
 /// Throws ddim::InvalidArgument when the set has no counterfactuals, or naming an unknown
 /// attribute, value or row.
-torch::Tensor counterfactuals(const Dataset& data, const std::vector<int64_t>& rows, const std::string& attribute,
-                              const std::vector<std::string>& values);
+torch::Tensor counterfactuals(const Dataset& data, const std::vector<int64_t>& rows,
+                              const std::string& attribute, const std::vector<std::string>& values);
 
 }  // namespace ddim

@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "ddim/data/attributes.h"
 #include "ddim/core/names.h"
+#include "ddim/data/attributes.h"
 
 namespace ddim {
 

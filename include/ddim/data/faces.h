@@ -38,8 +38,8 @@ namespace ddim {
 
 /// How a faces set is drawn (what render.mjs takes and faces.json records).
 struct FaceOptions {
-  int64_t size = 64;     ///< image side, 16..512
-  int64_t count = 30000; ///< faces 0..count-1
+  int64_t size = 64;      ///< image side, 16..512
+  int64_t count = 30000;  ///< faces 0..count-1
   uint64_t seed = 0;
   /// Probabilities of binary attributes (male, eyeglasses, beard, smiling), e.g. {"eyeglasses",
   /// 0.5} for glasses on half the faces instead of facesjs's 10%.
@@ -58,9 +58,9 @@ struct FaceOptions {
 /// A rendered set, as its manifest describes it.
 struct FaceSet {
   std::string dir;
-  FaceOptions options;              ///< size, count, seed, p, uniform (jobs is not recorded)
+  FaceOptions options;                ///< size, count, seed, p, uniform (jobs is not recorded)
   std::vector<Attribute> attributes;  ///< every attribute with all its values (labels undefined)
-  nlohmann::json manifest;          ///< faces.json as read
+  nlohmann::json manifest;            ///< faces.json as read
 };
 
 /// Whether `dir` holds a finished faces set (its faces.json).
@@ -98,7 +98,7 @@ struct FaceRequest {
 };
 
 struct FaceRenders {
-  torch::Tensor images;                                     ///< uint8 [N, 3, size, size]
+  torch::Tensor images;                                        ///< uint8 [N, 3, size, size]
   std::vector<std::map<std::string, std::string>> attributes;  ///< each image's attributes as drawn
 };
 

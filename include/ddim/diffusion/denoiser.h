@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "ddim/io/checkpoint.h"
 #include "ddim/data/dataset.h"
-#include "ddim/diffusion/ddim.h"
-#include "ddim/nn/network.h"
 #include "ddim/data/normalization.h"
+#include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/schedule.h"
+#include "ddim/io/checkpoint.h"
+#include "ddim/nn/network.h"
 
 namespace ddim {
 

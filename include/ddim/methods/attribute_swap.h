@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "ddim/nn/classifier.h"
 #include "ddim/data/dataset.h"
 #include "ddim/methods/embedding.h"
 #include "ddim/methods/gae.h"
 #include "ddim/methods/interpolation.h"
+#include "ddim/nn/classifier.h"
 
 namespace ddim {
 

@@ -33,9 +33,9 @@
 #include <string>
 #include <vector>
 
+#include "ddim/core/names.h"
 #include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/denoiser.h"
-#include "ddim/core/names.h"
 #include "ddim/diffusion/pipeline.h"
 
 namespace ddim {

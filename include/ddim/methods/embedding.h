@@ -18,13 +18,13 @@
 #include <optional>
 #include <string>
 
+#include "ddim/core/names.h"
 #include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/denoiser.h"
+#include "ddim/diffusion/pipeline.h"
+#include "ddim/metrics/metrics.h"
 #include "ddim/nn/embedder.h"
 #include "ddim/nn/loss.h"
-#include "ddim/metrics/metrics.h"
-#include "ddim/core/names.h"
-#include "ddim/diffusion/pipeline.h"
 
 namespace ddim {
 

@@ -37,8 +37,8 @@
 #include <vector>
 
 #include "ddim/data/attributes.h"
-#include "ddim/io/checkpoint.h"
 #include "ddim/diffusion/denoiser.h"
+#include "ddim/io/checkpoint.h"
 #include "ddim/nn/loss.h"
 #include "ddim/nn/network.h"
 

@@ -6,9 +6,9 @@
 
 #include <string>
 
+#include "ddim/core/names.h"
 #include "ddim/methods/embedding.h"
 #include "ddim/metrics/metrics.h"
-#include "ddim/core/names.h"
 
 namespace ddim {
 

@@ -14,8 +14,8 @@
 
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/denoiser.h"
-#include "ddim/training/distributed.h"
 #include "ddim/nn/loss.h"
+#include "ddim/training/distributed.h"
 #include "ddim/training/training.h"
 
 namespace ddim {

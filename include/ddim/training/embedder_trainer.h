@@ -10,9 +10,9 @@
 
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/denoiser.h"
-#include "ddim/training/denoiser_trainer.h"
 #include "ddim/nn/embedder.h"
 #include "ddim/nn/loss.h"
+#include "ddim/training/denoiser_trainer.h"
 #include "ddim/training/training.h"
 
 namespace ddim {

@@ -24,9 +24,9 @@
 
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/denoiser.h"
-#include "ddim/training/distributed.h"
-#include "ddim/methods/gae.h"
 #include "ddim/diffusion/pipeline.h"
+#include "ddim/methods/gae.h"
+#include "ddim/training/distributed.h"
 #include "ddim/training/training.h"
 
 namespace ddim {

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "ddim/io/checkpoint.h"
 #include "ddim/data/dataset.h"
+#include "ddim/io/checkpoint.h"
 
 namespace ddim {
 
