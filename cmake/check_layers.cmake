@@ -4,7 +4,8 @@
 # include/ddim/ and src/, listed here lowest first. A file may include headers of its own layer
 # and of lower layers, never of an upper one; a public header never includes a private one of
 # src/ (an installed package has none); every folder is a listed layer, so a new folder has to
-# be placed here first. Any violation ends the script with one line per offending include.
+# be placed here first; the umbrella header ddim/ddim.h includes every public header. Any
+# violation ends the script with one line per offending include.
 set(DDIM_LAYERS core io data metrics nn diffusion methods training analysis pictures)
 list(JOIN DDIM_LAYERS " < " order)
 
@@ -61,6 +62,18 @@ foreach(layer ${DDIM_LAYERS})
     endforeach()
   endforeach()
 endforeach()
+
+# The umbrella header includes every public header.
+if(EXISTS "${ROOT}/include/ddim/ddim.h")
+  file(READ "${ROOT}/include/ddim/ddim.h" umbrella)
+  file(GLOB_RECURSE public RELATIVE "${ROOT}/include" "${ROOT}/include/ddim/*/*.h")
+  foreach(h ${public})
+    string(FIND "${umbrella}" "#include \"${h}\"" at)
+    if(at EQUAL -1)
+      list(APPEND problems "include/ddim/ddim.h does not include ${h}")
+    endif()
+  endforeach()
+endif()
 
 if(problems)
   list(LENGTH problems n)

@@ -4,9 +4,9 @@
 // header includes only headers of its own layer or of lower ones (the ctest test
 // Layout.LowerLayersNeverIncludeUpperOnes checks it, cmake/check_layers.cmake):
 //
-//   core/       errors, enum names, seeded RNG, interrupts, read limits, devices, bf16, files
+//   core/       errors, enum names, seeded RNG, interrupts, limits, devices, bf16, files, processes
 //   io/         file formats: IDX, PNG/JPEG/BMP, CIFAR-10, .pt tensors, checkpoints, configs
-//   data/       data sets named by a spec (--data), their attributes, standardisation
+//   data/       data sets named by a spec (--data), attributes, standardisation, counterfactuals
 //   metrics/    measures: MSE, PSNR, SSIM, the Fréchet distance, linear probes
 //   nn/         networks: blocks, U-Net, MLP, Diff-AE encoder, embedders, classifier, losses
 //   diffusion/  schedules, DDIM and its inversion, denoisers, pipelines, unrolled DDIM, synthesis
@@ -23,6 +23,7 @@
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"
 #include "ddim/core/names.h"
+#include "ddim/core/process.h"
 #include "ddim/core/rate.h"
 #include "ddim/core/rng.h"
 
@@ -34,7 +35,9 @@
 #include "ddim/io/tensor_io.h"
 
 #include "ddim/data/attributes.h"
+#include "ddim/data/counterfactual.h"
 #include "ddim/data/dataset.h"
+#include "ddim/data/faces.h"
 #include "ddim/data/fonts.h"
 #include "ddim/data/image_folder.h"
 #include "ddim/data/normalization.h"
