@@ -53,17 +53,6 @@ nlohmann::ordered_json Faithfulness::to_json() const {
   return j;
 }
 
-namespace {
-// Squared distance between unit-normalised feature rows [N, F] -> float64 [N].
-torch::Tensor unit_feature_distance(const torch::Tensor& fa, const torch::Tensor& fb) {
-  auto na = torch::nn::functional::normalize(fa.to(torch::kFloat64),
-                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
-  auto nb = torch::nn::functional::normalize(fb.to(torch::kFloat64),
-                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
-  return (na - nb).square().sum(1);
-}
-}  // namespace
-
 Faithfulness reconstruction_faithfulness(Classifier& c, const torch::Tensor& originals,
                                          const torch::Tensor& reconstructions, const torch::Tensor& labels) {
   DDIM_CHECK_ARG(originals.sizes() == reconstructions.sizes() && originals.size(0) > 0,
@@ -169,13 +158,6 @@ void score_against_truth(EditScores& s, const torch::Tensor& edits, const torch:
   s.truth_feature_distance = feature_distance(*classifier->network, conform_images(a, classifier->data),
                                               conform_images(b, classifier->data))
                                  .to(torch::kFloat64);
-}
-
-torch::Tensor feature_distance(Classifier& c, const torch::Tensor& a, const torch::Tensor& b) {
-  DDIM_CHECK_ARG(a.sizes() == b.sizes() && a.dim() == 4 && a.size(0) > 0,
-                 "feature distances need two image batches of one shape, got {} and {}",
-                 fmt::join(a.sizes(), "x"), fmt::join(b.sizes(), "x"));
-  return unit_feature_distance(classify(c, a).second, classify(c, b).second);
 }
 
 }  // namespace ddim

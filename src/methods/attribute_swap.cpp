@@ -58,15 +58,6 @@ nlohmann::ordered_json number(double x) {
 
 std::string percent(double x) { return std::isnan(x) ? "-" : fmt::format("{:.1f}%", 100 * x); }
 
-// The LPIPS-like distance of evaluation.h on one classifier: squared distance of the
-// unit-normalised features, per image.
-torch::Tensor unit_feature_distance(Classifier& net, const torch::Tensor& a, const torch::Tensor& b) {
-  const auto fa = torch::nn::functional::normalize(classify(net, a).second.to(torch::kFloat64),
-                                                   torch::nn::functional::NormalizeFuncOptions().dim(1));
-  const auto fb = torch::nn::functional::normalize(classify(net, b).second.to(torch::kFloat64),
-                                                   torch::nn::functional::NormalizeFuncOptions().dim(1));
-  return (fa - fb).pow(2).sum(1);
-}
 }  // namespace
 
 AttributeSwap swap_attributes(const PartitionedModel& m, const torch::Tensor& sources,
@@ -276,7 +267,7 @@ SwapSuccess swap_success(const PartitionedModel& m, const Dataset& data,
             .mean()
             .item<double>());
     s.truth_feature_distance.push_back(
-        unit_feature_distance(*classifiers[a].network, want, got).mean().item<double>());
+        feature_distance(*classifiers[a].network, want, got).mean().item<double>());
   }
   return s;
 }

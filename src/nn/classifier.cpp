@@ -74,6 +74,21 @@ double classifier_accuracy(Classifier& net, const torch::Tensor& images, const t
   return (pred == labels.to(torch::kCPU)).to(torch::kFloat64).mean().item<double>();
 }
 
+torch::Tensor unit_feature_distance(const torch::Tensor& fa, const torch::Tensor& fb) {
+  auto na = torch::nn::functional::normalize(fa.to(torch::kFloat64),
+                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
+  auto nb = torch::nn::functional::normalize(fb.to(torch::kFloat64),
+                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
+  return (na - nb).square().sum(1);
+}
+
+torch::Tensor feature_distance(Classifier& c, const torch::Tensor& a, const torch::Tensor& b) {
+  DDIM_CHECK_ARG(a.sizes() == b.sizes() && a.dim() == 4 && a.size(0) > 0,
+                 "feature distances need two image batches of one shape, got {} and {}",
+                 fmt::join(a.sizes(), "x"), fmt::join(b.sizes(), "x"));
+  return unit_feature_distance(classify(c, a).second, classify(c, b).second);
+}
+
 LoadedClassifier load_classifier(const std::string& path) {
   const auto ck = load_checkpoint(path, "classifier");
   LoadedClassifier c;

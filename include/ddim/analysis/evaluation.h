@@ -41,11 +41,7 @@ struct Faithfulness {
   nlohmann::ordered_json to_json() const;
 };
 
-/// Per-image distance [N] between images a and b ([N, C, H, W] in [0, 1], the classifier's input
-/// shape) in the classifier's feature space, LPIPS-like (Zhang et al. 2018, on ddim's small
-/// classifier instead of a VGG): the squared distance between the unit-normalised features,
-/// in [0, 4]; 0 for identical features.
-torch::Tensor feature_distance(Classifier& classifier, const torch::Tensor& a, const torch::Tensor& b);
+// feature_distance (the LPIPS-like distance on the classifier's features) is nn/classifier.h's.
 
 /// originals and reconstructions: [N, C, H, W] in [0, 1] of the classifier's input shape.
 Faithfulness reconstruction_faithfulness(Classifier& classifier, const torch::Tensor& originals,

@@ -51,6 +51,15 @@ double classifier_accuracy(Classifier& net, const torch::Tensor& images, const t
 std::pair<torch::Tensor, torch::Tensor> classify(Classifier& net, const torch::Tensor& images,
                                                  int64_t batch = 512);
 
+/// Squared distance between unit-normalised feature rows [N, F] -> float64 [N], in [0, 4].
+torch::Tensor unit_feature_distance(const torch::Tensor& features_a, const torch::Tensor& features_b);
+
+/// Per-image distance [N] between images a and b ([N, C, H, W] in [0, 1], the classifier's input
+/// shape) in the classifier's feature space, LPIPS-like (Zhang et al. 2018, on ddim's small
+/// classifier instead of a VGG): the squared distance between the unit-normalised features,
+/// in [0, 4]; 0 for identical features.
+torch::Tensor feature_distance(Classifier& classifier, const torch::Tensor& a, const torch::Tensor& b);
+
 struct LoadedClassifier {
   std::shared_ptr<Classifier> network;
   DataInfo data;
