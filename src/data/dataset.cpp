@@ -208,6 +208,7 @@ Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
   const auto set = read_face_set(dir);
   const std::string again = fmt::format("render it again with `ddim data render-faces --out {}`", dir);
   std::vector<std::string> all, files;
+  std::vector<int64_t> ids;  // the face index of each of `files`
   for (const Split part : {Split::Train, Split::Test}) {
     const std::string sub = (fs::path(dir) / to_string(part)).string();
     DDIM_CHECK(is_dir(sub), "faces:{}: {}/ is missing; {}", dir, to_string(part), again);
@@ -217,16 +218,21 @@ Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
     DDIM_CHECK(static_cast<int64_t>(listed.size()) == expected,
                "faces:{}: {}/ holds {} images but faces.json counts {} there; {}", dir, to_string(part),
                listed.size(), expected, again);
+    const bool wanted = split == part || split == Split::All;
     for (const auto& f : listed) {
       const int64_t index = face_file_index(f);
       DDIM_CHECK(index < set.options.count && face_split(index) == part,
                  "{}: face {} does not belong in {}/ of a set of {} faces", f, index, to_string(part),
                  set.options.count);
+      if (wanted) ids.push_back(index);
     }
     all.insert(all.end(), listed.begin(), listed.end());
-    if (split == part || split == Split::All) files.insert(files.end(), listed.begin(), listed.end());
+    if (wanted) files.insert(files.end(), listed.begin(), listed.end());
   }
-  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
+  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
+    files.resize(o.limit);
+    ids.resize(o.limit);
+  }
 
   Part part;
   const auto table = read_attribute_table((fs::path(dir) / "attributes.csv").string());
@@ -253,8 +259,6 @@ Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
   if (std::none_of(part.attributes.begin(), part.attributes.end(),
                    [](const Attribute& a) { return a.name == "male"; }))
     part.default_attribute = part.attributes.front().name;
-  std::vector<int64_t> ids;
-  for (const auto& f : files) ids.push_back(face_file_index(f));
   part.ids = torch::tensor(ids, torch::kInt64);
   part.images = load_images(files, FolderOptions{0, o.resize, o.channels});
   if (o.resize == 0)

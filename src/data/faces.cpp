@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
