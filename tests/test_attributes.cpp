@@ -147,6 +147,48 @@ TEST_F(AttributesTest, FolderImagesGetTheirRowsByPathOrBaseName) {
   EXPECT_EQ(ds.classes, (std::vector<std::string>{"no", "yes"}));
 }
 
+TEST_F(AttributesTest, WhereKeepsTheExamplesWithTheGivenValuesBeforeTheLimit) {
+  const auto dir = scratch_dir();
+  const auto root = write_folder(dir);
+  write_text(dir + "/attrs.csv", "file,shade,id\nc.png,light,3\na.png,dark,1\nb.png,mid,2\n");
+  DataOptions o;
+  o.attributes_file = dir + "/attrs.csv";
+  o.pad_to = 0;
+  o.where = {"shade=light,mid"};  // b and sub/c, in file order
+  auto ds = load_dataset(parse_data_spec("folder:" + root), o);
+  ASSERT_EQ(ds.size(), 2);
+  EXPECT_EQ(as_vector(ds.attributes[1].labels), (std::vector<int64_t>{1, 2}));
+  // Labels keep their meaning: the value list is the whole one.
+  EXPECT_EQ(ds.attributes[0].values, (std::vector<std::string>{"dark", "light", "mid"}));
+  EXPECT_NEAR(ds.slice(1, 2).mean().item<float>(), 0.9, 0.01);  // sub/c.png's gray level
+  // A range in value order (dark..light: dark, light), two conditions, and the limit after them.
+  o.where = {"shade=dark..light", "id=1..3"};
+  o.limit = 1;
+  ds = load_dataset(parse_data_spec("folder:" + root), o);
+  ASSERT_EQ(ds.size(), 1);
+  EXPECT_EQ(as_vector(ds.attributes[1].labels), (std::vector<int64_t>{0}));  // a.png
+  o.limit = 0;
+  auto refused = [&](std::vector<std::string> where, const std::string& text) {
+    o.where = std::move(where);
+    try {
+      load_dataset(parse_data_spec("folder:" + root), o);
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  refused({"tone=dark"}, "unknown attribute 'tone'");
+  refused({"shade=grey"}, "'grey' is not a value of shade (its values: dark, light, mid)");
+  refused({"shade=mid..dark"}, "runs backwards");
+  refused({"shade"}, "is not NAME=VALUE");
+  refused({"shade=dark", "id=2"}, "no train example meets --where shade=dark --where id=2");
+  o.attributes_file.clear();
+  refused({"shade=dark"}, "--attributes FILE");
+  DataOptions fm;
+  fm.where = {"label=0"};
+  EXPECT_THROW(load_dataset(parse_data_spec("toy:circles"), fm), InvalidArgument);
+}
+
 TEST_F(AttributesTest, EveryImageNeedsARowAndEveryRowAnImage) {
   const auto dir = scratch_dir();
   const auto root = write_folder(dir);

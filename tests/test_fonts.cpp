@@ -296,6 +296,46 @@ TEST_F(FontsTest, TupleNumberingSplitAndOrder) {
   EXPECT_GE(c50.size(), 8u);
 }
 
+TEST_F(FontsTest, ASubsetByAttributeValueKeepsTheOrderAndTheSplit) {
+  // Capitals, two sizes, three fonts of five: the tuples kept are those of the whole set that
+  // meet the conditions, in its order, each in its own split.
+  const int64_t n_fonts = 5;
+  const std::vector<AttributeCondition> where = {{"letter", {}}, {"size", {0, 2}}, {"font", {1, 2, 4}}};
+  std::vector<AttributeCondition> w = where;
+  for (int64_t l = 0; l < 26; ++l) w[0].values.push_back(l);
+  const auto all = glyph_tuples(n_fonts, Split::Train);
+  std::vector<GlyphTuple> expected;
+  for (const auto& t : all)
+    if (t.letter < 26 && t.size != 1 && t.font != 0 && t.font != 3) expected.push_back(t);
+  const auto kept = glyph_tuples(n_fonts, Split::Train, 0, w);
+  ASSERT_EQ(kept.size(), expected.size());
+  for (size_t i = 0; i < kept.size(); ++i) EXPECT_EQ(kept[i], expected[i]);
+  const auto test = glyph_tuples(n_fonts, Split::Test, 0, w);
+  EXPECT_EQ(kept.size() + test.size(), static_cast<size_t>(26 * 2 * 10 * 10 * 3));
+  for (const auto& t : test) EXPECT_EQ(glyph_tuple_split(t), Split::Test);
+  // A limit takes a prefix of the subset.
+  const auto few = glyph_tuples(n_fonts, Split::Train, 7, w);
+  ASSERT_EQ(few.size(), 7u);
+  for (size_t i = 0; i < few.size(); ++i) EXPECT_EQ(few[i], expected[i]);
+  EXPECT_THROW(glyph_tuples(n_fonts, Split::Train, 0, {{"shape", {0}}}), InvalidArgument);
+  EXPECT_THROW(glyph_tuples(n_fonts, Split::Train, 0, {{"size", {3}}}), InvalidArgument);
+
+  // Through the loader: names and ranges of value names, rendered only for the tuples kept.
+  DataOptions o;
+  o.resize = 16;
+  o.where = {"letter=A..C", "size=small", "font_colour=" + font_colours()[0].name};
+  const auto ds = load_dataset(parse_data_spec("fonts"), o);
+  ASSERT_GT(ds.size(), 0);
+  EXPECT_LT(ds.attributes[0].labels.max().item<int64_t>(), 3);
+  EXPECT_EQ(ds.attributes[1].labels.max().item<int64_t>(), 0);
+  EXPECT_EQ(ds.attributes[2].labels.max().item<int64_t>(), 0);
+  EXPECT_EQ(ds.attributes[0].values.size(), 52u);  // labels keep their meaning
+  for (int64_t i = 0; i < ds.size(); ++i)
+    EXPECT_EQ(glyph_tuple_split(glyph_tuple_at(ds.ids[i].item<int64_t>())), Split::Train);
+  o.where = {"letter=Z..A"};
+  EXPECT_THROW(load_dataset(parse_data_spec("fonts"), o), InvalidArgument);
+}
+
 TEST_F(FontsTest, DataSetHasAlignedAttributesAndAChosenClassLabel) {
   DataOptions o;
   o.split = Split::Test;

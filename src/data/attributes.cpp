@@ -203,6 +203,64 @@ std::vector<Attribute> narrow_attributes(const std::vector<Attribute>& attribute
   return out;
 }
 
+AttributeCondition parse_attribute_condition(const std::string& text,
+                                             const std::vector<Attribute>& attributes,
+                                             const std::string& what) {
+  const auto eq = text.find('=');
+  DDIM_CHECK_ARG(eq != std::string::npos && eq > 0 && eq + 1 < text.size(),
+                 "{}: condition '{}' is not NAME=VALUE[,VALUE...] (e.g. letter=A..Z or size=small,large)",
+                 what, text);
+  AttributeCondition c;
+  c.attribute = trim(text.substr(0, eq));
+  const auto& a = attributes[find_attribute(attributes, c.attribute, what)];
+  auto index_of = [&](const std::string& value) -> int64_t {
+    const auto it = std::find(a.values.begin(), a.values.end(), value);
+    DDIM_CHECK_ARG(it != a.values.end(), "{}: '{}' is not a value of {} (its values: {})", what, value,
+                   a.name, fmt::join(a.values, ", "));
+    return it - a.values.begin();
+  };
+  std::set<int64_t> values;
+  const auto list = text.substr(eq + 1);
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    const auto end = std::min(list.find(',', begin), list.size());
+    const auto item = trim(list.substr(begin, end - begin));
+    begin = end + 1;
+    DDIM_CHECK_ARG(!item.empty(), "{}: condition '{}' has an empty value", what, text);
+    const auto dots = item.find("..");
+    // A value name that contains ".." itself is taken whole.
+    if (dots == std::string::npos || std::find(a.values.begin(), a.values.end(), item) != a.values.end()) {
+      values.insert(index_of(item));
+      continue;
+    }
+    const auto first = index_of(trim(item.substr(0, dots))), last = index_of(trim(item.substr(dots + 2)));
+    DDIM_CHECK_ARG(first <= last, "{}: the range '{}' of {} runs backwards (its values in order: {})", what,
+                   item, a.name, fmt::join(a.values, ", "));
+    for (int64_t v = first; v <= last; ++v) values.insert(v);
+  }
+  c.values.assign(values.begin(), values.end());
+  return c;
+}
+
+torch::Tensor meets_conditions(const std::vector<AttributeCondition>& conditions,
+                               const std::vector<Attribute>& attributes) {
+  DDIM_CHECK_ARG(!attributes.empty() || conditions.empty(), "conditions on attributes need attributes");
+  const int64_t n = attributes.empty() ? 0 : attributes.front().labels.size(0);
+  auto keep = torch::ones({n}, torch::kBool);
+  for (const auto& c : conditions) {
+    const auto& a = attributes[find_attribute(attributes, c.attribute, "the data")];
+    keep &= torch::isin(a.labels, torch::tensor(c.values, torch::kInt64));
+  }
+  return keep;
+}
+
+std::vector<Attribute> select_attributes(const std::vector<Attribute>& attributes,
+                                         const torch::Tensor& indices) {
+  auto out = attributes;
+  for (auto& a : out) a.labels = a.labels.index_select(0, indices.to(torch::kInt64)).contiguous();
+  return out;
+}
+
 AttributeTable read_attribute_table(const std::string& path) {
   const auto lines = read_lines(path);
   DDIM_CHECK(!lines.empty(), "{}: empty attributes file", path);

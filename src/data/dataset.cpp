@@ -53,6 +53,28 @@ struct Part {
   torch::Tensor ids;                 // each example's index in its generator (fonts, faces)
 };
 
+// The examples that meet DataOptions::where (int64 indices, in order), at most `limit` of
+// them. Throws when none does.
+torch::Tensor select_where(const DataOptions& o, const std::vector<Attribute>& attributes,
+                           const std::string& what) {
+  std::vector<AttributeCondition> conditions;
+  for (const auto& text : o.where)
+    conditions.push_back(parse_attribute_condition(text, attributes, what + " --where"));
+  auto kept = meets_conditions(conditions, attributes).nonzero().view({-1});
+  DDIM_CHECK_ARG(kept.size(0) > 0, "{}: no {} example meets --where {}", what, to_string(o.split),
+                 fmt::join(o.where, " --where "));
+  if (o.limit > 0 && kept.size(0) > o.limit) kept = kept.narrow(0, 0, o.limit);
+  return kept;
+}
+
+template <class T>
+std::vector<T> pick_items(const std::vector<T>& items, const torch::Tensor& indices) {
+  std::vector<T> out;
+  const auto idx = indices.contiguous();
+  for (int64_t i = 0; i < idx.size(0); ++i) out.push_back(items[static_cast<size_t>(idx[i].item<int64_t>())]);
+  return out;
+}
+
 Part load_idx_part(const std::string& dir, const std::string& prefix) {
   const auto images_path = find_idx(dir, prefix + "-images-idx3-ubyte");
   const auto labels_path = find_idx(dir, prefix + "-labels-idx1-ubyte");
@@ -152,7 +174,10 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
     add(all_rooted, dir, files);
     rooted = all_rooted;
   }
-  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
+  DDIM_CHECK_ARG(o.where.empty() || !o.attributes_file.empty(),
+                 "folder:{}: --where selects by attribute; give the images' attributes (--attributes FILE)",
+                 dir);
+  if (o.where.empty() && o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
     files.resize(o.limit);
     rooted.resize(o.limit);
   }
@@ -163,6 +188,11 @@ Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
     if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
     part.attributes = attributes_for_files(table, dir, list_images(dir), files);
     part.default_attribute = part.attributes.front().name;
+    if (!o.where.empty()) {
+      const auto kept = select_where(o, part.attributes, "folder:" + dir);
+      part.attributes = select_attributes(part.attributes, kept);
+      files = pick_items(files, kept);
+    }
   } else {
     label_by_subfolder(all_rooted, rooted, part);
   }
@@ -186,7 +216,12 @@ Part load_fonts(const std::string& font_dir, const DataOptions& o) {
   DDIM_CHECK_ARG(side >= 16, "fonts: the image side (the resize size) must be at least 16, got {}", side);
   check_image_size(side, side, "fonts");
   const auto fonts = font_dir.empty() ? load_default_fonts() : load_font_dir(font_dir);
-  const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit);
+  std::vector<AttributeCondition> where;
+  const auto values = glyph_attributes(fonts, {});  // names and value names
+  for (const auto& text : o.where) where.push_back(parse_attribute_condition(text, values, "fonts --where"));
+  const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit, where);
+  DDIM_CHECK_ARG(!tuples.empty(), "fonts: no {} tuple meets --where {}", to_string(o.split),
+                 fmt::join(o.where, " --where "));
   const int64_t max_bytes = input_limits().max_bytes;
   DDIM_CHECK_ARG(static_cast<int64_t>(tuples.size()) <= max_bytes / (3 * side * side),
                  "fonts: {} glyphs of {}x{} pixels would take more than the limit of {} bytes", tuples.size(),
@@ -229,7 +264,9 @@ Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
     all.insert(all.end(), listed.begin(), listed.end());
     if (wanted) files.insert(files.end(), listed.begin(), listed.end());
   }
-  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
+  // Without conditions the limit applies before the attributes are matched (cheaper); with
+  // them, after the selection.
+  if (o.where.empty() && o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
     files.resize(o.limit);
     ids.resize(o.limit);
   }
@@ -255,6 +292,12 @@ Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
     a.values = want.values;
   }
   part.attributes = std::move(found);
+  if (!o.where.empty()) {
+    const auto kept = select_where(o, part.attributes, "faces:" + dir);
+    part.attributes = select_attributes(part.attributes, kept);
+    files = pick_items(files, kept);
+    ids = pick_items(ids, kept);
+  }
   part.default_attribute = "male";
   if (std::none_of(part.attributes.begin(), part.attributes.end(),
                    [](const Attribute& a) { return a.name == "male"; }))
@@ -395,6 +438,10 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
   } else {
     DDIM_FAIL("unknown dataset '{}'", spec.name);
   }
+  DDIM_CHECK_ARG(o.where.empty() || !part.attributes.empty(),
+                 "--where {}: {} has no attributes to select by (fonts and faces have; folder data gets them "
+                 "from an attributes file)",
+                 fmt::join(o.where, " --where "), spec.to_string());
   if (!part.attributes.empty()) {
     // The class label is one of the attributes.
     const auto& name = o.label_attribute.empty() ? part.default_attribute : o.label_attribute;
@@ -464,7 +511,8 @@ nlohmann::json DataSource::to_json() const {
           {"toy_size", o.toy_size},
           {"seed", o.seed},
           {"attributes", o.attributes_file},
-          {"class_attribute", o.label_attribute}};
+          {"class_attribute", o.label_attribute},
+          {"where", o.where}};
 }
 
 DataSource DataSource::from_json(const nlohmann::json& j, uint64_t default_seed) {
@@ -482,6 +530,7 @@ DataSource DataSource::from_json(const nlohmann::json& j, uint64_t default_seed)
     o.seed = j.value("seed", default_seed);
     o.attributes_file = j.value("attributes", o.attributes_file);
     o.label_attribute = j.value("class_attribute", o.label_attribute);
+    o.where = j.value("where", o.where);
   } catch (const nlohmann::json::exception& e) {
     DDIM_CHECK_ARG(false, "data options: {}", e.what());
   }

@@ -322,14 +322,38 @@ Split glyph_tuple_split(const GlyphTuple& t) {
                                                                                       : Split::Train;
 }
 
-std::vector<GlyphTuple> glyph_tuples(int64_t fonts, Split split, int64_t limit) {
+std::vector<GlyphTuple> glyph_tuples(int64_t fonts, Split split, int64_t limit,
+                                     const std::vector<AttributeCondition>& where) {
   DDIM_CHECK_ARG(fonts > 0, "fonts: need at least one font, got {}", fonts);
   DDIM_CHECK_ARG(limit >= 0, "limit must not be negative, got {}", limit);
+  // allowed[a][v]: value v of attribute a (glyph_attributes' order) meets the conditions.
+  const std::vector<std::string> names = {"letter", "size", "font_colour", "background_colour", "font"};
+  const std::vector<int64_t> counts = {kLetters, kSizes, kColours, kColours, fonts};
+  std::vector<std::vector<bool>> allowed;
+  for (size_t a = 0; a < names.size(); ++a) allowed.emplace_back(static_cast<size_t>(counts[a]), true);
+  for (const auto& c : where) {
+    const auto it = std::find(names.begin(), names.end(), c.attribute);
+    DDIM_CHECK_ARG(it != names.end(), "fonts: no attribute '{}' (its attributes: {})", c.attribute,
+                   fmt::join(names, ", "));
+    const auto a = static_cast<size_t>(it - names.begin());
+    std::vector<bool> in(static_cast<size_t>(counts[a]), false);
+    for (const auto v : c.values) {
+      DDIM_CHECK_ARG(v >= 0 && v < counts[a], "fonts: {} has no value {}", c.attribute, v);
+      in[static_cast<size_t>(v)] = true;
+    }
+    for (size_t v = 0; v < in.size(); ++v) allowed[a][v] = allowed[a][v] && in[v];
+  }
+  auto meets = [&](const GlyphTuple& t) {
+    const int64_t v[] = {t.letter, t.size, t.font_colour, t.background_colour, t.font};
+    for (size_t a = 0; a < names.size(); ++a)
+      if (!allowed[a][static_cast<size_t>(v[a])]) return false;
+    return true;
+  };
   const auto n = static_cast<uint64_t>(glyph_tuple_count(fonts));
   std::vector<GlyphTuple> out;
   for (uint64_t k = 0; k < n && (limit == 0 || static_cast<int64_t>(out.size()) < limit); ++k) {
     const auto t = glyph_tuple_at(static_cast<int64_t>(permute(k, n)));
-    if (split == Split::All || glyph_tuple_split(t) == split) out.push_back(t);
+    if ((split == Split::All || glyph_tuple_split(t) == split) && meets(t)) out.push_back(t);
   }
   return out;
 }

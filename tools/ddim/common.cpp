@@ -306,6 +306,11 @@ void add_data_options(CLI::App* sub, DataSource& s, Split split) {
   sub->add_option("--class-attribute", o.label_attribute,
                   "The attribute used as the class label (default: letter for fonts, male for faces, "
                   "the first column of --attributes)");
+  sub->add_option(
+      "--where", o.where,
+      "Keep only the examples with these attribute values, NAME=VALUE[,VALUE...] with FIRST..LAST "
+      "for a range in the attribute's order; repeat for several attributes (fonts, faces, folder "
+      "with --attributes), e.g. --where letter=A..Z --where size=small,large");
 }
 
 std::vector<double> to_vector(const torch::Tensor& t) {

@@ -40,6 +40,31 @@ std::vector<std::string> attribute_names(const std::vector<Attribute>& attribute
 /// The attributes of examples [0, n) only (what `--limit` keeps).
 std::vector<Attribute> narrow_attributes(const std::vector<Attribute>& attributes, int64_t n);
 
+/// A condition on one attribute, what `--where NAME=VALUES` keeps: the examples whose value of
+/// `attribute` is one of `values` (value indices, sorted, distinct). Subsets by attribute value
+/// (capitals only, two sizes, six fonts) size an experiment for a CPU; labels keep their
+/// meaning (the attribute's value list is not shortened) and a split stays what it was.
+struct AttributeCondition {
+  std::string attribute;
+  std::vector<int64_t> values;
+};
+
+/// Parses "NAME=ITEM,ITEM,..." against the attributes' names and value names (their labels are
+/// not needed): an ITEM is a value name, or FIRST..LAST for the values from FIRST to LAST in the
+/// attribute's order ("letter=A..Z", "size=small,large"). Throws ddim::InvalidArgument naming
+/// `what` and the unknown attribute or value, with the valid ones.
+AttributeCondition parse_attribute_condition(const std::string& text,
+                                             const std::vector<Attribute>& attributes,
+                                             const std::string& what);
+
+/// bool [N]: the examples that meet every condition (all of them when there is none).
+torch::Tensor meets_conditions(const std::vector<AttributeCondition>& conditions,
+                               const std::vector<Attribute>& attributes);
+
+/// The attributes of the examples `indices` (int64 [K]) only.
+std::vector<Attribute> select_attributes(const std::vector<Attribute>& attributes,
+                                         const torch::Tensor& indices);
+
 /// An attributes file as read: one row per named file.
 struct AttributeTable {
   std::string path;                   ///< the file read, for messages

@@ -66,6 +66,10 @@ struct DataOptions {
   int64_t channels = 0;
   /// folder: an attributes file for the images (CSV or CelebA's layout, see attributes.h).
   std::string attributes_file;
+  /// Keep only the examples meeting every condition (attributes.h: "letter=A..Z",
+  /// "size=small,large"), before `limit`. Sets with attributes only (fonts, faces, a folder
+  /// with an attributes file); fonts renders only the tuples kept.
+  std::vector<std::string> where;
   /// The attribute that becomes `labels` and `classes` (empty: the set's default, `letter`
   /// for fonts and the first column of an attributes file). Sets without attributes accept
   /// only the empty name.

@@ -123,8 +123,10 @@ GlyphTuple glyph_tuple_at(int64_t index);
 Split glyph_tuple_split(const GlyphTuple& t);
 
 /// The tuples of `split` (Train, Test or All) for `fonts` fonts in the data set's fixed
-/// order, the first `limit` of them (0: all).
-std::vector<GlyphTuple> glyph_tuples(int64_t fonts, Split split, int64_t limit = 0);
+/// order that meet every condition of `where` (on glyph_attributes' names and values), the
+/// first `limit` of them (0: all). A subset keeps the split of every tuple.
+std::vector<GlyphTuple> glyph_tuples(int64_t fonts, Split split, int64_t limit = 0,
+                                     const std::vector<AttributeCondition>& where = {});
 
 /// Renders one example: uint8 [3, side, side] (side >= 16). Throws ddim::InvalidArgument for
 /// an attribute value out of range or a side below 16.
