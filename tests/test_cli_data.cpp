@@ -84,6 +84,36 @@ TEST(CliData, GridOfAToySetIsAScatterPlot) {
   EXPECT_EQ(read_image(dir + "/c.png").size(0), 3);
 }
 
+TEST(CliData, WhereSelectsASubsetByAttributeValues) {
+  // Repeated --where options, a range and a list: capitals A..C, small, two fonts.
+  auto r = run_ddim({"data", "info", "--data", "fonts", "--where", "letter=A..C", "--where", "size=small",
+                     "--where", "font=FreeMono,Purisa", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  const auto& a = j["attributes"];
+  auto nonzero = [](const nlohmann::json& counts) {
+    std::vector<size_t> out;
+    for (size_t k = 0; k < counts.size(); ++k)
+      if (counts[k].get<int64_t>() > 0) out.push_back(k);
+    return out;
+  };
+  EXPECT_EQ(nonzero(a[0]["counts"]), (std::vector<size_t>{0, 1, 2}));
+  EXPECT_EQ(nonzero(a[1]["counts"]), (std::vector<size_t>{0}));
+  EXPECT_EQ(nonzero(a[4]["counts"]).size(), 2u);
+  // 3 letters x 1 size x 100 colour pairs x 2 fonts, of which the training split's ~80%.
+  EXPECT_GT(j["examples"].get<int64_t>(), 400);
+  EXPECT_LT(j["examples"].get<int64_t>(), 560);
+  r = run_ddim({"data", "info", "--data", "fonts", "--where", "letter=A..c!"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("'c!' is not a value of letter"), std::string::npos) << r.err;
+  r = run_ddim({"train", "--data", "fonts", "--limit", "8", "--encoder-head", "flatten", "--out",
+                scratch_dir() + "/unet"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--encoder-head flatten is the semantic encoder's, for --arch diffae"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(CliData, InfoOnFontsListsTheAttributes) {
   auto r = run_ddim({"data", "info", "--data", "fonts", "--split", "test", "--limit", "300", "--json"});
   ASSERT_EQ(r.status, 0) << r.err;

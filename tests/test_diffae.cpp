@@ -2,6 +2,7 @@
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/nn/diffae.h"
 #include "ddim/nn/mlp.h"
+#include "ddim/nn/network.h"
 #include "ddim/nn/unet.h"
 #include "ddim/training/denoiser_trainer.h"
 #include "support.h"
@@ -58,6 +59,28 @@ TEST_F(DiffAETest, EncoderShapesAndConditioning) {
   EXPECT_EQ(net.forward(x, torch::rand({3}), z).sizes(), x.sizes());
   EXPECT_THROW(net.forward(x, torch::rand({3})), InvalidArgument);  // the decoder needs z_sem
   EXPECT_EQ(make_network(net.describe())->cond_dim(), 12);
+}
+
+TEST_F(DiffAETest, TheFlattenHeadReadsTheWholeFeatureMap) {
+  DiffAEOptions o;
+  o.unet = tiny_unet();  // one level down: an 8x8 image leaves a 4x4 map of 32 channels
+  o.z_dim = 12;
+  o.head = EncoderHead::Flatten;
+  DiffAE net(o);
+  const auto head = net.named_parameters().find("encoder.head.weight");
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(head->sizes(), (std::vector<int64_t>{12, 32 * 4 * 4}));
+  EXPECT_EQ(net.condition(torch::randn({3, 1, 8, 8})).sizes(), (std::vector<int64_t>{3, 12}));
+  EXPECT_THROW(net.condition(torch::randn({1, 1, 16, 16})), InvalidArgument);  // built for 8x8
+  // The description keeps the head; one without it (models from before the option) pools.
+  const auto j = net.describe();
+  EXPECT_EQ(j.at("encoder_head"), "flatten");
+  EXPECT_EQ(DiffAEOptions::from_json(j).head, EncoderHead::Flatten);
+  auto old = j;
+  old.erase("encoder_head");
+  EXPECT_EQ(DiffAEOptions::from_json(old).head, EncoderHead::Pool);
+  EXPECT_FALSE(DiffAE(DiffAEOptions::from_json(old)).describe().contains("encoder_head"));
+  EXPECT_EQ(make_network(j)->describe(), j);
 }
 
 TEST_F(DiffAETest, EncodeDecodeBeatsPlainDdimAtEqualSteps) {

@@ -20,6 +20,7 @@ struct TrainArgs {
   std::string arch = "auto";
   UNetOptions unet;
   int64_t z_dim = 64;
+  EncoderHead encoder_head = EncoderHead::Pool;
   bool class_conditional = false;
   int64_t class_embedding_dims = 64;
   MLPOptions mlp;
@@ -41,6 +42,8 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
                  "--class-conditional is for the U-Net; {}",
                  kind == NetworkKind::MLP ? "the MLP for points takes no class"
                                           : "a diffusion autoencoder is conditioned on its codes");
+  DDIM_CHECK_ARG(a.encoder_head == EncoderHead::Pool || kind == NetworkKind::DiffAE,
+                 "--encoder-head {} is the semantic encoder's, for --arch diffae", to_string(a.encoder_head));
   if (kind == NetworkKind::MLP) {
     DDIM_CHECK_ARG(!data.is_image(), "--arch mlp is for vector data (toy sets); {} holds images", data.spec);
     auto o = a.mlp;
@@ -71,6 +74,7 @@ nlohmann::json make_arch(const TrainArgs& a, const Dataset& data) {
   o.cond_dim = a.z_dim;
   d.unet = o;
   d.z_dim = a.z_dim;
+  d.head = a.encoder_head;
   d.unet.validate();
   return d.to_json();
 }
@@ -122,6 +126,10 @@ void add_network_options(CLI::App* sub, TrainArgs& a) {
   sub->add_option("--z-dim", a.z_dim, "diffae: size of the semantic code z_sem")
       ->check(kPositive)
       ->capture_default_str();
+  add_enum_option(sub, "--encoder-head", a.encoder_head,
+                  "diffae: how the semantic encoder reads its last feature map: pool (global average "
+                  "pooling, Diff-AE's: keeps colours, loses where things are) or flatten (the whole map, "
+                  "spatial: sees a glyph's shape)");
   sub->add_flag("--class-conditional", a.class_conditional,
                 "A class-conditional U-Net (the data's labels, or --class-attribute) for classifier-free "
                 "guidance: ddim sample --class, ddim edit");
