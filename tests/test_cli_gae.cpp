@@ -81,6 +81,7 @@ TEST(CliGae, TrainSwapInterpolateReconstructAndAnalyse) {
   EXPECT_TRUE(ft.meta.at("autoencoder").at("finetuned").get<bool>());
   EXPECT_TRUE(ft.states.count("autoencoder_raw"));
   EXPECT_NE(read_text(dir + "/ft/metrics.jsonl").find("l_simple"), std::string::npos);
+  EXPECT_NE(read_text(dir + "/ft/metrics.jsonl").find("z_sem_std"), std::string::npos);
 
   const auto gae = dir + "/ft/model.pt";
   r = run_ddim({"swap", "--model", gae, "--from", "0,1", "--to", "2,3,4", "--attributes", "font,letter",
@@ -129,6 +130,18 @@ TEST(CliGae, TrainSwapInterpolateReconstructAndAnalyse) {
     EXPECT_GT(truth.at("unswapped_mse").get<double>(), 0.0);
   }
   EXPECT_NE(read_text(dir + "/succ/swap.md").find("Against the true swaps"), std::string::npos);
+  // The paper's Table 2 protocol: decoding from the code reassembled from each group's parts.
+  r = run_ddim({"analyze", "reassembly", "--model", gae, "--groups", "4", "--examples", "16", "--steps", "2",
+                "--classifier", dir + "/cls/model.pt", "--out", dir + "/reasm", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto g = nlohmann::json::parse(read_text(dir + "/reasm/reassembly.json"));
+  EXPECT_EQ(g.at("groups").get<int64_t>(), 4);
+  for (const auto* key : {"reassembled", "reconstruction"}) {
+    EXPECT_GT(g.at(key).at("mse").get<double>(), 0.0) << key;
+    EXPECT_GE(g.at(key).at("feature_distance").get<double>(), 0.0) << key;
+  }
+  EXPECT_TRUE(file_exists(dir + "/reasm/reassembly.png"));
+  EXPECT_NE(read_text(dir + "/reasm/reassembly.md").find("the group's parts"), std::string::npos);
   // A classifier of another attribute is refused: its classes do not match.
   r = run_ddim({"analyze", "swap", "--model", gae, "--classifier", "letter=" + dir + "/cls/model.pt",
                 "--pairs", "2", "--steps", "2", "--out", dir + "/succ2", "--threads", "1"});

@@ -56,6 +56,16 @@ Denoiser tiny_autoencoder(int64_t z_dim = 8) {
   return Denoiser(std::make_shared<DiffAE>(o), ScheduleOptions{}, Standardizer::identity(1), info);
 }
 
+// The tiny autoencoder with every weight nudged: its zero-initialised layers (the decoder's
+// conditioning among them) no longer hide z_sem, so different codes decode differently.
+Denoiser responsive_autoencoder() {
+  auto ae = tiny_autoencoder();
+  torch::NoGradGuard no_grad;
+  for (auto& p : ae.network().parameters()) p.add_(0.2 * torch::randn_like(p));
+  ae.network().eval();
+  return ae;
+}
+
 // 8x8 images of a bright square at one of 4 x 4 places, of one of 4 brightnesses: three
 // attributes (row, col, level) of 64 images.
 Dataset squares() {
@@ -223,6 +233,34 @@ TEST_F(GaeTest, LossesMatchTheirDefinitions) {
   EXPECT_NEAR(l.swap.item<double>(), 0.5 * (swaps + rebuilt), 1e-5);
 }
 
+TEST_F(GaeTest, AnAttributeCannotHideInTheRestOfAReassembledCentre) {
+  // A cheating encoding: the attribute parts say nothing (zeros), the rest part identifies the
+  // example. Swapping empty parts changes nothing, so only the reassembled centre can expose it:
+  // its rest must come from another centre, so that the code is not the centre's own.
+  const auto p = Partition::parse("a:2,b:2,rest:3", {"a", "b"}, 7);
+  const int64_t b = 4;
+  auto rest = torch::randn({b, 3});
+  auto centres = torch::cat({torch::zeros({b, 4}), rest}, 1);
+  auto members = torch::cat({torch::zeros({b, 2, 4}), torch::randn({b, 2, 3})}, 2);
+  const auto r = reassemble_group(centres, members, p);
+  ASSERT_EQ(r.sizes(), (std::vector<int64_t>{b, 7}));
+  for (int64_t i = 0; i < b; ++i) {
+    EXPECT_FALSE(torch::equal(r[i], centres[i])) << "centre " << i << " rebuilt from its own rest";
+    EXPECT_TRUE(torch::equal(p.part(r, 2)[i], rest[(i + 1) % b]));
+  }
+  // The attribute parts come from the members that share them: part j from member j.
+  members = torch::randn({b, 2, 7});
+  const auto q = reassemble_group(centres, members, p);
+  EXPECT_TRUE(torch::equal(p.part(q, 0), p.part(members.select(1, 0), 0)));
+  EXPECT_TRUE(torch::equal(p.part(q, 1), p.part(members.select(1, 1), 1)));
+  // Without a rest part the rebuilt code is the members' parts alone.
+  const auto full = Partition::parse("a:3,b:4", {"a", "b"}, 7);
+  const auto f = reassemble_group(centres, members, full);
+  EXPECT_TRUE(torch::equal(
+      f, torch::cat({members.select(1, 0).narrow(1, 0, 3), members.select(1, 1).narrow(1, 3, 4)}, 1)));
+  EXPECT_THROW(reassemble_group(centres.slice(0, 0, 1), members.slice(0, 0, 1), p), InvalidArgument);
+}
+
 TEST_F(GaeTest, GroupMembersShareTheirAttributeValueAndDrawsArePureFunctionsOfTheStep) {
   const int64_t n = 200;
   const auto a = torch::arange(n) % 7, b = torch::div(torch::arange(n), 7, "floor") % 5;
@@ -366,6 +404,100 @@ TEST_F(GaeTest, FineTuningTrainsTheAutoencoderAndTheCheckpointCarriesIt) {
                InvalidArgument);  // no attributes
 }
 
+TEST_F(GaeTest, FineTuningMovesTheEncoderThroughLDisAndPostHocLeavesTheAutoencoderAlone) {
+  const auto data = squares();
+  const auto ae = tiny_autoencoder();
+  const auto p = Partition::parse("row:3,col:3,level:2", {"row", "col", "level"}, 8);
+  auto encoder_of = [](torch::nn::Module& trainable) {
+    std::vector<double> out;
+    for (const auto& item : trainable.named_parameters())
+      if (item.key().rfind("autoencoder.encoder.", 0) == 0) {
+        auto f = item.value().detach().flatten().to(torch::kFloat64);
+        out.insert(out.end(), f.data_ptr<double>(), f.data_ptr<double>() + f.numel());
+      }
+    return out;
+  };
+  GaeTrainOptions o;
+  o.batch = 8;
+  o.finetune = true;
+  o.preview_images = 0;
+  o.validation_groups = 4;
+  const auto d = gae_data(ae, data, /*codes=*/false);
+  // The same run with and without L_dis (gamma 0: L_simple alone also reaches the encoder
+  // through the decoder's condition): the encoder must end elsewhere when L_dis counts.
+  auto run = [&](double gamma) {
+    auto oo = o;
+    oo.gamma = gamma;
+    GaeTrainer t(ae, {"ae.pt", "f", 1, false}, p, small_gae(8, 8), d, nullptr, oo, torch::kCPU);
+    for (int64_t s = 0; s < 2; ++s) t.step(s);
+    return encoder_of(t.trainable());
+  };
+  const auto without = run(0.0), with = run(1.0);
+  ASSERT_FALSE(without.empty());
+  EXPECT_NE(without, with);
+
+  // Post hoc the Diff-AE is frozen: its weights in the checkpoint are the original bits.
+  auto codes = gae_data(ae, data, /*codes=*/true);
+  o.finetune = false;
+  GaeTrainer post(ae, {"ae.pt", "f", 1, false}, p, small_gae(8, 8), codes, nullptr, o, torch::kCPU);
+  for (int64_t s = 0; s < 3; ++s) post.step(s);
+  const auto ck = post.checkpoint(3);
+  EXPECT_FALSE(ck.states.count("autoencoder_raw"));
+  for (const auto& [name, t] : module_state(ae.network()))
+    EXPECT_TRUE(torch::equal(t, ck.states.at("autoencoder").at(name))) << name;
+}
+
+TEST_F(GaeTest, FineTuningCannotShrinkZSem) {
+  // A strong L_dis (gamma 20) and a fast learning rate. With targets that carry gradients and
+  // z_sem standardised by frozen statistics the encoder shrinks its codes (every distance of
+  // L_dis shrinks with them): measured, z_sem's std fell 32-fold in these 60 steps. Fixed
+  // targets and batch statistics each prevent it; the metrics show the scale.
+  const auto data = squares();
+  const auto ae = tiny_autoencoder();
+  const auto p = Partition::parse("row:3,col:3,level:2", {"row", "col", "level"}, 8);
+  GaeTrainOptions o;
+  o.batch = 16;
+  o.finetune = true;
+  o.gamma = 20;
+  o.lr = 1e-2;
+  o.preview_images = 0;
+  o.validation_groups = 16;
+  const auto d = gae_data(ae, data, /*codes=*/false);
+  GaeTrainer t(ae, {"ae.pt", "f", 1, false}, p, small_gae(8, 8), d, nullptr, o, torch::kCPU);
+  t.step(0);
+  const double first = t.log_values(1).at("z_sem_std").get<double>();
+  for (int64_t s = 1; s < 60; ++s) t.step(s);
+  const auto v = t.log_values(60);
+  const double last = v.at("z_sem_std").get<double>();
+  EXPECT_GT(last, 0.5 * first) << "z_sem's standard deviation fell from " << first << " to " << last;
+  EXPECT_GT(v.at("valid_z_sem_std").get<double>(), 0.0);
+  // The GAE's stored statistics follow z_sem (a running average of the batches').
+  EXPECT_GT(t.gae().z_std().mean().item<double>(), 0.25 * last);
+}
+
+TEST_F(GaeTest, GroupReassemblyTakesEachPartFromAMemberThatSharesIt) {
+  const auto ae = responsive_autoencoder();
+  const auto data = squares();
+  SwapOptions o;
+  o.embedding.steps = 2;
+  o.random_xt = true;
+  // Parts from members that share the value; the reassembled decoding differs from the own one.
+  const PartitionedModel m(ae, Partition::parse("row:3,col:3,level:2", {"row", "col", "level"}, 8));
+  const auto r = reassemble_groups(m, data, 6, o);
+  ASSERT_EQ(r.members.sizes(), (std::vector<int64_t>{6, 3}));
+  for (int64_t j = 0; j < 3; ++j) {
+    const auto& labels = data.attributes[static_cast<size_t>(j)].labels;
+    EXPECT_TRUE(torch::equal(labels.index_select(0, r.members.select(1, j)), labels.slice(0, 0, 6)));
+    EXPECT_EQ((r.members.select(1, j) == torch::arange(6)).sum().item<int64_t>(), 0);  // another example
+  }
+  EXPECT_EQ(r.originals.sizes(), (std::vector<int64_t>{6, 1, 8, 8}));
+  EXPECT_FALSE(torch::allclose(r.reassembled, r.reconstructions));
+  // All rest: the reassembled code is the centre's own, and so is its decoding.
+  const PartitionedModel all_rest(ae, Partition::parse("rest:8", {"row", "col", "level"}, 8));
+  const auto s = reassemble_groups(all_rest, data, 4, o);
+  EXPECT_TRUE(torch::allclose(s.reassembled, s.reconstructions, 1e-5, 1e-6));
+}
+
 TEST_F(GaeTest, DisentanglementReadsEachAttributeFromItsOwnPart) {
   // Part a holds attribute a, part b holds b: the diagonal is near 1, the off-diagonal near chance.
   const int64_t n = 1000;
@@ -411,6 +543,19 @@ TEST_F(GaeTest, SwappingThroughAPlainAutoencoderUsesTheDonorsChunk) {
   EXPECT_TRUE(torch::allclose(r.swapped[0][0][0], r.reconstructions[0], 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(r.swapped[0][1][1], r.reconstructions[1], 1e-5, 1e-6));
   EXPECT_THROW(swap_attributes(m, images, images, {"level"}, o), InvalidArgument);
+  // Off the diagonal: row s, column d is source s with donor d's part (on a model whose
+  // decodings depend on the code). Donors B, A, A of sources
+  // A, B: cell (0, 1) and (1, 0) swap with the source itself, cell (1, 1) does not; a grid
+  // indexed [donor][source] would not even have this shape.
+  const auto a = images.slice(0, 0, 1), b = images.slice(0, 1, 2);
+  const PartitionedModel responsive(responsive_autoencoder(), Partition::equal({"row", "col"}, 8));
+  const auto g = swap_attributes(responsive, torch::cat({a, b}), torch::cat({b, a, a}), {"col"}, o);
+  ASSERT_EQ(g.swapped[0].sizes(), (std::vector<int64_t>{2, 3, 1, 8, 8}));
+  EXPECT_TRUE(torch::allclose(g.swapped[0][0][1], g.reconstructions[0], 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(g.swapped[0][0][2], g.reconstructions[0], 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(g.swapped[0][1][0], g.reconstructions[1], 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(g.swapped[0][1][1], g.reconstructions[1], 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(g.swapped[0][0][0], g.reconstructions[0], 1e-5, 1e-6));
   const auto path = interpolate_attribute(m, images.slice(0, 0, 2), 3, "row", o);
   EXPECT_EQ(path.frames.size(0), 3);
   EXPECT_TRUE(torch::allclose(path.frames[0], r.reconstructions[0], 1e-5, 1e-6));

@@ -12,7 +12,7 @@
 namespace ddim {
 namespace {
 // Random streams (rng.h: mix_seed(seed, stream)).
-constexpr uint64_t kSwapRandomXtStream = 0x5a01, kDonorStream = 0x5a02;
+constexpr uint64_t kSwapRandomXtStream = 0x5a01, kDonorStream = 0x5a02, kGroupMemberStream = 0x5a03;
 
 // Codes and x_T of the images that are edited.
 struct Sources {
@@ -112,6 +112,44 @@ ImageInterpolation interpolate_attribute(const PartitionedModel& m, const torch:
   // Only the first frame reconstructs an end image; the last is the first with the second's part.
   r.ends = ReconstructionReport::compute(originals.slice(0, 0, 1), r.frames.slice(0, 0, 1));
   r.frame_to_frame_mse = mse_per_image(r.frames.slice(0, 1), r.frames.slice(0, 0, -1));
+  return r;
+}
+
+GroupReassembly reassemble_groups(const PartitionedModel& m, const Dataset& data, int64_t n,
+                                  const SwapOptions& o, const ProgressFn& progress) {
+  DDIM_CHECK_ARG(n > 0, "the number of groups must be positive, got {}", n);
+  DDIM_CHECK_ARG(data.is_image() && data.size() > 1, "{}: group reassembly needs images (at least two)",
+                 data.spec);
+  const auto& p = m.partition();
+  const auto names = p.attributes();
+  std::vector<torch::Tensor> labels;
+  for (const auto& name : names)
+    labels.push_back(data.attributes[find_attribute(data.attributes, name, data.spec)].labels);
+  n = std::min(n, data.size());
+  const auto centres = torch::arange(n);
+  const auto images = data.get(centres);
+  const auto src = embed_sources(m, images, o);
+  GroupReassembly r;
+  r.members = names.empty()
+                  ? torch::zeros({n, 0}, torch::kInt64)
+                  : GroupSampler(labels, mix_seed(o.embedding.seed, kGroupMemberStream)).members(centres, 0);
+  // Part j from member j, rest from the centre.
+  std::vector<torch::Tensor> parts;
+  for (size_t k = 0, j = 0; k < p.size(); ++k) {
+    if (p.parts()[k].name == Partition::kRest) {
+      parts.push_back(p.part(src.codes, k));
+      continue;
+    }
+    const auto member_codes =
+        m.encode(data.get(r.members.select(1, static_cast<int64_t>(j++))), o.embedding.batch);
+    parts.push_back(p.part(member_codes, k));
+  }
+  const auto& info = m.denoiser().data();
+  r.originals = info.crop(images);
+  r.reconstructions = info.crop(decode(m, src.seeds, src.codes, o, progress));
+  r.reassembled = info.crop(decode(m, src.seeds, torch::cat(parts, 1), o, [&](int64_t done) {
+    if (progress) progress(n + done);
+  }));
   return r;
 }
 

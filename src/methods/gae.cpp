@@ -174,6 +174,24 @@ torch::Tensor swap_partitions(const torch::Tensor& a, const torch::Tensor& b, co
   return torch::cat(parts, 1);
 }
 
+torch::Tensor reassemble_group(const torch::Tensor& centres, const torch::Tensor& members,
+                               const Partition& p) {
+  const auto m = static_cast<int64_t>(p.attributes().size());
+  DDIM_CHECK_ARG(
+      centres.dim() == 2 && centres.size(0) > 1 && centres.size(1) == p.dim() && members.dim() == 3 &&
+          members.size(0) == centres.size(0) && members.size(1) == m && members.size(2) == p.dim(),
+      "reassembling groups of the partition {} needs centres [B > 1, {}] and members [B, {}, {}], got "
+      "{} and {}",
+      p.to_string(), p.dim(), m, p.dim(), fmt::join(centres.sizes(), "x"), fmt::join(members.sizes(), "x"));
+  const auto other = centres.roll(-1, 0);  // row i: centre i + 1
+  std::vector<torch::Tensor> parts;
+  for (size_t k = 0, j = 0; k < p.size(); ++k)
+    parts.push_back(p.parts()[k].name == Partition::kRest
+                        ? p.part(other, k)
+                        : p.part(members.select(1, static_cast<int64_t>(j++)), k));
+  return torch::cat(parts, 1);
+}
+
 torch::Tensor assemble_parts(const torch::Tensor& codes, const torch::Tensor& sources,
                              const Partition& partition) {
   DDIM_CHECK_ARG(codes.dim() == 2 && codes.size(1) == partition.dim(),
@@ -315,11 +333,27 @@ void Gae::set_statistics(const torch::Tensor& codes) {
   std_.copy_(torch::where(std > 1e-8, std, torch::ones_like(std)));
 }
 
-torch::Tensor Gae::standardize(const torch::Tensor& z_sem) const {
+void Gae::track_statistics(bool on, double momentum) {
+  DDIM_CHECK_ARG(momentum > 0 && momentum <= 1, "the statistics' momentum must be in (0, 1], got {}",
+                 momentum);
+  track_ = on;
+  momentum_ = momentum;
+}
+
+torch::Tensor Gae::standardize(const torch::Tensor& z_sem) {
   DDIM_CHECK_ARG(z_sem.dim() == 2 && z_sem.size(1) == options_.z_dim,
                  "the GAE encodes semantic codes [N, {}], got {}", options_.z_dim,
                  fmt::join(z_sem.sizes(), "x"));
-  return (z_sem - mean_) / std_;
+  if (!(track_ && is_training())) return (z_sem - mean_) / std_;
+  DDIM_CHECK_ARG(z_sem.size(0) > 1, "batch statistics of z_sem need at least two codes, got {}",
+                 z_sem.size(0));
+  const auto mean = z_sem.mean(0), std = (z_sem.var(0, /*unbiased=*/false) + 1e-8).sqrt();
+  {
+    torch::NoGradGuard no_grad;
+    mean_.mul_(1 - momentum_).add_(mean.detach().to(mean_.dtype()), momentum_);
+    std_.mul_(1 - momentum_).add_(std.detach().to(std_.dtype()), momentum_);
+  }
+  return (z_sem - mean) / std;
 }
 
 torch::Tensor Gae::encode_standardized(const torch::Tensor& z) { return encoder_->forward(z); }
@@ -362,7 +396,9 @@ Encoded encode_group(Gae& gae, const Partition& p, const torch::Tensor& centres,
   g.zm = all.narrow(0, b, b * m).view({b, m, d});
   g.ec = e.narrow(0, 0, b);
   g.em = e.narrow(0, b, b * m).view({b, m, e.size(1)});
-  g.reconstruction = distance(gae.decode_standardized(e), all, loss);
+  // The targets are held fixed: L_dis trains the encoder of z_sem through the GAE's input
+  // only, never by moving z_sem towards what the GAE makes of it.
+  g.reconstruction = distance(gae.decode_standardized(e), all.detach(), loss);
   return g;
 }
 
@@ -370,24 +406,20 @@ torch::Tensor swap_term(Gae& gae, const Partition& p, const Encoded& g, Loss los
   const auto names = p.attributes();
   if (names.empty()) return torch::zeros({}, g.ec.options());
   // Part j exchanged between the centre and member j, both ways (GZS-Net's swap
-  // reconstruction), and the centre reassembled from every member's shared part.
+  // reconstruction), and the centre reassembled from every member's shared part (its rest from
+  // another centre: reassemble_group).
   std::vector<torch::Tensor> codes, targets;
-  std::vector<torch::Tensor> reassembled;
-  for (size_t k = 0, j = 0; k < p.size(); ++k) {
-    if (p.parts()[k].name == Partition::kRest) {
-      reassembled.push_back(p.part(g.ec, k));
-      continue;
-    }
+  for (size_t j = 0; j < names.size(); ++j) {
     const auto mj = g.em.select(1, static_cast<int64_t>(j));
     codes.push_back(swap_partitions(g.ec, mj, p, {names[j]}));
     targets.push_back(g.zc);
     codes.push_back(swap_partitions(mj, g.ec, p, {names[j]}));
     targets.push_back(g.zm.select(1, static_cast<int64_t>(j)));
-    reassembled.push_back(p.part(mj, k));
-    ++j;
   }
-  const auto swapped = distance(gae.decode_standardized(torch::cat(codes)), torch::cat(targets), loss);
-  const auto rebuilt = distance(gae.decode_standardized(torch::cat(reassembled, 1)), g.zc, loss);
+  const auto swapped =
+      distance(gae.decode_standardized(torch::cat(codes)), torch::cat(targets).detach(), loss);
+  const auto rebuilt =
+      distance(gae.decode_standardized(reassemble_group(g.ec, g.em, p)), g.zc.detach(), loss);
   return 0.5 * (swapped + rebuilt);
 }
 
@@ -402,7 +434,7 @@ torch::Tensor reassembly_term(Gae& gae, const Partition& p, const torch::Tensor&
 
 torch::Tensor gae_reconstruction_loss(Gae& gae, const torch::Tensor& z_sem, Loss loss) {
   const auto z = gae.standardize(z_sem);
-  return distance(gae.decode_standardized(gae.encode_standardized(z)), z, loss);
+  return distance(gae.decode_standardized(gae.encode_standardized(z)), z.detach(), loss);
 }
 
 torch::Tensor supervised_swap_loss(Gae& gae, const Partition& partition, const torch::Tensor& centres,

@@ -182,6 +182,9 @@ GaeTrainer::GaeTrainer(const Denoiser& autoencoder, const AutoencoderRef& ref, c
     sync_->broadcast(*trainable_);
     sync_->attach(*trainable_);
   }
+  // Fine-tuning moves z_sem: standardise it by its batches, so that shrinking it cannot lower
+  // L_dis (gae.h); post hoc the codes are fixed and their statistics are those of all of them.
+  gae_->track_statistics(options_.finetune);
   copy_weights(*gae_ema_, *gae_);
   gae_ema_->eval();
   for (auto& p : gae_ema_->parameters()) p.set_requires_grad(false);
@@ -230,6 +233,7 @@ torch::Tensor GaeTrainer::step(int64_t step) {
   const auto z = codes_of(torch::cat({centres, members.reshape({-1})}), train_, false);
   const auto zc = z.narrow(0, 0, b), zm = z.narrow(0, b, b * m).view({b, m, z.size(1)});
   last_ = gae_losses(*gae_, partition_, zc, zm, sources.to(device_), options_.weights, options_.loss);
+  last_z_std_ = zc.detach().std(0).mean();
   auto loss = last_.total;
   if (options_.finetune) {
     // eq. 12: the Diff-AE's noise loss, its decoder conditioned on z_sem-hat of the centres.
@@ -263,18 +267,23 @@ GaeLosses GaeTrainer::validation_losses() {
   torch::NoGradGuard no_grad;
   const int64_t b = valid_centres_.size(0), m = valid_members_.size(1);
   const auto z = codes_of(torch::cat({valid_centres_, valid_members_.reshape({-1})}), validation_, true);
+  valid_z_std_ = z.narrow(0, 0, b).std(0).mean();
   return gae_losses(*gae_ema_, partition_, z.narrow(0, 0, b), z.narrow(0, b, b * m).view({b, m, z.size(1)}),
                     valid_sources_.to(device_), options_.weights, options_.loss);
 }
 
 nlohmann::json GaeTrainer::log_values(int64_t) {
   const auto v = validation_losses();
-  if (!last_.total.defined()) return {{"valid_l_dis", v.total.item<double>()}};
+  // z_sem's standard deviation (over the batch, averaged over dimensions): it must not
+  // shrink while fine-tuning (gae.h).
+  if (!last_.total.defined())
+    return {{"valid_l_dis", v.total.item<double>()}, {"valid_z_sem_std", valid_z_std_.item<double>()}};
   nlohmann::json j = {
-      {"l_r", last_.reconstruction.item<double>()}, {"l_ss", last_.swap.item<double>()},
-      {"l_ur", last_.reassembly.item<double>()},    {"valid_l_r", v.reconstruction.item<double>()},
-      {"valid_l_ss", v.swap.item<double>()},        {"valid_l_ur", v.reassembly.item<double>()},
-      {"valid_l_dis", v.total.item<double>()}};
+      {"l_r", last_.reconstruction.item<double>()},    {"l_ss", last_.swap.item<double>()},
+      {"l_ur", last_.reassembly.item<double>()},       {"valid_l_r", v.reconstruction.item<double>()},
+      {"valid_l_ss", v.swap.item<double>()},           {"valid_l_ur", v.reassembly.item<double>()},
+      {"valid_l_dis", v.total.item<double>()},         {"z_sem_std", last_z_std_.item<double>()},
+      {"valid_z_sem_std", valid_z_std_.item<double>()}};
   if (last_simple_.defined()) j["l_simple"] = last_simple_.item<double>();
   return j;
 }

@@ -86,6 +86,28 @@ struct SwapSuccess {
   std::string to_markdown() const;
 };
 
+/// DiffuseGAE's Table 2 protocol (its section 4.3): an image x_C decoded from the code
+/// reassembled from its group GROUP(x_C, 1), each attribute's part taken from a member that
+/// shares that attribute's value with x_C (and nothing else is known to). A plain
+/// reconstruction, with the inferred x_T carrying most of the image, is near perfect whether or
+/// not the code is disentangled; this decoding is faithful only when every part carries its
+/// attribute.
+struct GroupReassembly {
+  torch::Tensor originals;        ///< [N, C, H, W] in [0, 1], padding cropped: the centres x_C
+  torch::Tensor reconstructions;  ///< [N, C, H, W]: x_C decoded from its own code
+  torch::Tensor reassembled;      ///< [N, C, H, W]: x_C decoded from its group's parts
+  torch::Tensor members;          ///< int64 [N, attribute parts]: member j's index in the data
+};
+
+/// The first `n` examples of `data` (images of the model's shape with attribute labels) as
+/// centres; members drawn by gae.h's GroupSampler over `data` (another example with the same
+/// value whenever there is one) from embedding.seed. A `rest` part, which no member is known
+/// to share, comes from x_C itself (a partition without rest gives the strict protocol). Both
+/// decodings start from x_C's own inferred x_T, or from the same random x_T with random_xt.
+/// `progress` counts decoded images (2n).
+GroupReassembly reassemble_groups(const PartitionedModel& model, const Dataset& data, int64_t n,
+                                  const SwapOptions& options, const ProgressFn& progress = {});
+
 /// Draws `pairs` sources (the data's first examples) and a donor for each (uniform among the
 /// others, from embedding.seed), swaps each attribute part with a classifier, decodes and
 /// classifies. `data` holds images of the model's shape with attribute labels.

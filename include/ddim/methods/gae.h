@@ -14,12 +14,19 @@
 //   L_ss  supervised attribute swap (after GZS-Net's swap reconstruction, Ge et al. 2021): a
 //         centre and its member j share attribute j, so exchanging part j of their codes must
 //         reconstruct both; and the code reassembled from part j of member j, for every
-//         attribute j (the centre's own rest), must reconstruct the centre.
+//         attribute j, must reconstruct the centre. The reassembled code's `rest` comes from
+//         another centre of the batch, not the centre's own: with its own rest an encoder that
+//         routed every attribute into `rest` would meet L_ss (and L_r, L_ur) at no cost, since
+//         swapping empty attribute parts changes nothing (reassemble_group).
 //   L_ur  unsupervised attribute reassembly (eq. 10): each part taken from a random code of the
 //         batch, z_u; z_u -D-> z-hat -E-> z_u-hat; d(z_u-hat, z_u).
 //   L_dis = L_r + lambda_ss L_ss + lambda_ur L_ur (eq. 11).
 // Post hoc the Diff-AE is frozen and the GAE trains on its codes; fine-tuning trains both on
-// L_simple + gamma L_dis (eq. 12), the Diff-AE's decoder conditioned on z_sem-hat.
+// L_simple + gamma L_dis (eq. 12), the Diff-AE's decoder conditioned on z_sem-hat. L_dis's
+// targets are held fixed (no gradient through them) and, while fine-tuning, z_sem is
+// standardised by its batch's own statistics (Gae::track_statistics): with frozen statistics
+// the Diff-AE's encoder could lower L_dis by shrinking z_sem, since every distance shrinks
+// with it, and the codes would collapse.
 //
 // The GAE (its section 3.4): encoder and decoder each an input map, four MLP blocks and two
 // bottleneck blocks, all residual (skip) blocks, so the last block is a skip as the paper
@@ -100,6 +107,14 @@ torch::Tensor swap_partitions(const torch::Tensor& a, const torch::Tensor& b, co
 torch::Tensor assemble_parts(const torch::Tensor& codes, const torch::Tensor& sources,
                              const Partition& partition);
 
+/// The code of each centre rebuilt from its group GROUP(x_C, 1) (L_ss's third term): attribute
+/// part j from member j's code (`members` [B, m, dim], member j sharing attribute j's value
+/// with its centre), and the `rest` part, which no member is known to share, from the next
+/// centre of the batch (row (i + 1) mod B of `centres` [B, dim], B >= 2). Taking the centre's
+/// own rest would let every attribute hide in it.
+torch::Tensor reassemble_group(const torch::Tensor& centres, const torch::Tensor& members,
+                               const Partition& partition);
+
 struct GaeOptions {
   int64_t z_dim = 64;             ///< size of z_sem (the encoder's input, the decoder's output)
   int64_t dis_dim = 64;           ///< size of z_dis (the partition's total)
@@ -124,8 +139,17 @@ class Gae : public torch::nn::Module {
   explicit Gae(const GaeOptions& options);
   /// Sets the statistics of z_sem from codes [N, z_dim] (constant dimensions get std 1).
   void set_statistics(const torch::Tensor& codes);
+  /// While on and in training mode, standardize() uses the mean and standard deviation of the
+  /// batch it is given (N >= 2; gradients flow through them, so that scaling z_sem changes
+  /// nothing) and folds them into the stored statistics as a running average with weight
+  /// `momentum`, which decode() and eval mode use: batch normalisation of z_sem, for
+  /// fine-tuning, where z_sem moves (eq. 12). Off by default.
+  void track_statistics(bool on, double momentum = 0.01);
   /// z_sem [N, z_dim] -> standardised.
-  torch::Tensor standardize(const torch::Tensor& z_sem) const;
+  torch::Tensor standardize(const torch::Tensor& z_sem);
+  /// The stored statistics, [z_dim] each.
+  const torch::Tensor& z_mean() const { return mean_; }
+  const torch::Tensor& z_std() const { return std_; }
   /// z_sem [N, z_dim] -> z_dis [N, dis_dim].
   torch::Tensor encode(const torch::Tensor& z_sem);
   /// Standardised z_sem [N, z_dim] -> z_dis [N, dis_dim].
@@ -142,6 +166,8 @@ class Gae : public torch::nn::Module {
   GaeOptions options_;
   std::shared_ptr<GaeCoder> encoder_, decoder_;
   torch::Tensor mean_, std_;
+  bool track_ = false;
+  double momentum_ = 0.01;
 };
 
 /// The weights of eq. 11 (and 12).

@@ -9,8 +9,11 @@
 //   L = L_simple + gamma L_dis                                             (eq. 12)
 // where L_simple is the Diff-AE's noise loss (MAE, as ddim trains it) on the centres with the
 // decoder conditioned on z_sem-hat = D(E(Enc(x0))), the code it decodes from at inference,
-// and L_dis is computed on the codes of the (training) encoder. Adam without weight decay, as
-// the paper; EMAs of the GAE (and of the fine-tuned Diff-AE) are what checkpoints sample with.
+// and L_dis is computed on the codes of the (training) encoder, standardised by each batch's
+// statistics (gae.h: with frozen ones the encoder could shrink z_sem to lower L_dis); the
+// metrics log z_sem's standard deviation (z_sem_std) to show that it does not. Adam without
+// weight decay, as the paper; EMAs of the GAE (and of the fine-tuned Diff-AE) are what
+// checkpoints sample with.
 //
 // The checkpoint (kind "gae") names the Diff-AE it started from (path, fingerprint, step) and
 // carries its weights: the frozen ones post hoc, the fine-tuned EMA and raw ones after eq. 12,
@@ -120,6 +123,8 @@ class GaeTrainer : public TrainingTask {
   torch::Tensor valid_centres_, valid_members_, valid_sources_;
   GaeLosses last_;  ///< the last step's losses (for the metrics line)
   torch::Tensor last_simple_;
+  torch::Tensor last_z_std_,
+      valid_z_std_;  ///< z_sem's standard deviation: the last step's centres, validation's
 };
 
 }  // namespace ddim
