@@ -250,6 +250,32 @@ TEST(Faces, AttributesFollowTheManifest) {
   EXPECT_EQ(skin.values.size(), 11u);
 }
 
+// --where keeps the faces with the given values, in file order, before --limit: the same
+// faces as filtering the whole split, with their ids and pixels.
+TEST(Faces, WhereSelectsFacesByAttributeBeforeTheLimit) {
+  const auto dir = face_set();
+  const auto train = load_faces(dir, Split::Train);
+  const auto g = find_attribute(train.attributes, "eyeglasses", "");
+  const auto& glasses = train.attributes[g];
+  const auto yes = static_cast<int64_t>(std::find(glasses.values.begin(), glasses.values.end(), "yes") -
+                                        glasses.values.begin());
+  const auto kept = (glasses.labels == yes).nonzero().view({-1});
+  ASSERT_GT(kept.size(0), 2);
+  DataSource s;
+  s.spec = "faces:" + dir;
+  s.options.pad_to = 0;
+  s.options.where = {"eyeglasses=yes"};
+  const auto sub = s.load();
+  ASSERT_EQ(sub.size(), kept.size(0));
+  EXPECT_TRUE(torch::equal(sub.ids, train.ids.index_select(0, kept)));
+  EXPECT_TRUE(torch::equal(sub.storage, train.storage.index_select(0, kept)));
+  EXPECT_EQ(sub.attributes[g].values, glasses.values);
+  s.options.limit = 2;
+  const auto two = s.load();
+  ASSERT_EQ(two.size(), 2);
+  EXPECT_TRUE(torch::equal(two.ids, sub.ids.slice(0, 0, 2)));
+}
+
 // A damaged set fails with one line naming the folder or file and what to do.
 TEST(Faces, ADamagedSetFailsClearly) {
   const auto src = face_set();
