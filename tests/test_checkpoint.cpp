@@ -87,3 +87,29 @@ TEST_F(CheckpointTest, AnotherArchitectureIsNamed) {
   EXPECT_NE(msg.find("made for another architecture"), std::string::npos) << msg;
   EXPECT_NE(msg.find("in the file but"), std::string::npos) << msg;
 }
+
+TEST_F(CheckpointTest, AReleasedCheckpointKeepsTheMetadataAndTheEmaWeightsOnly) {
+  auto ck = tiny_denoiser_checkpoint({8, 16});
+  ck.states["model"].begin()->second = ck.states["model"].begin()->second + 1;  // raw differs from EMA
+  ck.states["autoencoder"] = ck.states["ema"];
+  ck.states["autoencoder_raw"] = ck.states["ema"];
+  const auto r = release_checkpoint(ck);
+  std::vector<std::string> names;
+  for (const auto& [name, state] : r.states) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"autoencoder", "ema"}));
+  EXPECT_TRUE(r.blobs.empty());
+  EXPECT_TRUE(r.meta.at("released").get<bool>());
+  EXPECT_EQ(r.kind(), "denoiser");
+  // It loads through the same validated reader and samples with the same (EMA) weights.
+  const auto path = scratch_dir() + "/released.pt";
+  save_checkpoint(path, r);
+  const auto a = denoiser_from_checkpoint(ck, "full"),
+             b = denoiser_from_checkpoint(load_checkpoint(path), path);
+  for (const auto& [name, t] : module_state(b.network()))
+    EXPECT_TRUE(torch::equal(t, module_state(a.network()).at(name))) << name;
+  // Without an EMA there is nothing to drop: the trained weights are the model.
+  Checkpoint plain;
+  plain.meta["kind"] = "classifier";
+  plain.states["model"] = ck.states["ema"];
+  EXPECT_EQ(release_checkpoint(plain).states.count("model"), 1u);
+}

@@ -146,6 +146,18 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& kind) {
   return ck;
 }
 
+Checkpoint release_checkpoint(const Checkpoint& ck) {
+  Checkpoint out;
+  out.meta = ck.meta;
+  out.meta["released"] = true;
+  const bool has_ema = ck.states.count("ema") > 0;
+  for (const auto& [name, state] : ck.states) {
+    const bool raw = name == "model" || (name.size() > 4 && name.compare(name.size() - 4, 4, "_raw") == 0);
+    if (!(has_ema && raw)) out.states[name] = state;
+  }
+  return out;
+}
+
 const TensorDict& checkpoint_state(const Checkpoint& ck, const std::string& name, const std::string& what) {
   const auto it = ck.states.find(name);
   DDIM_CHECK_ARG(it != ck.states.end(), "{}: the checkpoint has no '{}' weights", what, name);

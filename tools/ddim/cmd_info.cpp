@@ -1,5 +1,6 @@
 // `ddim info MODEL`: what a checkpoint is, how it was made, and how large its networks are;
-// `ddim export`: a plain state dict for Python users.
+// `ddim export`: a plain state dict for Python users, or (--release) the checkpoint a trained
+// model ships as.
 #include <filesystem>
 #include <iostream>
 
@@ -22,6 +23,7 @@ struct InfoArgs {
 struct ExportArgs {
   std::string model, out;
   Weights weights = Weights::EMA;
+  bool release = false;
 };
 
 std::string thousands(int64_t n) {
@@ -126,6 +128,17 @@ int run_info(const InfoArgs& a) {
 
 int run_export(const ExportArgs& a) {
   const auto ck = load_checkpoint(a.model);
+  if (a.release) {
+    const auto released = release_checkpoint(ck);
+    save_checkpoint(a.out, released);
+    std::vector<std::string> states;
+    for (const auto& [name, state] : released.states) states.push_back(name);
+    std::error_code ec;
+    spdlog::info("wrote {} ({:.1f} MB: {}'s metadata and its '{}' weights, no optimiser state)", a.out,
+                 static_cast<double>(std::filesystem::file_size(a.out, ec)) / 1e6, a.model,
+                 fmt::join(states, "', '"));
+    return 0;
+  }
   const std::string state = a.weights == Weights::EMA ? "ema" : "model";
   const auto it = ck.states.find(state);
   DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights (states: {})", a.model, state,
@@ -155,6 +168,9 @@ void setup_info(CLI::App& app) {
   ex->add_option("--model", e->model, "Checkpoint file")->required();
   ex->add_option("--out", e->out, "Output .pt file")->required();
   add_enum_option(ex, "--weights", e->weights, "ema (what ddim samples with) or raw (the trained weights)");
+  ex->add_flag("--release", e->release,
+               "Write a ddim checkpoint to ship (models/): the metadata and the EMA weights, without raw "
+               "weights or optimiser state; it loads like any model but cannot resume training");
   on_run(ex, [e] { return run_export(*e); });
 }
 

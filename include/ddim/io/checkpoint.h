@@ -48,6 +48,12 @@ Checkpoint checkpoint_from_value(const c10::IValue& value, const std::string& wh
 /// that says what the file is instead.
 Checkpoint load_checkpoint(const std::string& path, const std::string& kind);
 
+/// The checkpoint a trained model ships as (models/): its metadata and the weights that ddim
+/// samples with. Where an EMA exists (states "ema") the raw training weights ("model", and
+/// every "*_raw") are dropped, and every blob (optimiser state) is; meta["released"] is true.
+/// Such a file loads like any checkpoint but cannot resume training.
+Checkpoint release_checkpoint(const Checkpoint& checkpoint);
+
 /// checkpoint.states[name]; throws ddim::InvalidArgument naming `what` when it has none.
 const TensorDict& checkpoint_state(const Checkpoint& checkpoint, const std::string& name,
                                    const std::string& what);
