@@ -182,6 +182,7 @@ TEST_F(TrainedConditional, WithoutInjectionOrGuidanceDirectInversionIsAReconstru
   // By default the inversion runs under the null class (the authors' empty prompt): the same
   // as the plain calls, null-class inversion and unconditional sampling.
   const auto by_null = edit_images(d, x, {}, target, {o}, 4).front();
+  EXPECT_TRUE(torch::equal(edit_images(d, x, source, target, {o}, 4).front(), by_null));  // source unused
   const auto null_seeds = invert(d, x, grid, {}, 4, {}, Condition(null_condition(6, 2)));
   EXPECT_TRUE(torch::allclose(
       by_null, d.data().crop(generate(d, null_seeds, grid, {}, 4, {}, Condition(target, 0.0))), 1e-5, 1e-6));
