@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# Direct Inversion's study (Elarabawy et al. 2022, Figs. 6-9) on Fashion-MNIST, with
-# class-conditional classifier-free guidance in place of text guidance:
-#   landscape/  reconstruction MSE over inversion steps x inference steps, no guidance (Fig. 8)
+# Direct Inversion's study (Elarabawy et al. 2022, Figs. 1 and 6-9) on Fashion-MNIST, with
+# class-conditional classifier-free guidance in place of text guidance. Direct Inversion runs
+# both ways the paper describes the injected noise (--merge-with eps: each step's inverted eps,
+# Fig. 4; xT: the final inverted noise x~_T, section 3.2) and inverts under the null class (the
+# authors' empty prompt) and under the source class; SDEdit runs Meng et al.'s stochastic
+# process (eta = 1) under several noise seeds, summaries giving means and 95% confidence
+# intervals; pairs whose source class already is the target are left out of the scores.
 #   tradeoff/   fidelity and editability over the merge λ at fixed w (Fig. 7), SDEdit over its
-#               strength t0 and inversion + guidance, on one fidelity-editability plot
-#   heatmap/    the λ x w heat maps of fidelity and editability (Fig. 9)
+#               strength t0 and inversion + guidance: fig7-tradeoff-ssim.png and
+#               fig7-tradeoff-feature-distance.png (the classifier-feature distance, our
+#               stand-in for the paper's LPIPS axis)
+#   landscape/  fidelity over inversion steps x inference steps at fixed w and λ (Fig. 8):
+#               fig8-mse-by-inversion-and-inference-steps.png, fig8-feature-distance-...
+#   steps/      fidelity over inversion steps up to 250 at fixed inference steps (Fig. 6):
+#               fig6-fidelity-over-inversion-steps.png
+#   heatmap/    the λ x w heat maps of fidelity and editability (Fig. 9):
+#               fig9-{mse,ssim,feature-distance,target-probability}-by-merge-and-guidance.png
 #   picture/    test images x 4 target classes at the best Direct Inversion setting (Fig. 1)
 #   table.md    success rate at a fixed fidelity and fidelity at a fixed success rate, a method
-# Every part writes summary.csv (a row a setting) and its PNGs.
+#               (and condition and injected noise), on SSIM and on the feature distance
+# Every part writes summary.csv (a row a setting) and its PNGs; the figures are copied to the
+# top of --out under the names above.
 #   scripts/direct-inversion-study.sh [--quick] [--model CC] [--classifier C] [--images N]
-#                                     [--guidance W] [--out DIR]
+#                                     [--guidance W] [--seeds S] [--out DIR]
 # Without models it trains a class-conditional denoiser (configs/class-conditional-quick.toml;
 # --quick: 600 steps) and a classifier (3 epochs; --quick: 1). DDIM_THREADS sets --threads;
 # DDIM=path/to/ddim uses that binary instead of installing and building.
@@ -19,6 +32,7 @@ out=runs/direct-inversion-study
 quick=0
 n=""
 w=3
+seeds=""
 model=""
 classifier=""
 while [ $# -gt 0 ]; do
@@ -28,19 +42,24 @@ while [ $# -gt 0 ]; do
     --classifier) classifier="$2"; shift ;;
     --images) n="$2"; shift ;;
     --guidance) w="$2"; shift ;;
+    --seeds) seeds="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "direct-inversion-study: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+# steps: the inversion and inference steps of the fixed-step parts (the paper: 100 each);
+# grid_steps: Fig. 8's axes; inversion_steps: Fig. 6's axis at `steps` inference steps.
 if [ "$quick" = 1 ]; then
-  n="${n:-16}"; train_steps=600; epochs=1
-  grid_steps=5,10,20; steps=20; merges=0,0.5,0.75,0.85,0.9,0.95,1; guidances=0,1,2,3,5
+  n="${n:-16}"; train_steps=600; epochs=1; seeds="${seeds:-2}"
+  grid_steps=5,10,20; steps=20; inversion_steps=5,10,20,50,100,250
+  merges=0,0.5,0.75,0.85,0.9,0.95,1; guidances=0,1,2,3,5
   strengths=0.25,0.5,0.6,0.7,0.8,0.9,1
 else
-  n="${n:-64}"; train_steps=2000; epochs=3
-  grid_steps=10,20,50,100; steps=50; merges=0,0.25,0.5,0.6,0.7,0.8,0.85,0.9,0.95,1; guidances=0,1,2,3,5,7
+  n="${n:-64}"; train_steps=2000; epochs=3; seeds="${seeds:-3}"
+  grid_steps=10,20,50,100; steps=100; inversion_steps=10,25,50,75,100,150,200,250
+  merges=0,0.25,0.5,0.6,0.7,0.8,0.85,0.9,0.95,1; guidances=0,1,2,3,5,7
   strengths=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1
 fi
 if [ -z "${DDIM:-}" ]; then
@@ -69,58 +88,101 @@ if [ -z "$classifier" ]; then
   classifier="$out/classifier/model.pt"
   timed classifier "${ddim[@]}" train-classifier --epochs "$epochs" --out "$out/classifier"
 fi
-edit=("${ddim[@]}" edit --model "$model" --classifier "$classifier")
+edit=("${ddim[@]}" edit --model "$model" --classifier "$classifier" --exclude-same-class)
 targets=Sneaker,Bag,Trouser,Dress
-# Fig. 8: inversion then sampling with the null class on both sides, no injection: a reconstruction.
-timed landscape "${edit[@]}" --limit "$n" --to 0 --from none --method inversion --guidance 0 \
-  --inversion-steps "$grid_steps" --steps "$grid_steps" --out "$out/landscape"
-# Fig. 7 and the baselines: one w, every method through its knob.
-timed tradeoff "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion,inversion,sdedit --guidance "$w" \
-  --merge "$merges" --strength "$strengths" --inversion-steps "$steps" --steps "$steps" --out "$out/tradeoff"
-# Fig. 9: λ x w.
-timed heatmap "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$guidances" --merge "$merges" \
-  --inversion-steps "$steps" --steps "$steps" --out "$out/heatmap"
-python3 - "$out" "$n" "$w" > "$out/table.md" <<'PY'
+# Fig. 7 and the baselines: one w, every method through its knob; Direct Inversion both ways of
+# injecting and both inversion conditions, inversion + guidance under both conditions, SDEdit
+# stochastic under several seeds.
+timed tradeoff "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion,inversion,sdedit \
+  --guidance "$w" --merge "$merges" --merge-with eps,xT --invert-under null,source --strength "$strengths" \
+  --eta 1 --seeds "$seeds" --inversion-steps "$steps" --steps "$steps" --out "$out/tradeoff"
+python3 - "$out" "$n" "$w" "$seeds" > "$out/table.md" <<'PY'
 import csv, sys
-out, n, w = sys.argv[1], sys.argv[2], sys.argv[3]
+out, n, w, seeds = sys.argv[1:5]
 rows = list(csv.DictReader(open(f"{out}/tradeoff/summary.csv")))
+num = lambda v: float(v) if v else None
 for r in rows:
-    for k in ("ssim", "success_rate", "target_probability", "mse", "merge", "strength"):
-        r[k] = float(r[k]) if r[k] else None
-knob = {"direct-inversion": ("merge", "λ"), "sdedit": ("strength", "t0"), "inversion": (None, "")}
-# The fixed levels: the median fidelity and median success over every setting of every method,
-# so that both lie inside the range the methods span.
-ssims = sorted(r["ssim"] for r in rows)
-rates = sorted(r["success_rate"] for r in rows)
-fid = ssims[len(ssims) // 2]
-suc = rates[len(rates) // 2]
+    for k in list(r):
+        if k not in ("method", "inversion_condition", "merge_with", "inversion"):
+            r[k] = num(r[k])
+def family(r):
+    if r["method"] == "direct-inversion":
+        return f"direct-inversion ({r['inversion_condition']} inversion, merge with {r['merge_with']})"
+    if r["method"] == "inversion":
+        return f"inversion + guidance ({r['inversion_condition']} inversion)"
+    return f"SDEdit (eta = {r['eta']:g}, {seeds} seeds)"
 def setting(r):
-    k, name = knob[r["method"]]
-    return f"{name} = {r[k]:g}" if k else "-"
+    if r["method"] == "direct-inversion":
+        return f"λ = {r['merge']:g}"
+    if r["method"] == "sdedit":
+        return f"t0 = {r['strength']:g}"
+    return "-"
+families = []
+for r in rows:
+    if family(r) not in families:
+        families.append(family(r))
+ci = lambda r, k, f: (f + " ± " + f).format(r[k], r[k + "_ci95"])
+# The fixed levels: the median fidelity and median success over every setting of every method,
+# so that both lie inside the range the methods span. Fidelity: SSIM (higher is faithful) and
+# the classifier-feature distance (our LPIPS stand-in; lower is faithful).
+median = lambda v: sorted(v)[len(v) // 2]
+suc = median([r["success_rate"] for r in rows])
 print(f"# Direct Inversion study: {n} test images x 4 targets (Sneaker, Bag, Trouser, Dress), w = {w}")
 print()
-print(f"| method | best success with SSIM >= {fid:.3f} | setting | best SSIM with success >= {suc:.2f} | setting |")
-print("|---|---|---|---|---|")
+print("Pairs whose source class already is the target are left out; ± is the 95% confidence")
+print(f"interval of the mean over the pairs (SDEdit: each pair's score averaged over {seeds} seeds).")
 best = {}
-for m in ("direct-inversion", "inversion", "sdedit"):
-    of = [r for r in rows if r["method"] == m]
-    a = [r for r in of if r["ssim"] >= fid]
-    b = [r for r in of if r["success_rate"] >= suc]
-    ra = max(a, key=lambda r: (r["success_rate"], r["ssim"])) if a else None
-    rb = max(b, key=lambda r: (r["ssim"], r["success_rate"])) if b else None
-    cell = lambda r, v, f: (f.format(r[v]), setting(r)) if r else ("unreachable", "-")
-    print("| {} | {} | {} | {} | {} |".format(m, *cell(ra, "success_rate", "{:.2f}"), *cell(rb, "ssim", "{:.3f}")))
-    if m == "direct-inversion" and ra:
-        best["merge"] = ra["merge"]
+for metric, higher, fmt in (("ssim", True, "{:.3f}"), ("feature_distance", False, "{:.3f}")):
+    level = median([r[metric] for r in rows])
+    ok = (lambda r: r[metric] >= level) if higher else (lambda r: r[metric] <= level)
+    sign = ">=" if higher else "<="
+    print()
+    print(f"| method | best success with {metric} {sign} {level:.3f} | setting | "
+          f"best {metric} with success >= {suc:.2f} | setting |")
+    print("|---|---|---|---|---|")
+    for f in families:
+        of = [r for r in rows if family(r) == f]
+        a = [r for r in of if ok(r)]
+        b = [r for r in of if r["success_rate"] >= suc]
+        ra = max(a, key=lambda r: (r["success_rate"], r[metric] if higher else -r[metric])) if a else None
+        rb = max(b, key=lambda r: (r[metric] if higher else -r[metric], r["success_rate"])) if b else None
+        cells = ((ci(ra, "success_rate", "{:.2f}"), setting(ra)) if ra else ("unreachable", "-")) + \
+                ((ci(rb, metric, fmt), setting(rb)) if rb else ("unreachable", "-"))
+        print("| {} | {} | {} | {} | {} |".format(f, *cells))
+        if metric == "ssim" and ra and f.startswith("direct-inversion (null inversion, merge with eps"):
+            best["merge"] = ra["merge"]
 open(f"{out}/best-merge.txt", "w").write(f"{best.get('merge', 0.5):g}\n")
 PY
 merge=$(cat "$out/best-merge.txt")
+# Fig. 8: fidelity over inversion x inference steps at fixed guidance and injection.
+timed landscape "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$w" \
+  --merge "$merge" --inversion-steps "$grid_steps" --steps "$grid_steps" --out "$out/landscape"
+# Fig. 6: fidelity over inversion steps (up to 250) at fixed inference steps, guidance and injection.
+timed steps "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$w" \
+  --merge "$merge" --inversion-steps "$inversion_steps" --steps "$steps" --out "$out/steps"
+# Fig. 9: λ x w.
+timed heatmap "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$guidances" \
+  --merge "$merges" --inversion-steps "$steps" --steps "$steps" --out "$out/heatmap"
 # Fig. 1: the best Direct Inversion setting at the fixed fidelity, 8 images x 4 targets.
 timed picture "${edit[@]}" --limit 8 --show 8 --to "$targets" --method direct-inversion --guidance "$w" \
   --merge "$merge" --inversion-steps "$steps" --steps "$steps" --out "$out/picture"
+# The figures under the names of what they show.
+family=direct-inversion-null-eps
+cp "$out/tradeoff/tradeoff-ssim.png" "$out/fig7-tradeoff-ssim.png"
+cp "$out/tradeoff/tradeoff-feature-distance.png" "$out/fig7-tradeoff-feature-distance.png"
+for metric in mse ssim feature-distance; do
+  cp "$out/landscape/heatmap-$family-$metric-by-inversion-steps-and-inference-steps.png" \
+    "$out/fig8-$metric-by-inversion-and-inference-steps.png"
+done
+cp "$out/steps/curve-$family-over-inversion-steps.png" "$out/fig6-fidelity-over-inversion-steps.png"
+for metric in mse ssim feature-distance target-probability; do
+  cp "$out/heatmap/heatmap-$family-$metric-by-guidance-w-and-merge-lambda.png" \
+    "$out/fig9-$metric-by-merge-and-guidance.png"
+done
+cp "$out/picture/edits.png" "$out/fig1-edits-at-the-best-merge.png"
 {
   echo
   echo "Times (seconds): $(tr '\n' ' ' < "$out/times.txt")"
 } >> "$out/table.md"
 cat "$out/table.md"
-echo "wrote $out: landscape/ tradeoff/ heatmap/ picture/ (summary.csv and PNGs each), table.md"
+echo "wrote $out: fig1, fig6-fig9 PNGs, table.md; tradeoff/ landscape/ steps/ heatmap/ picture/ (summary.csv and PNGs each)"

@@ -2,10 +2,12 @@
 // sample, invert, reconstruct, interpolate.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "ddim/data/counterfactual.h"
@@ -592,7 +594,9 @@ TEST(CliModel, EditsOnFontsAreScoredAgainstTheTrueEdits) {
     if (c.values[c.labels[row].item<int64_t>()] == (i < 2 ? "red" : "blue")) EXPECT_NEAR(want, 0.0, 1e-12);
   }
   const auto summary = read_text(dir + "/edit/summary.csv");
-  EXPECT_NE(summary.find("truth_mse,truth_ssim,truth_feature_distance"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("truth_mse,truth_mse_ci95,truth_ssim,truth_ssim_ci95,truth_feature_distance"),
+            std::string::npos)
+      << summary;
 }
 
 // Class-conditional training, guided sampling, and editing (Direct Inversion and baselines).
@@ -641,27 +645,89 @@ TEST(CliModel, ClassConditionalSamplingAndEditing) {
                       "8", "--out", dir + "/cls"})
                 .status,
             0);
-  r = run_ddim({"edit", "--model", model, "--classifier", dir + "/cls/model.pt", "--limit", "3", "--to",
-                "1,7", "--steps", "3", "--inversion-steps", "3", "--method", "direct-inversion,sdedit",
-                "--merge", "0,1", "--out", dir + "/edit"});
+  r = run_ddim({"edit",
+                "--model",
+                model,
+                "--classifier",
+                dir + "/cls/model.pt",
+                "--limit",
+                "3",
+                "--to",
+                "1,7",
+                "--steps",
+                "3",
+                "--inversion-steps",
+                "3",
+                "--method",
+                "direct-inversion,sdedit",
+                "--merge",
+                "0,1",
+                "--seeds",
+                "2",
+                "--out",
+                dir + "/edit"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(read_text(dir + "/edit/metrics.json"));
-  ASSERT_EQ(j["settings"].size(), 3u);  // λ = 0 and 1, and SDEdit
+  ASSERT_EQ(j["settings"].size(), 4u);  // λ = 0 and 1, and SDEdit under two seeds
   EXPECT_EQ(j["settings"][1]["merge"], 1.0);
+  EXPECT_EQ(j["settings"][1]["inversion_condition"], "null");  // the authors' default
+  EXPECT_EQ(j["settings"][1]["merge_with"], "eps");
   EXPECT_LT(j["settings"][1]["mean"]["mse"].get<double>(), 1e-8);
   EXPECT_GT(j["settings"][0]["mean"]["mse"].get<double>(), 1e-6);
   EXPECT_TRUE(j["settings"][0]["mean"].contains("success_rate"));
   EXPECT_EQ(j["settings"][0]["per_image"].size(), 6u);  // 3 images x 2 targets
-  EXPECT_EQ(load_tensor(dir + "/edit/edits.pt").sizes(), (std::vector<int64_t>{3, 2, 3, 1, 28, 28}));
+  EXPECT_EQ(j["settings"][2]["eta"], 1.0);              // SDEdit's stochastic process by default
+  EXPECT_NE(j["settings"][2]["seed"], j["settings"][3]["seed"]);
+  EXPECT_EQ(load_tensor(dir + "/edit/edits.pt").sizes(), (std::vector<int64_t>{4, 2, 3, 1, 28, 28}));
   for (const auto& f : {"edits.png", "sweep.png", "metrics.csv", "config.toml"})
     EXPECT_TRUE(file_exists(dir + "/edit/" + f)) << f;
+  // metrics.csv: a row an edit; a knob the method does not have is an empty cell.
   const auto csv = read_text(dir + "/edit/metrics.csv");
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3 * 6);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 4 * 6);
+  std::vector<std::vector<std::string>> table;
+  {
+    std::istringstream lines(csv);
+    for (std::string line; std::getline(lines, line);) {
+      table.emplace_back();
+      std::istringstream cells(line);
+      for (std::string cell; std::getline(cells, cell, ',');) table.back().push_back(cell);
+      if (!line.empty() && line.back() == ',') table.back().push_back("");
+    }
+  }
+  auto column = [&](const std::string& name) {
+    const auto it = std::find(table[0].begin(), table[0].end(), name);
+    EXPECT_NE(it, table[0].end()) << name;
+    return static_cast<size_t>(it - table[0].begin());
+  };
+  for (size_t row = 1; row < table.size(); ++row) {
+    ASSERT_EQ(table[row].size(), table[0].size()) << csv;
+    const bool sdedit = table[row][column("method")] == "sdedit";
+    for (const auto* knob : {"strength", "eta", "seed"})
+      EXPECT_EQ(table[row][column(knob)].empty(), !sdedit) << knob << " in row " << row;
+    for (const auto* knob :
+         {"merge", "merge_with", "inject_every", "inject_until", "inversion_steps", "inversion_condition"})
+      EXPECT_EQ(table[row][column(knob)].empty(), sdedit) << knob << " in row " << row;
+  }
+  // summary.csv: a row a setting, SDEdit's seeds pooled, means with 95% confidence intervals.
   const auto summary = read_text(dir + "/edit/summary.csv");
   EXPECT_EQ(std::count(summary.begin(), summary.end(), '\n'), 1 + 3);
-  // The charts: the fidelity-editability plane, and λ (the one knob Direct Inversion varies).
-  for (const auto& f : {"tradeoff.png", "curve-direct-inversion.png"})
+  EXPECT_NE(summary.find("ssim,ssim_ci95,feature_distance,feature_distance_ci95"), std::string::npos)
+      << summary;
+  // The charts: the fidelity-editability planes (SSIM and the feature distance), and λ (the
+  // one knob Direct Inversion varies).
+  for (const auto& f : {"tradeoff-ssim.png", "tradeoff-feature-distance.png",
+                        "curve-direct-inversion-null-eps-over-merge-lambda.png"})
     EXPECT_TRUE(file_exists(dir + "/edit/" + f)) << f;
+  // --exclude-same-class scores only the pairs whose source class is not already the target.
+  r = run_ddim({"edit", "--model", model, "--classifier", dir + "/cls/model.pt", "--limit", "3", "--to",
+                "1,7", "--steps", "2", "--inversion-steps", "2", "--method", "inversion",
+                "--exclude-same-class", "--out", dir + "/across"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  size_t across = 0;
+  for (const auto& e : j["settings"][0]["per_image"]) across += e["source"] != e["target"];
+  const auto x = nlohmann::json::parse(read_text(dir + "/across/metrics.json"));
+  EXPECT_EQ(x["settings"][0]["per_image"].size(), across);
+  for (const auto& e : x["settings"][0]["per_image"]) EXPECT_NE(e["source"], e["target"]);
   // Fig. 8's landscape: two knobs vary, a heat map a score; null class both ways, no guidance.
   r = run_ddim({"edit", "--model", model, "--limit", "2", "--to", "0", "--from", "none", "--method",
                 "inversion", "--guidance", "0", "--inversion-steps", "2,3", "--steps", "2,3", "--out",
@@ -671,6 +737,7 @@ TEST(CliModel, ClassConditionalSamplingAndEditing) {
   ASSERT_EQ(l["settings"].size(), 4u);
   EXPECT_EQ(l["settings"][1]["inversion_steps"], 2);
   EXPECT_EQ(l["settings"][1]["steps"], 3);
-  EXPECT_TRUE(file_exists(dir + "/landscape/heatmap-inversion-mse.png"));
-  EXPECT_FALSE(file_exists(dir + "/landscape/tradeoff.png"));  // no classifier, no editability
+  EXPECT_TRUE(
+      file_exists(dir + "/landscape/heatmap-inversion-null-mse-by-inversion-steps-and-inference-steps.png"));
+  EXPECT_FALSE(file_exists(dir + "/landscape/tradeoff-ssim.png"));  // no classifier, no editability
 }

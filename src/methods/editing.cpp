@@ -16,11 +16,11 @@ constexpr uint64_t kSdeditStream = 0x5de;
 // An image batch inverted along a grid, with the eps of every inversion step.
 struct Inverted {
   TimeGrid grid;
-  torch::Tensor seed;                   // x~_T
+  torch::Tensor seed;                   // x~_T, the encoded noise
   std::vector<torch::Tensor> step_eps;  // step_eps[j]: the eps of the step between grid points j + 1 and j
 };
 
-Inverted invert_recording(const Denoiser& d, const torch::Tensor& x0, const torch::Tensor& source,
+Inverted invert_recording(const Denoiser& d, const torch::Tensor& x0, const torch::Tensor& condition,
                           const EditOptions& o) {
   Inverted inv;
   inv.grid = make_time_grid(d.schedule(), o.inversion_steps);
@@ -28,7 +28,7 @@ Inverted invert_recording(const Denoiser& d, const torch::Tensor& x0, const torc
   io.method = o.inversion;
   io.iterations = o.iterations;
   io.keep_eps = true;
-  auto r = ddim_invert(d.eps_fn(source), x0, inv.grid, io);
+  auto r = ddim_invert(d.eps_fn(condition), x0, inv.grid, io);
   inv.seed = r.x;
   // ddim_invert walks from the clean end: its first eps is that of the step S -> S - 1.
   inv.step_eps.assign(r.eps.rbegin(), r.eps.rend());
@@ -54,7 +54,10 @@ torch::Tensor guided_from_inversion(const Denoiser& d, const Inverted& inv, cons
     throw_if_interrupted();
     auto eps = eps_fn(x, grid.rates[j]);
     if (inject && j % o.inject_every == 0 && grid.times[j] > o.inject_until) {
-      const auto& injected = inv.step_eps[nearest_step(inv.grid, grid.times[j])];
+      // Fig. 4 merges the corresponding step's inverted eps; section 3.2 injects x~_T itself.
+      const auto& injected = o.merge_with == InjectedNoise::EncodedNoise
+                                 ? inv.seed
+                                 : inv.step_eps[nearest_step(inv.grid, grid.times[j])];
       eps = (1 - o.merge) * eps + o.merge * injected;
     }
     x = ddim_step(x, eps, grid.rates[j], grid.rates[j + 1]);
@@ -62,13 +65,51 @@ torch::Tensor guided_from_inversion(const Denoiser& d, const Inverted& inv, cons
   return x;
 }
 
-// SDEdit: the image noised to t0, then guided DDIM from t0 with steps of the inference size.
-torch::Tensor sdedit(const Denoiser& d, const torch::Tensor& x0, const torch::Tensor& noise,
-                     const torch::Tensor& target, const EditOptions& o) {
+// Noise for images first .. first + count - 1, one draw from each image's stream.
+class SdeditNoise {
+ public:
+  SdeditNoise(uint64_t seed, int64_t first, int64_t count, std::vector<int64_t> shape)
+      : shape_(std::move(shape)) {
+    for (int64_t i = 0; i < count; ++i) streams_.push_back(sdedit_stream(seed, first + i));
+  }
+  torch::Tensor draw(const torch::Device& device) {
+    std::vector<torch::Tensor> z;
+    for (auto& g : streams_) z.push_back(randn(shape_, g));
+    return torch::stack(z).to(device);
+  }
+
+ private:
+  std::vector<int64_t> shape_;
+  std::vector<at::Generator> streams_;
+};
+
+// SDEdit: the image noised to t0, then the guided reverse process from t0 with steps of the
+// inference size, stochastic DDIM with the setting's η (Song et al. 2021 eq. 12, σ of eq. 16,
+// as ddim_sample_step; here with each image's own noise).
+torch::Tensor sdedit(const Denoiser& d, const torch::Tensor& x0, int64_t first, const torch::Tensor& target,
+                     const EditOptions& o) {
   const auto steps = std::max<int64_t>(1, std::llround(static_cast<double>(o.steps) * o.strength));
   const auto grid = make_time_grid(d.schedule(), steps, GridEnd::PredictedX0, o.strength);
-  const auto r = grid.rates.front();
-  return ddim_sample(d.eps_fn(target, o.guidance), r.signal * x0 + r.noise * noise, grid).x;
+  SdeditNoise noise(o.seed, first, x0.size(0), x0.sizes().slice(1).vec());
+  const auto eps_fn = d.eps_fn(target, o.guidance);
+  const auto& start = grid.rates.front();
+  auto x = start.signal * x0 + start.noise * noise.draw(x0.device());
+  for (int64_t j = 0; j < grid.steps(); ++j) {
+    throw_if_interrupted();
+    const auto& from = grid.rates[j];
+    const auto& to = grid.rates[j + 1];
+    const auto eps = eps_fn(x, from);
+    if (o.eta > 0 && to.noise > 0) {
+      const double a = from.signal * from.signal, a_next = to.signal * to.signal;
+      const double sigma =
+          o.eta * std::sqrt((1 - a_next) / (1 - a)) * std::sqrt(std::max(0.0, 1 - a / a_next));
+      const double dir = std::sqrt(std::max(0.0, 1 - a_next - sigma * sigma));
+      x = to.signal * (x - from.noise * eps) / from.signal + dir * eps + sigma * noise.draw(x.device());
+    } else {
+      x = ddim_step(x, eps, from, to);
+    }
+  }
+  return x;
 }
 
 }  // namespace
@@ -80,6 +121,25 @@ const NameTable<EditMethod>& name_table<EditMethod>() {
                                             {EditMethod::Inversion, "inversion"},
                                             {EditMethod::SDEdit, "sdedit"}}};
   return table;
+}
+
+template <>
+const NameTable<InversionCondition>& name_table<InversionCondition>() {
+  static const NameTable<InversionCondition> table{
+      "inversion condition", {{InversionCondition::Null, "null"}, {InversionCondition::Source, "source"}}};
+  return table;
+}
+
+template <>
+const NameTable<InjectedNoise>& name_table<InjectedNoise>() {
+  static const NameTable<InjectedNoise> table{
+      "injected noise", {{InjectedNoise::InvertedEps, "eps"}, {InjectedNoise::EncodedNoise, "xT"}}};
+  return table;
+}
+
+at::Generator sdedit_stream(uint64_t seed, int64_t index) {
+  DDIM_CHECK_ARG(index >= 0, "an image index must not be negative, got {}", index);
+  return make_generator(mix_seed(seed, kSdeditStream, static_cast<uint64_t>(index)));
 }
 
 void EditOptions::validate() const {
@@ -94,16 +154,20 @@ void EditOptions::validate() const {
                  inject_until);
   DDIM_CHECK_ARG(strength > 0 && strength <= 1, "the SDEdit strength (a time) must be in (0, 1], got {}",
                  strength);
+  DDIM_CHECK_ARG(std::isfinite(eta) && eta >= 0, "SDEdit's eta must be a finite number >= 0, got {}", eta);
 }
 
 std::string EditOptions::describe() const {
   switch (method) {
     case EditMethod::DirectInversion:
-      return fmt::format("direct inversion, w = {:g}, lambda = {:g}", guidance, merge);
+      return fmt::format("direct inversion ({} inversion, merge {}), w = {:g}, lambda = {:g}",
+                         to_string(inversion_condition), to_string(merge_with), guidance, merge);
     case EditMethod::Inversion:
-      return fmt::format("inversion + guided sampling, w = {:g}", guidance);
+      return fmt::format("inversion ({}) + guided sampling, w = {:g}", to_string(inversion_condition),
+                         guidance);
     case EditMethod::SDEdit:
-      return fmt::format("SDEdit from t0 = {:g}, w = {:g}", strength, guidance);
+      return fmt::format("SDEdit from t0 = {:g}, w = {:g}, eta = {:g}, seed {}", strength, guidance, eta,
+                         seed);
   }
   return "?";
 }
@@ -117,13 +181,19 @@ nlohmann::ordered_json EditOptions::to_json() const {
     j["inversion_steps"] = inversion_steps;
     j["inversion"] = to_string(inversion);
     if (inversion == InversionMethod::FixedPoint) j["iterations"] = iterations;
+    j["inversion_condition"] = to_string(inversion_condition);
   }
   if (method == EditMethod::DirectInversion) {
     j["merge"] = merge;
+    j["merge_with"] = to_string(merge_with);
     j["inject_every"] = inject_every;
     j["inject_until"] = inject_until;
   }
-  if (method == EditMethod::SDEdit) j["strength"] = strength;
+  if (method == EditMethod::SDEdit) {
+    j["strength"] = strength;
+    j["eta"] = eta;
+    j["seed"] = seed;
+  }
   return j;
 }
 
@@ -148,32 +218,35 @@ std::vector<torch::Tensor> edit_images(const Denoiser& d, const torch::Tensor& i
   DDIM_CHECK_ARG(!source.defined() || source.sizes() == target.sizes(),
                  "source conditions of shape {}, expected {}", fmt::join(source.sizes(), "x"),
                  fmt::join(target.sizes(), "x"));
+  for (const auto& o : settings)
+    DDIM_CHECK_ARG(source.defined() || o.method == EditMethod::SDEdit ||
+                       o.inversion_condition == InversionCondition::Null,
+                   "{}: inverting under the source class needs the source conditions", o.describe());
   torch::NoGradGuard no_grad;
   const auto device = d.device();
-  // SDEdit's noise for every image at once: the edit does not depend on the batch size.
-  auto gen = make_generator(mix_seed(settings.front().seed, kSdeditStream));
-  std::vector<int64_t> shape = {n};
-  shape.insert(shape.end(), info.shape.begin(), info.shape.end());
-  const auto noise = randn(shape, gen);
   std::vector<std::vector<torch::Tensor>> out(settings.size());
   int64_t done = 0;
   for (int64_t i = 0; i < n; i += batch) {
     const int64_t end = std::min(n, i + batch);
     const auto x0 = d.standardize(images.slice(0, i, end).to(device));
-    const auto src =
-        source.defined() ? source.slice(0, i, end).to(device) : null_condition(end - i, k - 1).to(device);
+    const auto null = null_condition(end - i, k - 1).to(device);
+    const auto src = source.defined() ? source.slice(0, i, end).to(device) : null;
     const auto tgt = target.slice(0, i, end).to(device);
-    std::map<std::tuple<int64_t, int, int64_t>, Inverted> inversions;  // settings that invert alike share one
+    // Settings that invert alike share one inversion.
+    std::map<std::tuple<int64_t, int, int64_t, int>, Inverted> inversions;
     for (size_t s = 0; s < settings.size(); ++s) {
       const auto& o = settings[s];
       torch::Tensor x;
       if (o.method == EditMethod::SDEdit) {
-        x = sdedit(d, x0, noise.slice(0, i, end).to(device), tgt, o);
+        x = sdedit(d, x0, i, tgt, o);
       } else {
+        const bool under_source = o.inversion_condition == InversionCondition::Source;
         const auto key = std::make_tuple(o.inversion_steps, static_cast<int>(o.inversion),
-                                         o.inversion == InversionMethod::FixedPoint ? o.iterations : 0);
+                                         o.inversion == InversionMethod::FixedPoint ? o.iterations : 0,
+                                         static_cast<int>(o.inversion_condition));
         auto it = inversions.find(key);
-        if (it == inversions.end()) it = inversions.emplace(key, invert_recording(d, x0, src, o)).first;
+        if (it == inversions.end())
+          it = inversions.emplace(key, invert_recording(d, x0, under_source ? src : null, o)).first;
         x = guided_from_inversion(d, it->second, tgt, o);
       }
       out[s].push_back(info.crop(d.to_data(x)).to(torch::kCPU));

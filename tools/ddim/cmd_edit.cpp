@@ -18,6 +18,10 @@
 #include "progress.h"
 #include "sampling_args.h"
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+
 namespace ddim::cli {
 namespace {
 
@@ -26,9 +30,12 @@ struct EditArgs {
   InputArgs inputs;
   std::vector<std::string> to;
   std::vector<std::string> methods = {"direct-inversion"};
+  std::vector<std::string> invert_under = {"null"}, merge_with = {"eps"};
   std::vector<double> guidance = {3.0}, merge = {0.5}, strength = {0.5};
   std::vector<int64_t> inversion_steps = {50}, steps = {50};
   EditOptions base;
+  int64_t seeds = 1;
+  bool exclude_same_class = false;
   int64_t batch = 256;
   Weights weights = Weights::EMA;
   bool bf16 = false;
@@ -46,21 +53,34 @@ std::vector<EditOptions> settings_of(const EditArgs& a) {
     const auto& values = method == EditMethod::DirectInversion ? a.merge
                          : method == EditMethod::SDEdit        ? a.strength
                                                                : std::vector<double>{0.0};
+    // The knobs a method does not have do not multiply its settings either.
+    const auto conditions =
+        method == EditMethod::SDEdit ? std::vector<std::string>{a.invert_under.front()} : a.invert_under;
+    const auto merges_with =
+        method == EditMethod::DirectInversion ? a.merge_with : std::vector<std::string>{a.merge_with.front()};
+    // SDEdit is stochastic: its settings run under several noise seeds (Meng et al. average
+    // over samples); the deterministic methods need one.
+    const int64_t seeds = method == EditMethod::SDEdit ? a.seeds : 1;
     for (int64_t inv : inversion_steps)
       for (int64_t steps : a.steps)
         for (double w : a.guidance)
-          for (double v : values) {
-            auto o = a.base;
-            o.method = method;
-            o.inversion_steps = inv;
-            o.steps = steps;
-            o.guidance = w;
-            o.seed = global_options().seed;
-            if (method == EditMethod::DirectInversion) o.merge = v;
-            if (method == EditMethod::SDEdit) o.strength = v;
-            o.validate();
-            out.push_back(o);
-          }
+          for (const auto& condition : conditions)
+            for (const auto& with : merges_with)
+              for (double v : values)
+                for (int64_t r = 0; r < seeds; ++r) {
+                  auto o = a.base;
+                  o.method = method;
+                  o.inversion_steps = inv;
+                  o.steps = steps;
+                  o.guidance = w;
+                  o.inversion_condition = from_string<InversionCondition>(condition);
+                  o.merge_with = from_string<InjectedNoise>(with);
+                  o.seed = global_options().seed + static_cast<uint64_t>(r);
+                  if (method == EditMethod::DirectInversion) o.merge = v;
+                  if (method == EditMethod::SDEdit) o.strength = v;
+                  o.validate();
+                  out.push_back(o);
+                }
   }
   return out;
 }
@@ -152,7 +172,75 @@ void write_sweep(const std::string& path, const torch::Tensor& originals,
   write_png(path, labeled_rows(rows, labels, {}, lo));
 }
 
-// The knobs of a setting, by name (the charts' axes).
+// The scores of edits, by name, a value an edit (float64 [P]); the undefined ones left out.
+std::vector<std::pair<std::string, torch::Tensor>> metrics_of(const EditScores& s) {
+  std::vector<std::pair<std::string, torch::Tensor>> m = {{"mse", s.mse}, {"ssim", s.ssim}};
+  if (s.feature_distance.defined()) {
+    m.emplace_back("feature_distance", s.feature_distance);
+    m.emplace_back("target_probability", s.target_probability);
+    m.emplace_back("success_rate", s.success.to(torch::kFloat64));
+  }
+  if (s.truth_mse.defined()) {
+    m.emplace_back("truth_mse", s.truth_mse);
+    m.emplace_back("truth_ssim", s.truth_ssim);
+    if (s.truth_feature_distance.defined())
+      m.emplace_back("truth_feature_distance", s.truth_feature_distance);
+  }
+  return m;
+}
+
+// The settings that differ only in SDEdit's noise seed, their scores pooled: a pair's (image,
+// target) score is its mean over the seeds; `mean` and `ci95` (the half-width of the 95%
+// confidence interval of the mean, 1.96 standard errors) are over the pairs.
+struct SettingGroup {
+  EditOptions options;  // the first member's
+  std::vector<size_t> members;
+  int64_t pairs = 0;
+  std::map<std::string, double> mean, ci95;
+  double get(const std::string& metric) const { return mean.count(metric) ? mean.at(metric) : NAN; }
+};
+
+std::vector<SettingGroup> group_settings(const std::vector<EditOptions>& settings,
+                                         const std::vector<EditScores>& scores) {
+  std::vector<SettingGroup> groups;
+  std::map<std::string, size_t> index;
+  for (size_t s = 0; s < settings.size(); ++s) {
+    auto key = settings[s].to_json();
+    key.erase("seed");
+    const auto [it, added] = index.emplace(key.dump(), groups.size());
+    if (added) groups.push_back({settings[s], {}, 0, {}, {}});
+    groups[it->second].members.push_back(s);
+  }
+  for (auto& g : groups) {
+    const auto names = metrics_of(scores[g.members.front()]);
+    for (size_t m = 0; m < names.size(); ++m) {
+      std::vector<torch::Tensor> runs;
+      for (size_t s : g.members) runs.push_back(metrics_of(scores[s])[m].second);
+      const auto per_pair = torch::stack(runs).mean(0);
+      g.pairs = per_pair.size(0);
+      g.mean[names[m].first] = per_pair.mean().item<double>();
+      g.ci95[names[m].first] =
+          g.pairs > 1 ? 1.96 * per_pair.std().item<double>() / std::sqrt(static_cast<double>(g.pairs)) : 0.0;
+    }
+  }
+  return groups;
+}
+
+// A method's curve or map: the settings of one method with the same choice of the
+// categorical knobs (the inversion's condition, the injected noise, SDEdit's η).
+std::string family_of(const EditOptions& o) {
+  switch (o.method) {
+    case EditMethod::DirectInversion:
+      return fmt::format("direct-inversion-{}-{}", to_string(o.inversion_condition), to_string(o.merge_with));
+    case EditMethod::Inversion:
+      return fmt::format("inversion-{}", to_string(o.inversion_condition));
+    case EditMethod::SDEdit:
+      return fmt::format("sdedit-eta{:g}", o.eta);
+  }
+  return "?";
+}
+
+// The numeric knobs of a setting, by name (the charts' axes).
 std::vector<std::pair<std::string, double>> knobs_of(const EditOptions& o) {
   return {{"inversion steps", static_cast<double>(o.inversion_steps)},
           {"inference steps", static_cast<double>(o.steps)},
@@ -161,74 +249,92 @@ std::vector<std::pair<std::string, double>> knobs_of(const EditOptions& o) {
           {"strength t0", o.strength}};
 }
 
-// The fidelity-editability plane (the paper's Fig. 7): a curve a method, through its settings.
-void write_tradeoff(const std::string& path, const std::vector<EditOptions>& settings,
-                    const std::vector<EditScores>& scores) {
-  std::vector<Series> series;
-  for (const auto m : {EditMethod::DirectInversion, EditMethod::Inversion, EditMethod::SDEdit}) {
-    Series s;
-    s.label = to_string(m);
-    for (size_t i = 0; i < settings.size(); ++i) {
-      if (settings[i].method != m) continue;
-      s.x.push_back(scores[i].target_probability.mean().item<double>());
-      s.y.push_back(scores[i].ssim.mean().item<double>());
-    }
-    if (s.x.empty()) continue;
-    s.style = s.x.size() > 1 ? Series::Style::Line : Series::Style::Points;
-    series.push_back(std::move(s));
-  }
-  PlotOptions p;
-  p.title = "fidelity vs editability (a point a setting)";
-  p.xlabel = "editability: mean probability of the target class";
-  p.ylabel = "fidelity: mean SSIM to the original";
-  plot_xy(path, series, p);
+std::string slug(std::string name) {
+  for (auto& c : name)
+    if (c == ' ' || c == '_') c = '-';
+  return name;
 }
 
-// For each method whose settings vary exactly one knob, its scores over it (curve-METHOD.png);
-// exactly two, heat maps of the mean scores over both (heatmap-METHOD-METRIC.png; Figs. 8 and
-// 9: inversion x inference steps, merge x guidance).
-void write_knob_charts(const std::string& out, const std::vector<EditOptions>& settings,
-                       const std::vector<EditScores>& scores) {
-  for (const auto m : {EditMethod::DirectInversion, EditMethod::Inversion, EditMethod::SDEdit}) {
-    std::vector<size_t> of;
-    for (size_t i = 0; i < settings.size(); ++i)
-      if (settings[i].method == m) of.push_back(i);
-    if (of.empty()) continue;
-    const size_t knob_count = knobs_of(settings[of[0]]).size();
+// How far each metric is from the original: the fidelity axes (SSIM up is faithful; MSE and
+// the classifier-feature distance, our stand-in for the paper's LPIPS, down is).
+const std::vector<std::pair<std::string, std::string>> kFidelity = {
+    {"ssim", "mean SSIM (higher: faithful)"}, {"feature_distance", "feature distance (lower: faithful)"}};
+
+// The fidelity-editability plane (the paper's Fig. 7), once a fidelity axis
+// (tradeoff-ssim.png, tradeoff-feature-distance.png): a curve a family, through its settings.
+void write_tradeoffs(const std::string& out, const std::vector<SettingGroup>& groups) {
+  std::vector<std::string> families;
+  for (const auto& g : groups)
+    if (std::find(families.begin(), families.end(), family_of(g.options)) == families.end())
+      families.push_back(family_of(g.options));
+  for (const auto& [metric, label] : kFidelity) {
+    std::vector<Series> series;
+    for (const auto& f : families) {
+      Series s;
+      s.label = f;
+      for (const auto& g : groups) {
+        if (family_of(g.options) != f) continue;
+        s.x.push_back(g.get("target_probability"));
+        s.y.push_back(g.get(metric));
+      }
+      s.style = s.x.size() > 1 ? Series::Style::Line : Series::Style::Points;
+      series.push_back(std::move(s));
+    }
+    PlotOptions p;
+    p.title = metric == "ssim" ? "fidelity (SSIM to the original) vs editability"
+                               : "fidelity (feature distance, an LPIPS stand-in) vs editability";
+    p.xlabel = "editability: mean probability of the target class";
+    p.ylabel = "fidelity: " + label;
+    plot_xy(fmt::format("{}/tradeoff-{}.png", out, slug(metric)), series, p);
+  }
+}
+
+// For each family whose settings vary exactly one knob, its scores over it
+// (curve-FAMILY-over-KNOB.png; the paper's Figs. 6 and 7); exactly two, heat maps of the mean
+// scores over both (heatmap-FAMILY-METRIC-by-KNOB-and-KNOB.png; Figs. 8 and 9: inversion x
+// inference steps, merge x guidance).
+void write_knob_charts(const std::string& out, const std::vector<SettingGroup>& groups) {
+  std::vector<std::string> families;
+  for (const auto& g : groups)
+    if (std::find(families.begin(), families.end(), family_of(g.options)) == families.end())
+      families.push_back(family_of(g.options));
+  for (const auto& family : families) {
+    std::vector<const SettingGroup*> of;
+    for (const auto& g : groups)
+      if (family_of(g.options) == family) of.push_back(&g);
+    const auto names = knobs_of(of[0]->options);
     std::vector<size_t> varying;
-    std::vector<std::vector<double>> values(knob_count);
-    for (size_t k = 0; k < knob_count; ++k) {
-      for (size_t i : of) values[k].push_back(knobs_of(settings[i])[k].second);
+    std::vector<std::vector<double>> values(names.size());
+    for (size_t k = 0; k < names.size(); ++k) {
+      for (const auto* g : of) values[k].push_back(knobs_of(g->options)[k].second);
       std::sort(values[k].begin(), values[k].end());
       values[k].erase(std::unique(values[k].begin(), values[k].end()), values[k].end());
       if (values[k].size() > 1) varying.push_back(k);
     }
-    const auto names = knobs_of(settings[of[0]]);
+    const bool classified = of[0]->mean.count("target_probability") > 0;
+    std::vector<std::string> metrics = {"mse", "ssim"};
+    if (classified) metrics.insert(metrics.end(), {"feature_distance", "target_probability", "success_rate"});
     if (varying.size() == 1) {
-      // One knob: the scores over it (the paper's Fig. 7 as curves).
       const size_t k = varying[0];
-      std::vector<size_t> order = of;
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return knobs_of(settings[a])[k].second < knobs_of(settings[b])[k].second;
+      auto order = of;
+      std::stable_sort(order.begin(), order.end(), [&](const SettingGroup* a, const SettingGroup* b) {
+        return knobs_of(a->options)[k].second < knobs_of(b->options)[k].second;
       });
       std::vector<Series> series;
-      for (const std::string metric : {"ssim", "target_probability", "success_rate"}) {
-        if (metric != "ssim" && !scores[of[0]].target_probability.defined()) continue;
+      for (const auto& metric : metrics) {
         Series s;
-        s.label = metric == "ssim"                 ? "fidelity (SSIM)"
-                  : metric == "target_probability" ? "target probability"
-                                                   : "success rate";
-        for (size_t i : order) {
-          s.x.push_back(knobs_of(settings[i])[k].second);
-          s.y.push_back(scores[i].summary()[metric].get<double>());
+        s.label = metric;
+        for (const auto* g : order) {
+          s.x.push_back(knobs_of(g->options)[k].second);
+          s.y.push_back(g->get(metric));
         }
         series.push_back(std::move(s));
       }
       PlotOptions p;
-      p.title = fmt::format("{}: fidelity and editability over {}", to_string(m), names[k].first);
+      p.title = fmt::format("{}: fidelity and editability over {}", family, names[k].first);
       p.xlabel = names[k].first;
       p.ylabel = "mean score";
-      plot_xy(fmt::format("{}/curve-{}.png", out, to_string(m)), series, p);
+      plot_xy(fmt::format("{}/curve-{}-over-{}.png", out, family, slug(names[k].first)), series, p);
       continue;
     }
     if (varying.size() != 2) continue;
@@ -248,75 +354,103 @@ void write_knob_charts(const std::string& out, const std::vector<EditOptions>& s
     PlotOptions p;
     const auto [x0, x1] = extent(xs, names[kx].first, p.xlabel);
     const auto [y0, y1] = extent(ys, names[ky].first, p.ylabel);
-    const bool classified = scores[of[0]].target_probability.defined();
-    for (const std::string metric : {"mse", "ssim", "target_probability"}) {
-      if (metric == "target_probability" && !classified) continue;
+    for (const auto& metric : metrics) {
+      if (metric == "success_rate") continue;
       auto map = torch::full({static_cast<int64_t>(ys.size()), static_cast<int64_t>(xs.size())}, NAN,
                              torch::kFloat64);
-      for (size_t i : of) {
-        const auto k = knobs_of(settings[i]);
+      for (const auto* g : of) {
+        const auto k = knobs_of(g->options);
         const auto r = std::lower_bound(ys.begin(), ys.end(), k[ky].second) - ys.begin();
         const auto c = std::lower_bound(xs.begin(), xs.end(), k[kx].second) - xs.begin();
-        map[r][c] = scores[i].summary()[metric].get<double>();
+        map[r][c] = g->get(metric);
       }
-      p.title = fmt::format("{}: mean {}", to_string(m), metric);
-      plot_heatmap(fmt::format("{}/heatmap-{}-{}.png", out, to_string(m), metric), map, x0, x1, y0, y1, p);
+      p.title = fmt::format("{}: mean {}", family, metric);
+      plot_heatmap(fmt::format("{}/heatmap-{}-{}-by-{}-and-{}.png", out, family, slug(metric),
+                               slug(names[ky].first), slug(names[kx].first)),
+                   map, x0, x1, y0, y1, p);
     }
   }
 }
 
-// metrics.json (a summary and per-image scores a setting) and metrics.csv (a row an edit).
+// The knob columns of the CSV files: a knob the setting's method does not have (absent from
+// EditOptions::to_json) is left empty.
+const std::vector<std::string> kKnobColumns = {"method",
+                                               "inversion_condition",
+                                               "merge_with",
+                                               "guidance",
+                                               "merge",
+                                               "inject_every",
+                                               "inject_until",
+                                               "strength",
+                                               "eta",
+                                               "steps",
+                                               "inversion_steps",
+                                               "inversion"};
+
+std::string knob_cells(const nlohmann::ordered_json& knobs, const std::vector<std::string>& columns) {
+  std::vector<std::string> cells;
+  for (const auto& c : columns)
+    cells.push_back(!knobs.contains(c)           ? ""
+                    : knobs[c].is_string()       ? knobs[c].get<std::string>()
+                    : knobs[c].is_number_float() ? fmt::format("{:g}", knobs[c].get<double>())
+                                                 : knobs[c].dump());
+  return fmt::format("{}", fmt::join(cells, ","));
+}
+
+// metrics.json (a summary and per-edit scores a setting), metrics.csv (a row an edit) and
+// summary.csv (a row a setting, SDEdit's seeds pooled: means and 95% confidence intervals).
+// `rows`: the scored pairs' rows in the [T * N] target-major edits.
 void write_metrics(const EditArgs& a, const std::vector<EditOptions>& settings,
-                   const std::vector<EditScores>& scores, const torch::Tensor& source,
-                   const torch::Tensor& target, int64_t n) {
-  nlohmann::ordered_json j = {
-      {"model", a.model}, {"classifier", a.classifier}, {"images", n}, {"targets", a.to}};
-  std::string csv =
-      "method,guidance,merge,strength,steps,inversion_steps,image,source,target,mse,ssim,feature_distance,"
-      "target_probability,success,truth_mse,truth_ssim,truth_feature_distance\n";
+                   const std::vector<EditScores>& scores, const std::vector<SettingGroup>& groups,
+                   const torch::Tensor& source, const torch::Tensor& target, const std::vector<int64_t>& rows,
+                   int64_t n) {
+  nlohmann::ordered_json j = {{"model", a.model},
+                              {"classifier", a.classifier},
+                              {"images", n},
+                              {"targets", a.to},
+                              {"excluded_same_class", a.exclude_same_class}};
+  auto csv_columns = kKnobColumns;
+  csv_columns.push_back("seed");
+  std::string csv = fmt::format(
+      "{},image,source,target,mse,ssim,feature_distance,target_probability,success,truth_mse,truth_ssim,"
+      "truth_feature_distance\n",
+      fmt::join(csv_columns, ","));
   for (size_t s = 0; s < settings.size(); ++s) {
     const auto& o = settings[s];
     auto e = o.to_json();
     e["mean"] = scores[s].summary();
-    for (int64_t i = 0; i < target.size(0); ++i) {
-      auto p = scores[s].entry(i);
-      p["image"] = i % n;
-      p["source"] = source[i % n].item<int64_t>();
-      p["target"] = target[i].item<int64_t>();
-      e["per_image"].push_back(p);
+    const auto knobs = knob_cells(e, csv_columns);
+    for (size_t p = 0; p < rows.size(); ++p) {
+      const int64_t i = rows[p];
+      auto entry = scores[s].entry(static_cast<int64_t>(p));
+      entry["image"] = i % n;
+      entry["source"] = source[i % n].item<int64_t>();
+      entry["target"] = target[i].item<int64_t>();
+      e["per_image"].push_back(entry);
+      auto field = [&](const char* key) { return entry.contains(key) ? entry[key].dump() : ""; };
       csv +=
-          fmt::format("{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{},{},{},{},{},{}\n", to_string(o.method),
-                      o.guidance, o.merge, o.strength, o.steps, o.inversion_steps, i % n, p["source"].dump(),
-                      p["target"].dump(), p["mse"].get<double>(), p["ssim"].get<double>(),
-                      p.value("feature_distance", nlohmann::ordered_json()).dump(),
-                      p.value("target_probability", nlohmann::ordered_json()).dump(),
-                      p.value("success", nlohmann::ordered_json()).dump(),
-                      p.value("truth_mse", nlohmann::ordered_json()).dump(),
-                      p.value("truth_ssim", nlohmann::ordered_json()).dump(),
-                      p.value("truth_feature_distance", nlohmann::ordered_json()).dump());
+          fmt::format("{},{},{},{},{:.6g},{:.6g},{},{},{},{},{},{}\n", knobs, i % n, entry["source"].dump(),
+                      entry["target"].dump(), entry["mse"].get<double>(), entry["ssim"].get<double>(),
+                      field("feature_distance"), field("target_probability"), field("success"),
+                      field("truth_mse"), field("truth_ssim"), field("truth_feature_distance"));
     }
     j["settings"].push_back(e);
   }
   write_json(a.out + "/metrics.json", j);
   write_file_atomic(a.out + "/metrics.csv", csv);
-  // summary.csv: a row a setting, the means (what the study's tables and charts read).
-  std::string summary =
-      "method,inversion_steps,steps,guidance,merge,strength,mse,ssim,feature_distance,"
-      "target_probability,success_rate,truth_mse,truth_ssim,truth_feature_distance\n";
-  for (size_t s = 0; s < settings.size(); ++s) {
-    const auto& o = settings[s];
-    const auto m = scores[s].summary();
-    auto field = [&](const char* key) {
-      return m.contains(key) ? fmt::format("{:.6g}", m[key].get<double>()) : "";
-    };
-    // A knob the method does not have is left empty.
-    const bool di = o.method == EditMethod::DirectInversion, sdedit = o.method == EditMethod::SDEdit;
-    summary += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", to_string(o.method),
-                           sdedit ? "" : std::to_string(o.inversion_steps), o.steps, o.guidance,
-                           di ? fmt::format("{}", o.merge) : "", sdedit ? fmt::format("{}", o.strength) : "",
-                           field("mse"), field("ssim"), field("feature_distance"),
-                           field("target_probability"), field("success_rate"), field("truth_mse"),
-                           field("truth_ssim"), field("truth_feature_distance"));
+  const std::vector<std::string> metrics = {
+      "mse",          "ssim",      "feature_distance", "target_probability",
+      "success_rate", "truth_mse", "truth_ssim",       "truth_feature_distance"};
+  std::string summary = fmt::format("{},seeds,pairs", fmt::join(kKnobColumns, ","));
+  for (const auto& m : metrics) summary += fmt::format(",{},{}_ci95", m, m);
+  summary += "\n";
+  for (const auto& g : groups) {
+    summary +=
+        fmt::format("{},{},{}", knob_cells(g.options.to_json(), kKnobColumns),
+                    g.options.method == EditMethod::SDEdit ? std::to_string(g.members.size()) : "", g.pairs);
+    for (const auto& m : metrics)
+      summary += g.mean.count(m) ? fmt::format(",{:.6g},{:.6g}", g.mean.at(m), g.ci95.at(m)) : ",,";
+    summary += "\n";
   }
   write_file_atomic(a.out + "/summary.csv", summary);
 }
@@ -340,22 +474,34 @@ int run_edit(const EditArgs& a) {
   // Every image towards every target: [T * N] rows, target-major.
   const auto images = in.images.repeat({t, 1, 1, 1});
   const auto target = torch::tensor(targets).repeat_interleave(n);
+  // The pairs scored: all, or those whose source class is known and not already the target.
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < t * n; ++i)
+    if (!a.exclude_same_class || source[i % n].item<int64_t>() != target[i].item<int64_t>())
+      rows.push_back(i);
+  DDIM_CHECK_ARG(!rows.empty(), "--exclude-same-class leaves no pair to score: every image already is of {}",
+                 fmt::join(a.to, ", "));
   Progress progress("edit", n * t * static_cast<int64_t>(settings.size()), "img");
   const auto edits = edit_images(d, images, d.class_condition(source.repeat({t})), d.class_condition(target),
                                  settings, a.batch, [&](int64_t done) { progress.update(done); });
   progress.finish();
   const auto originals = d.data().crop(images);
-  std::vector<EditScores> scores;
-  for (const auto& e : edits) scores.push_back(score_edits(originals, e, target, classifier.get()));
+  const auto scored = torch::tensor(rows);
   const auto truth = true_edits(d, in, target);
-  if (truth.defined())
-    for (size_t s = 0; s < settings.size(); ++s)
-      score_against_truth(scores[s], edits[s], truth, classifier.get());
+  std::vector<EditScores> scores;
+  for (const auto& e : edits) {
+    scores.push_back(score_edits(originals.index_select(0, scored), e.index_select(0, scored),
+                                 target.index_select(0, scored), classifier.get()));
+    if (truth.defined())
+      score_against_truth(scores.back(), e.index_select(0, scored), truth.index_select(0, scored),
+                          classifier.get());
+  }
+  const auto groups = group_settings(settings, scores);
   open_run_dir(a.out);
   save_tensor(a.out + "/edits.pt",
               torch::stack(edits).view({static_cast<int64_t>(settings.size()), t, n, originals.size(1),
                                         originals.size(2), originals.size(3)}));
-  write_metrics(a, settings, scores, source, target, n);
+  write_metrics(a, settings, scores, groups, source, target, rows, n);
   write_grid(a.out + "/edits.png", originals.slice(0, 0, n), edits.front(), a.to, settings.front().describe(),
              a.show);
   if (truth.defined())
@@ -363,11 +509,15 @@ int run_edit(const EditArgs& a) {
                "true edits: the data set's rendered counterfactuals", a.show);
   if (settings.size() > 1) {
     write_sweep(a.out + "/sweep.png", originals, edits, settings, a.to.front(), a.show);
-    if (classifier) optional_chart([&] { write_tradeoff(a.out + "/tradeoff.png", settings, scores); });
-    optional_chart([&] { write_knob_charts(a.out, settings, scores); });
+    if (classifier) optional_chart([&] { write_tradeoffs(a.out, groups); });
+    optional_chart([&] { write_knob_charts(a.out, groups); });
   }
-  for (size_t s = 0; s < settings.size(); ++s)
-    spdlog::info("{}: {}", settings[s].describe(), scores[s].summary().dump());
+  for (const auto& g : groups) {
+    std::string line;
+    for (const auto& [m, v] : g.mean) line += fmt::format(" {} {:.4g} ± {:.2g};", m, v, g.ci95.at(m));
+    spdlog::info("{}{}:{}", g.options.describe(),
+                 g.members.size() > 1 ? fmt::format(" ({} seeds)", g.members.size()) : "", line);
+  }
   spdlog::info("wrote {}/edits.png, {}edits.pt, metrics.json, metrics.csv and summary.csv", a.out,
                truth.defined() ? "truth.png (the true edits), " : "");
   return 0;
@@ -385,8 +535,17 @@ void add_edit_options(CLI::App* sub, EditArgs& a) {
   add_list_option(sub, "--guidance", a.guidance,
                   "Classifier-free guidance w towards the target; a list sweeps it")
       ->check(kNonNegative);
+  add_list_option(sub, "--invert-under", a.invert_under,
+                  "direct-inversion, inversion: the condition the inversion runs under, null (the "
+                  "authors' empty prompt) or source (the image's class, see --from); a list runs each")
+      ->check(CLI::IsMember(name_table<InversionCondition>().names()));
   add_list_option(sub, "--merge", a.merge, "direct-inversion: the noise merge λ in [0, 1]; a list sweeps it")
       ->check(CLI::Range(0.0, 1.0));
+  add_list_option(
+      sub, "--merge-with", a.merge_with,
+      "direct-inversion: the injected noise merged with the guided eps, eps (each step's "
+      "inverted eps, Fig. 4) or xT (the final inverted noise x~_T, section 3.2); a list runs each")
+      ->check(CLI::IsMember(name_table<InjectedNoise>().names()));
   sub->add_option("--inject-every", o.inject_every, "direct-inversion: inject at every k-th step")
       ->check(kPositive)
       ->capture_default_str();
@@ -400,6 +559,17 @@ void add_edit_options(CLI::App* sub, EditArgs& a) {
   add_list_option(sub, "--strength", a.strength,
                   "sdedit: the time t0 in (0, 1] the image is noised to; a list sweeps it")
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--eta", o.eta,
+                  "sdedit: stochastic DDIM's eta (1: the stochastic reverse process of Meng et al.; 0: "
+                  "deterministic)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_option("--seeds", a.seeds,
+                  "sdedit: noise seeds a setting (--seed, --seed + 1, ...); the summaries pool them")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_flag("--exclude-same-class", a.exclude_same_class,
+                "Score only the pairs whose source class (--from) is known and not already the target");
 }
 
 }  // namespace
@@ -410,16 +580,18 @@ void setup_edit(CLI::App& app) {
                                  "Edit images towards a class: Direct Inversion, inversion + guidance, "
                                  "SDEdit (class-conditional models)");
   sub->footer(
-      "\nThe Direct Inversion step (include/ddim/methods/editing.h): eps = (1 - λ) eps_guided + λ "
-      "eps_inverted at "
-      "the\n"
-      "injection steps. Writes edits.png (originals, then a column per target), sweep.png (one row per\n"
-      "setting), edits.pt [settings, targets, images, C, H, W], metrics.json, metrics.csv (a row an edit) "
-      "and\n"
-      "summary.csv (a row a setting): fidelity (MSE, SSIM, distance of unit classifier features) and\n"
-      "editability (the target's probability, success). Lists sweep every combination; with several\n"
-      "settings also tradeoff.png (fidelity vs editability a method) and, where a method's settings vary\n"
-      "one knob, curve-METHOD.png, two, heatmap-METHOD-METRIC.png.\n"
+      "\nThe Direct Inversion step (include/ddim/methods/editing.h): eps = (1 - λ) eps_guided + λ z at the\n"
+      "injection steps, z each step's inverted eps (--merge-with eps) or the inverted seed x~_T (xT); the\n"
+      "inversion runs under the null class unless --invert-under source. SDEdit runs stochastic DDIM\n"
+      "(--eta) under --seeds noise seeds. Writes edits.png (originals, then a column per target),\n"
+      "sweep.png (one row per setting), edits.pt [settings, targets, images, C, H, W], metrics.json,\n"
+      "metrics.csv (a row an edit; a knob the method lacks is empty) and summary.csv (a row a setting,\n"
+      "seeds pooled: means and 95% confidence intervals over the pairs): fidelity (MSE, SSIM, distance of\n"
+      "unit classifier features, our LPIPS stand-in) and editability (the target's probability, success).\n"
+      "Lists sweep every combination; with several settings also tradeoff-ssim.png and\n"
+      "tradeoff-feature-distance.png (fidelity vs editability, a curve a method and choice of condition and\n"
+      "injected noise) and, where such a family varies one knob, curve-FAMILY-over-KNOB.png, two,\n"
+      "heatmap-FAMILY-METRIC-by-KNOB-and-KNOB.png.\n"
       "Example: ddim edit --model runs/cc/model.pt --classifier runs/cls/model.pt --limit 8 --to "
       "Sneaker,Bag");
   sub->add_option("--model", a->model, "Class-conditional denoiser (ddim train --class-conditional)")
@@ -427,8 +599,9 @@ void setup_edit(CLI::App& app) {
   sub->add_option("--classifier", a->classifier, "Classifier (ddim train-classifier) that scores the edits");
   add_list_option(sub, "--to", a->to, "Target classes, names or indices")->required();
   sub->add_option("--from", a->from,
-                  "Source class the inversion runs under: auto (the label, else the "
-                  "classifier's guess, else none), none (the null class) or a class")
+                  "Source class of the images (for --invert-under source, --exclude-same-class and "
+                  "the scores): auto (the label, else the classifier's guess, else unknown), none "
+                  "(unknown: the null class) or a class")
       ->capture_default_str();
   sub->add_option("--out", a->out, "Output directory")->capture_default_str();
   add_input_options(sub, a->inputs, 8);
