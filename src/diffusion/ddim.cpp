@@ -61,14 +61,19 @@ torch::Tensor ddim_sample_step(const EpsFn& eps_fn, const torch::Tensor& x, cons
     eps = (x - from.signal * x0) / from.noise;
   }
   if (o.eta > 0 && to.noise > 0) {
-    // Song et al. 2021 eq. 12: keep sigma^2 of the noise fresh, the rest deterministic.
-    const double a = from.signal * from.signal, a_next = to.signal * to.signal;
-    const double sigma = o.eta * std::sqrt((1 - a_next) / (1 - a)) * std::sqrt(std::max(0.0, 1 - a / a_next));
-    const double dir = std::sqrt(std::max(0.0, 1 - a_next - sigma * sigma));
+    const auto k = stochastic_scales(from, to, o.eta);
     auto z = randn(x.sizes(), *o.generator, x.options());
-    return to.signal * x0 + dir * eps + sigma * z;
+    return to.signal * x0 + k.direction * eps + k.noise * z;
   }
   return to.signal * x0 + to.noise * eps;
+}
+
+StochasticScales stochastic_scales(const Rates& from, const Rates& to, double eta) {
+  if (eta == 0) return {to.noise, 0.0};
+  // Song et al. 2021 eq. 12: keep sigma^2 of the noise fresh, the rest deterministic.
+  const double a = from.signal * from.signal, a_next = to.signal * to.signal;
+  const double sigma = eta * std::sqrt((1 - a_next) / (1 - a)) * std::sqrt(std::max(0.0, 1 - a / a_next));
+  return {std::sqrt(std::max(0.0, 1 - a_next - sigma * sigma)), sigma};
 }
 
 DdimResult ddim_sample(const EpsFn& eps_fn, const torch::Tensor& x_T, const TimeGrid& grid,

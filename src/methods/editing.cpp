@@ -100,11 +100,9 @@ torch::Tensor sdedit(const Denoiser& d, const torch::Tensor& x0, int64_t first, 
     const auto& to = grid.rates[j + 1];
     const auto eps = eps_fn(x, from);
     if (o.eta > 0 && to.noise > 0) {
-      const double a = from.signal * from.signal, a_next = to.signal * to.signal;
-      const double sigma =
-          o.eta * std::sqrt((1 - a_next) / (1 - a)) * std::sqrt(std::max(0.0, 1 - a / a_next));
-      const double dir = std::sqrt(std::max(0.0, 1 - a_next - sigma * sigma));
-      x = to.signal * (x - from.noise * eps) / from.signal + dir * eps + sigma * noise.draw(x.device());
+      const auto k = stochastic_scales(from, to, o.eta);
+      x = to.signal * (x - from.noise * eps) / from.signal + k.direction * eps +
+          k.noise * noise.draw(x.device());
     } else {
       x = ddim_step(x, eps, from, to);
     }

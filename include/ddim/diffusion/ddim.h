@@ -72,6 +72,14 @@ struct DdimResult {
   std::vector<torch::Tensor> eps;         ///< inversion: the eps each step used, in step order (if kept)
 };
 
+/// The weights of a stochastic DDIM step from `from` to `to` (Song et al. 2021 eq. 12, a = s^2):
+/// x' = s' x0-hat + direction eps + noise z, with noise = sigma = eta sqrt((1 - a')/(1 - a))
+/// sqrt(1 - a/a') and direction = sqrt(1 - a' - sigma^2). eta = 0 gives {n', 0}.
+struct StochasticScales {
+  double direction = 0, noise = 0;
+};
+StochasticScales stochastic_scales(const Rates& from, const Rates& to, double eta);
+
 /// One sampling step from x at `from` to `to`: eps evaluated at the current point, x0-hat
 /// optionally clipped, stochastic when options.eta > 0. The step ddim_sample repeats.
 torch::Tensor ddim_sample_step(const EpsFn& eps, const torch::Tensor& x, const Rates& from, const Rates& to,
