@@ -96,6 +96,20 @@ void setup_disentanglement(CLI::App* analyze) {
   on_run(sub, [a] { return run_disentanglement(*a); });
 }
 
+// The options of the analyses that decode partitioned codes (swap, reassembly): the partition
+// of a plain Diff-AE, the output directory, the test data (the model's by default), the
+// inversion of x_T and the sampler.
+void add_decoding_options(CLI::App* sub, std::string& partition, std::string& out, DataSource& data,
+                          EmbedArgs& embed, SamplerArgs& sampler) {
+  add_partition_option(sub, partition);
+  sub->add_option("--out", out, "Output directory")->capture_default_str();
+  add_data_options(sub, data, Split::Test);
+  data.spec = "";
+  sub->get_option("--data")->description("Data set with attributes (default: the model's)")->default_str("");
+  add_embed_options(sub, embed, false);
+  add_sampler_options(sub, sampler, false);
+}
+
 // ------------------------------------------------------------------ swap success
 struct SwapSuccessArgs {
   std::string model, partition, out = "swap-success";
@@ -179,13 +193,7 @@ void setup_swap_success(CLI::App* analyze) {
       ->check(kPositive)
       ->capture_default_str();
   sub->add_flag("--random-xt", a->random_xt, "Decode from random x_T instead of the sources' own");
-  add_partition_option(sub, a->partition);
-  sub->add_option("--out", a->out, "Output directory")->capture_default_str();
-  add_data_options(sub, a->data, Split::Test);
-  a->data.spec = "";
-  sub->get_option("--data")->description("Data set with attributes (default: the model's)")->default_str("");
-  add_embed_options(sub, a->embed, false);
-  add_sampler_options(sub, a->sampler, false);
+  add_decoding_options(sub, a->partition, a->out, a->data, a->embed, a->sampler);
   on_run(sub, [a] { return run_swap_success(*a); });
 }
 
@@ -294,13 +302,7 @@ void setup_reassembly(CLI::App* analyze) {
       ->check(kNonNegative)
       ->capture_default_str();
   sub->add_flag("--random-xt", a->random_xt, "Decode from random x_T instead of the images' own");
-  add_partition_option(sub, a->partition);
-  sub->add_option("--out", a->out, "Output directory")->capture_default_str();
-  add_data_options(sub, a->data, Split::Test);
-  a->data.spec = "";
-  sub->get_option("--data")->description("Data set with attributes (default: the model's)")->default_str("");
-  add_embed_options(sub, a->embed, false);
-  add_sampler_options(sub, a->sampler, false);
+  add_decoding_options(sub, a->partition, a->out, a->data, a->embed, a->sampler);
   on_run(sub, [a] { return run_reassembly(*a); });
 }
 
