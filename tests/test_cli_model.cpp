@@ -378,6 +378,11 @@ TEST(CliModel, ClassifierAndEval) {
   auto acc = nlohmann::json::parse(read_text(dir + "/cls/accuracy.json"));
   EXPECT_GE(acc["test_accuracy"].get<double>(), 0.0);
   EXPECT_EQ(acc["examples"], 8);
+  // info describes the classifier as one: its class layer is not a class condition.
+  r = run_ddim({"info", dir + "/cls/model.pt"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("classifier"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("class-conditional"), std::string::npos) << r.out;
   r = run_ddim({"eval", "--classifier", dir + "/cls/model.pt", "--model", model, "--n", "6", "--steps", "2",
                 "--out", dir + "/ev"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -397,6 +402,25 @@ TEST(CliModel, ClassifierAndEval) {
   EXPECT_GE(j["class_kept"].get<double>(), 0.0);
   EXPECT_LE(j["class_kept"].get<double>(), 1.0);
   EXPECT_TRUE(j.contains("accuracy_on_originals"));
+
+  // --real scores the other split's images: where the test split is a copy of the training
+  // split, the two sets are one, and their Fréchet distance is zero.
+  const auto same = dir + "/same";
+  std::filesystem::create_directories(same);
+  for (const std::string kind : {"images-idx3-ubyte.gz", "labels-idx1-ubyte.gz"}) {
+    std::filesystem::copy_file(mnist + "/train-" + kind, same + "/train-" + kind);
+    std::filesystem::copy_file(mnist + "/train-" + kind, same + "/t10k-" + kind);
+  }
+  r = run_ddim({"eval", "--classifier", dir + "/cls/model.pt", "--real", "--data", "mnist:" + same, "--n",
+                "32", "--out", dir + "/floor"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  j = nlohmann::json::parse(read_text(dir + "/floor/eval.json"));
+  EXPECT_NEAR(j["frechet_distance"].get<double>(), 0.0, 1e-3);
+  EXPECT_EQ(j["samples"], 32);
+  r = run_ddim(
+      {"eval", "--classifier", dir + "/cls/model.pt", "--real", "--split", "all", "--out", dir + "/x"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--real"), std::string::npos) << r.err;
 }
 
 TEST(CliModel, DiffusionAutoencoderFromTrainingToManipulation) {

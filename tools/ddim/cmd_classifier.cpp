@@ -58,6 +58,7 @@ int run_train_classifier(TrainClassifierArgs a) {
 
 struct EvalArgs {
   std::string classifier, model, samples, reconstruction, out = "eval";
+  bool real = false;
   int64_t n = 1000;
   DataSource reference;
   SamplerArgs sampler;
@@ -107,21 +108,33 @@ torch::Tensor generate_samples(const EvalArgs& a, const DataInfo& info) {
   return fit_to(d.data().crop(samples), info);
 }
 
+// The floor of the Fréchet distance: N real images of the reference data's other split (train
+// against the test split), which no sampler can beat by more than the estimate's noise.
+torch::Tensor real_samples(const EvalArgs& a, DataSource source) {
+  DDIM_CHECK_ARG(source.options.split != Split::All,
+                 "--real scores one split against the other: give --split test (or train), not all");
+  source.options.split = source.options.split == Split::Train ? Split::Test : Split::Train;
+  source.options.limit = a.n;
+  return source.load().all();
+}
+
 int run_eval(const EvalArgs& a) {
   const auto device = init_runtime();
   auto c = load_classifier(a.classifier);
   c.network->to(device);
   if (!a.reconstruction.empty()) return eval_reconstruction(a, c);
-  const auto samples =
-      a.samples.empty() ? generate_samples(a, c.data) : fit_to(load_image_batch(a.samples), c.data);
   auto source = seeded(a.reference);
   if (source.spec.empty()) source.spec = c.data.spec;
   source.options.pad_to = c.data.shape[1];
+  const auto samples = a.real              ? real_samples(a, source)
+                       : a.samples.empty() ? generate_samples(a, c.data)
+                                           : fit_to(load_image_batch(a.samples), c.data);
   const auto reference = source.load();
   const auto q = sample_quality(*c.network, samples, reference.all(), reference.labels);
   open_run_dir(a.out);
   auto j = q.to_json(c.data);
   j["classifier"] = a.classifier;
+  if (a.real) j["samples_from"] = fmt::format("{} real images of the other split", samples.size(0));
   j["reference"] = fmt::format("{} ({} split, {} images)", reference.spec, to_string(source.options.split),
                                reference.size());
   j["note"] =
@@ -157,14 +170,20 @@ void setup_classifier(CLI::App& app) {
       "\nModes:\n"
       "  ddim eval --classifier C --model M --n 1000     # samples of M against the test split\n"
       "  ddim eval --classifier C --samples samples.pt   # given images against the test split\n"
+      "  ddim eval --classifier C --real --n 1000         # the floor: training images against the test "
+      "split\n"
       "  ddim eval --classifier C --reconstruction DIR   # a ddim reconstruct directory: class kept?\n"
       "The Fréchet distance is computed on ddim's own classifier's features: it is not Inception FID.");
   ev->add_option("--classifier", e->classifier, "Classifier checkpoint (ddim train-classifier)")->required();
   auto* m = ev->add_option("--model", e->model, "Denoiser to sample");
   auto* s = ev->add_option("--samples", e->samples, "Images [N, C, H, W] in [0, 1] (.pt)");
   auto* r = ev->add_option("--reconstruction", e->reconstruction, "A ddim reconstruct output directory");
-  m->excludes(s)->excludes(r);
-  s->excludes(r);
+  auto* real = ev->add_flag("--real", e->real,
+                            "Score N real images of the other split (train against test) instead of samples: "
+                            "the floor that a perfect sampler reaches");
+  m->excludes(s)->excludes(r)->excludes(real);
+  s->excludes(r)->excludes(real);
+  r->excludes(real);
   ev->add_option("--n", e->n, "Samples to generate")->check(kPositive)->capture_default_str();
   add_data_options(ev, e->reference, Split::Test);
   e->reference.spec = "";

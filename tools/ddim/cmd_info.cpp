@@ -100,10 +100,12 @@ int run_info(const InfoArgs& a) {
     if (!d.classes.empty())
       line("classes", fmt::format("{}: {}", d.classes.size(), fmt::join(d.classes, ", ")));
   }
+  // A classifier's arch.classes is the size of its class layer, not a condition.
   const int64_t classes =
-      m.contains("arch") ? meta_parse(m, "arch", a.model,
-                                      [](const nlohmann::json& j) { return j.value("classes", int64_t{0}); })
-                         : 0;
+      m.contains("arch") && ck.kind() != "classifier"
+          ? meta_parse(m, "arch", a.model,
+                       [](const nlohmann::json& j) { return j.value("classes", int64_t{0}); })
+          : 0;
   if (classes > 0) {
     const double drop = m.contains("train")
                             ? meta_parse(m, "train", a.model,
