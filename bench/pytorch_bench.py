@@ -32,13 +32,17 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--compile", action="store_true", help="torch.compile the network (PyTorch 2)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast around the network")
+    # PyTorch recommends channels-last for CPU convolutions (oneDNN's native layout); the
+    # baseline a user would run, so it is the default.
+    p.add_argument("--memory-format", choices=["channels-last", "contiguous"], default="channels-last")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     dev = torch.device(a.device)
     widths = [int(w) for w in a.widths.split(",")]
-    net = UNet(a.channels, widths, a.block_depth, a.embedding_dims).to(dev)
+    layout = torch.channels_last if a.memory_format == "channels-last" else torch.contiguous_format
+    net = UNet(a.channels, widths, a.block_depth, a.embedding_dims).to(dev, memory_format=layout)
     compiled = torch.compile(net) if a.compile else net
 
     def fwd(x, v):
@@ -46,7 +50,7 @@ def main():
             return compiled(x, v).float()
 
     shape = (a.batch, a.channels, a.image_size, a.image_size)
-    x0 = torch.randn(shape, device=dev)
+    x0 = torch.randn(shape, device=dev).contiguous(memory_format=layout)
 
     def sync():
         if dev.type == "cuda":
@@ -59,7 +63,7 @@ def main():
         def step():
             net.train()
             t = torch.rand(a.batch, device=dev)
-            eps = torch.randn(shape, device=dev)
+            eps = torch.randn(shape, device=dev).contiguous(memory_format=layout)
             s, n = continuous_cosine(t)
             s, n = s.view(-1, 1, 1, 1), n.view(-1, 1, 1, 1)
             pred = fwd(s * x0 + n * eps, (n * n).view(-1))
@@ -81,7 +85,7 @@ def main():
 
         @torch.no_grad()
         def step():
-            x = torch.randn(shape, device=dev)
+            x = torch.randn(shape, device=dev).contiguous(memory_format=layout)
             for k in range(a.steps):
                 t = 1.0 - k / a.steps
                 s, n = continuous_cosine(torch.tensor(t))
@@ -105,6 +109,7 @@ def main():
     out = {
         "impl": "pytorch-eager" + ("+compile" if a.compile else ""),
         "bf16": a.bf16,
+        "memory_format": a.memory_format,
         "what": a.what,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
