@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -392,9 +393,15 @@ TEST(CliModel, ClassifierAndEval) {
   double total = 0;
   for (const auto& [k, v] : j["class_distribution"].items()) total += v.get<double>();
   EXPECT_NEAR(total, 1.0, 1e-9);
-  ASSERT_EQ(run_ddim({"reconstruct", "--model", model, "--limit", "4", "--steps", "2", "--out", dir + "/rec"})
-                .status,
-            0);
+  r = run_ddim({"reconstruct", "--model", model, "--limit", "4", "--steps", "2", "--out", dir + "/rec"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The embedding's bar appears when its only batch is done: its rate counts the time from the
+  // start (it once divided 4 images by the microseconds since that report: millions a second).
+  const std::regex rate(R"(embed: 100% 4/4 ([0-9.]+) img/s)");
+  int rates = 0;
+  for (std::sregex_iterator it(r.err.begin(), r.err.end(), rate), end; it != end; ++it, ++rates)
+    EXPECT_LT(std::stod((*it)[1].str()), 1e5) << r.err;
+  EXPECT_GT(rates, 0) << r.err;
   r = run_ddim({"eval", "--classifier", dir + "/cls/model.pt", "--reconstruction", dir + "/rec", "--out",
                 dir + "/ev2"});
   ASSERT_EQ(r.status, 0) << r.err;

@@ -59,9 +59,12 @@ EmbedProgress PhaseProgress::callback() {
     if (phase != phase_) {
       if (bar_) bar_->finish();
       bar_ = std::make_unique<Progress>(phase, total, phase == "refine" ? "it" : "img");
+      bar_->began_at(last_report_);
       phase_ = phase;
     }
     bar_->update(done);
+    if (done >= total) bar_->finish();  // now, not when the next phase or the command ends
+    last_report_ = std::chrono::steady_clock::now();
   };
 }
 

@@ -3,6 +3,7 @@
 // EmbedOptions (ddim/methods/embedding.h), and the embedding network when one is used.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "common.h"
@@ -40,6 +41,9 @@ class PhaseProgress {
  private:
   std::unique_ptr<class Progress> bar_;
   std::string phase_;
+  // A phase reports first when its first batch is done: it began at the previous report (or
+  // at construction), which its bar's rate and time must count.
+  std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace ddim::cli

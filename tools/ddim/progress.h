@@ -24,8 +24,10 @@ class Progress {
   void update(int64_t done, const std::string& status = {});
   /// Ends the bar (prints the final state once).
   void finish(const std::string& status = {});
-  /// Seconds since construction.
+  /// Seconds since construction, or since began_at's time.
   double elapsed() const;
+  /// The work began at `t`, before this bar was made (its first report already finished some).
+  void began_at(std::chrono::steady_clock::time_point t) { start_ = t; }
 
  private:
   void draw(bool final);
