@@ -2,7 +2,8 @@
 # The README's main job on the embedded default data set (Fashion-MNIST from Debian's
 # dataset-fashion-mnist): installs what is missing, builds, then trains a small denoiser
 # (configs/quick.toml), samples it, embeds test images into seeds by DDIM inversion and by
-# fixed-point inversion, reconstructs them, interpolates between two of them, and writes
+# fixed-point inversion, reconstructs them, interpolates between two of them, scores its samples
+# against the shipped reference model's (models/, the Fréchet distance on the shipped classifier), and writes
 # the pictures and a summary into runs/main (or $1). Then the same on faces at 64x64: renders
 # the faces set into the cache on first use (scripts/install-faces.sh installs its renderer),
 # trains configs/faces-quick.toml, samples, reconstructs and interpolates faces. On a CUDA build
@@ -44,6 +45,11 @@ step "interpolate between two test images (paper Fig. 19)"
 "$ddim" interpolate --model "$out/model/model.pt" --from 0 --to 2 --frames 9 --method fixed-point \
   --out "$out/interpolation.png"
 
+step "sample quality on the shipped classifier's features: this run's quick model against the shipped reference model"
+"$ddim" eval --classifier models/fashion-mnist-classifier.pt --model "$out/model/model.pt" --n 500 --out "$out/fd-quick"
+"$ddim" eval --classifier models/fashion-mnist-classifier.pt --model models/fashion-mnist.pt --n 500 --out "$out/fd-shipped"
+"$ddim" eval --classifier models/fashion-mnist-classifier.pt --real --n 500 --out "$out/fd-floor"
+
 step "faces: the rendered set (cached on first use), a quick 64x64 denoiser, its samples, a reconstruction, Fig. 19"
 "$ddim" data grid --data faces --n 64 --out "$out/faces-grid.png"
 "$ddim" data counterfactuals --data faces --attribute eyeglasses --n 8 --out "$out/faces-glasses.png"
@@ -82,6 +88,12 @@ for name, path in [("DDIM inversion", "reconstruct-ddim"), ("fixed-point inversi
                    ("faces 64x64, fixed-point inversion (K = 3, S = 20, 64 images)", "faces-reconstruct")]:
     m = mean(path)
     lines.append(f"| {name} | {m['mse']:.5f} | {m['psnr']:.2f} | {m['ssim']:.4f} |")
+lines += ["", "Sample quality (500 samples, S = 10): the Fréchet distance on the shipped classifier's features "
+          "(models/fashion-mnist-classifier.pt; not Inception FID):", "", "| images | FD |", "|---|---|"]
+for name, path in [("this run's quick model", "fd-quick"), ("the shipped reference model (models/fashion-mnist.pt)",
+                   "fd-shipped"), ("floor: 500 training images", "fd-floor")]:
+    fd = json.load(open(f"{out}/{path}/eval.json"))["frechet_distance"]
+    lines.append(f"| {name} | {fd:.2f} |")
 open(f"{out}/summary.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
