@@ -170,8 +170,7 @@ void setup_classifier(CLI::App& app) {
       "\nModes:\n"
       "  ddim eval --classifier C --model M --n 1000     # samples of M against the test split\n"
       "  ddim eval --classifier C --samples samples.pt   # given images against the test split\n"
-      "  ddim eval --classifier C --real --n 1000         # the floor: training images against the test "
-      "split\n"
+      "  ddim eval --classifier C --real --n 1000        # the floor: training images against test ones\n"
       "  ddim eval --classifier C --reconstruction DIR   # a ddim reconstruct directory: class kept?\n"
       "The Fréchet distance is computed on ddim's own classifier's features: it is not Inception FID.");
   ev->add_option("--classifier", e->classifier, "Classifier checkpoint (ddim train-classifier)")->required();
