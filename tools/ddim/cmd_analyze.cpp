@@ -31,8 +31,11 @@ torch::Tensor seeds_for(const DataInfo& info, int64_t n) {
   return randn(shape, gen);
 }
 
+// A model's name in pictures: its run directory for RUN/model.pt, otherwise the file's stem
+// (models/fashion-mnist.pt -> fashion-mnist; two shipped models in models/ must not look alike).
 std::string run_name(const std::string& model) {
-  return std::filesystem::path(model).parent_path().filename().string();
+  const std::filesystem::path p(model);
+  return p.filename() == "model.pt" ? p.parent_path().filename().string() : p.stem().string();
 }
 
 // ------------------------------------------------------------------ independence
