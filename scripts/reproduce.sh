@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tables and pictures of the reference runs (scripts/reference/) from the weights that ship
 # in models/ (models/README.md), with no training: 21.5 minutes measured on a 2-core CPU (a smaller --n is shorter).
-#   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist (default: every shipped model)
-# Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000).
+#   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces (default: all)
+# Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000; faces use N/5).
 # Writes DIR/NAME/ (each command's own output) and DIR/NAME/summary.md, the README's tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#names[@]} -gt 0 ] || names=(fashion-mnist)
+[ ${#names[@]} -gt 0 ] || names=(fashion-mnist embedding independence faces)
 ddim="${DDIM_BUILD_DIR:-build}/ddim"
 if [ ! -x "$ddim" ]; then
   scripts/install-deps.sh >/dev/null
@@ -64,10 +64,125 @@ print("\n".join(lines))
 PY
 }
 
+# The best embedding of Fashion-MNIST test images that ddim reaches without training an embedder (Table 1's
+# aim, 0.0005): fixed-point inversion at more steps, and gradient refinement of its seeds (Fig. 18).
+embedding() {
+  local m=models/fashion-mnist.pt o="$out/embedding"
+  local nb=$(( n / 5 < 1 ? 1 : n / 5 )) nr=$(( n / 50 < 1 ? 1 : n / 50 ))
+  mkdir -p "$o"
+  local s
+  for s in 10 20 50 100; do
+    step "fixed-point inversion (K = 3) of $nb test images at S = $s"
+    "$ddim" reconstruct --model "$m" --limit "$nb" --steps "$s" --method fixed-point --iters 3 --out "$o/fixed-point-s$s"
+  done
+  step "fixed-point inversion at S = 10 refined by 100 gradient steps, $nr test images"
+  "$ddim" reconstruct --model "$m" --limit "$nr" --steps 10 --method fixed-point --iters 3 --refine 100 \
+    --out "$o/refined-100"
+  python3 - "$o" "$nb" "$nr" <<'PY'
+import json, sys
+o, nb, nr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def m(name): return json.load(open(f"{o}/{name}/metrics.json"))
+lines = ["# Embedding Fashion-MNIST test images without an embedder (models/fashion-mnist.pt)", "",
+         "MSE over the original 28x28 pixels in [0, 1]; the paper's best (U-Net embedder, S = 10): 0.000890.", "",
+         "| method | S | images | MSE | PSNR | SSIM | seconds / image |", "|---|---|---|---|---|---|---|"]
+for s in (10, 20, 50, 100):
+    r = m(f"fixed-point-s{s}")
+    lines.append(f"| fixed-point inversion, K = 3 | {s} | {nb} | {r['mean']['mse']:.6f} | {r['mean']['psnr']:.2f} | "
+                 f"{r['mean']['ssim']:.4f} | {r['seconds_per_image_embed']:.4f} |")
+b = m("refined-100")
+lines.append(f"| fixed-point inversion, K = 3 (the {nr} images below) | 10 | {nr} | {b['before_refinement']['mse']:.6f} | "
+             f"{b['before_refinement']['psnr']:.2f} | {b['before_refinement']['ssim']:.4f} | {b['seconds_per_image_embed']:.4f} |")
+for k in (100,):
+    r = m(f"refined-{k}")
+    lines.append(f"| + {k} gradient steps (Adam 1e-2, Fig. 18) | 10 | {nr} | {r['mean']['mse']:.6f} | {r['mean']['psnr']:.2f} | "
+                 f"{r['mean']['ssim']:.4f} | {r['seconds_per_image_embed'] + r['seconds_per_image_refine']:.4f} |")
+open(f"{o}/summary.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+}
+
+# Seed paper Fig. 10: the same seeds through the two differently built Fashion-MNIST models.
+independence() {
+  local o="$out/independence"
+  mkdir -p "$o"
+  step "model independence: the same seeds through models/fashion-mnist.pt and models/fashion-mnist-3level.pt"
+  "$ddim" analyze independence --model models/fashion-mnist.pt --model models/fashion-mnist-3level.pt --n "$n" \
+    --steps 10 --out "$o"
+  python3 - "$o" <<'PY'
+import json, sys
+o = sys.argv[1]
+j = json.load(open(f"{o}/independence.json"))
+lines = ["# Model independence (seed paper Fig. 10)", "", "| measure | value |", "|---|---|"]
+lines += [f"| {k} | {v:.6g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in j.items()
+          if not isinstance(v, (list, dict))]
+open(f"{o}/summary.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+}
+
+# The seed paper's face experiments on the rendered faces (Table 2, Fig. 16-19), from models/faces.pt.
+faces() {
+  local m=models/faces.pt o="$out/faces"
+  local nf=$(( n / 5 < 1 ? 1 : n / 5 )) nr=16
+  mkdir -p "$o"
+  local start; start=$(date +%s)
+  # The model's data is `--data faces`, the default set in ddim's cache, rendered there on first use (44 s).
+  [ -d tools/faces/node_modules ] || scripts/install-faces.sh >/dev/null
+  "$ddim" info "$m" > "$o/info.txt"
+  step "samples (S = 10 and 50) and $nf generated faces to embed"
+  "$ddim" sample --model "$m" --n 64 --steps 10 --out "$o/samples"
+  "$ddim" sample --model "$m" --n 64 --steps 50 --out "$o/samples-s50"
+  "$ddim" sample --model "$m" --n "$nf" --steps 10 --seed 7 --out "$o/generated"
+  step "Table 2: data-set faces against generated faces, by DDIM and fixed-point inversion (S = 10)"
+  "$ddim" reconstruct --model "$m" --limit "$nf" --method ddim --out "$o/dataset-ddim"
+  "$ddim" reconstruct --model "$m" --limit "$nf" --method fixed-point --iters 3 --out "$o/dataset-fixed-point"
+  "$ddim" reconstruct --model "$m" --tensor "$o/generated/samples.pt" --method ddim --out "$o/generated-ddim"
+  "$ddim" reconstruct --model "$m" --tensor "$o/generated/samples.pt" --method fixed-point --iters 3 \
+    --out "$o/generated-fixed-point"
+  step "Table 2 through the U-Net embedder (models/faces-embedder.pt; Fig. 16), and its refinement (Fig. 18)"
+  local e=models/faces-embedder.pt
+  "$ddim" reconstruct --model "$m" --embedder "$e" --limit "$nf" --out "$o/dataset-embedder"
+  "$ddim" reconstruct --model "$m" --embedder "$e" --tensor "$o/generated/samples.pt" --out "$o/generated-embedder"
+  "$ddim" reconstruct --model "$m" --embedder "$e" --limit "$nr" --refine 50 --out "$o/dataset-embedder-refined"
+  step "gradient refinement of the fixed-point seeds of $nr data-set faces (Fig. 18)"
+  "$ddim" reconstruct --model "$m" --limit "$nr" --method fixed-point --iters 3 --refine 50 \
+    --out "$o/dataset-refined"
+  step "interpolation between two test faces through their seeds (Fig. 19)"
+  "$ddim" interpolate --model "$m" --from 0 --to 3 --frames 9 --method fixed-point --out "$o/interpolation.png"
+  python3 - "$o" "$(( $(date +%s) - start ))" "$nf" "$nr" <<'PY'
+import json, sys
+o, seconds, nf, nr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def m(name): return json.load(open(f"{o}/{name}/metrics.json"))
+lines = [f"# faces (models/faces.pt): reproduced in {seconds} s", "",
+         f"Reconstruction MSE over [0, 1] pixels, S = 10; {nf} test faces, {nf} generated faces (seed 7).", "",
+         "| embedding | data-set faces | generated faces | SSIM data-set | SSIM generated | seconds / image (data-set) |",
+         "|---|---|---|---|---|---|"]
+for k, label in [("embedder", "U-Net embedder (faces-embedder.pt)"), ("ddim", "DDIM inversion"),
+                 ("fixed-point", "fixed-point inversion, K = 3")]:
+    d, g = m(f"dataset-{k}"), m(f"generated-{k}")
+    lines.append(f"| {label} | {d['mean']['mse']:.5f} | {g['mean']['mse']:.5f} | {d['mean']['ssim']:.4f} | "
+                 f"{g['mean']['ssim']:.4f} | {d['seconds_per_image_embed']:.3f} |")
+lines += ["", f"| {nr} data-set faces | MSE | SSIM | seconds / image |", "|---|---|---|---|"]
+for k, label in [("dataset-embedder-refined", "U-Net embedder"), ("dataset-refined", "fixed-point inversion")]:
+    r = m(k)
+    lines += [f"| {label} | {r['before_refinement']['mse']:.5f} | {r['before_refinement']['ssim']:.4f} | "
+              f"{r['seconds_per_image_embed']:.3f} |",
+              f"| + 50 gradient steps | {r['mean']['mse']:.5f} | {r['mean']['ssim']:.4f} | "
+              f"{r['seconds_per_image_embed'] + r['seconds_per_image_refine']:.3f} |"]
+lines += [
+          "", "The seed paper (CelebA 64x64, U-Net embedder): data-set 0.00147, generated 0.00074, refined 0.00058."]
+open(f"{o}/summary.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+}
+
 mkdir -p "$out"
 for name in "${names[@]}"; do
   case "$name" in
     fashion-mnist) fashion_mnist ;;
+    embedding) embedding ;;
+    independence) independence ;;
+    faces) faces ;;
     *) echo "reproduce: no shipped model named $name (see models/README.md)" >&2; exit 2 ;;
   esac
 done
