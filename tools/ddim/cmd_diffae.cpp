@@ -3,8 +3,11 @@
 //   decode        (z_sem, x_T or random) -> images
 //   train-latent  a latent DDIM over z_sem (deep MLP with skips, L1), the encoder frozen
 //   manipulate    move z_sem along a linear classifier's direction and decode (Fig. 5)
+#include <numeric>
+
 #include "commands.h"
 #include "common.h"
+#include "ddim/analysis/evaluation.h"
 #include "ddim/core/error.h"
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/pipeline.h"
@@ -160,7 +163,6 @@ struct ManipulateArgs {
   std::string attribute;
   std::vector<double> scales = {-2, -1, 0, 1, 2};
   InputArgs inputs;
-  DataSource train_data;
   int64_t train_examples = 10000;
   SamplerArgs sampler;
   EmbedArgs embed;
@@ -183,11 +185,15 @@ int64_t parse_attribute(const std::string& attribute, const Dataset& data) {
 }
 
 // The linear classifier "is of class K" on the codes of labelled training images, measured on
-// the test split (Diff-AE section 5.3).
+// the test split (Diff-AE section 5.3). The images are the inputs' data set (by default the
+// model's) with the inputs' class attribute, all of it: --where and --limit pick the images to
+// manipulate, not the classifier's examples.
 AttributeDirection fit_direction(const Denoiser& d, const ManipulateArgs& a, DataInfo* classes,
                                  int64_t* target) {
-  auto source = seeded(a.train_data);
+  auto source = seeded(a.inputs.data);
   if (source.spec.empty()) source.spec = d.data().spec;
+  source.options.split = Split::Train;
+  source.options.where.clear();
   source.options.pad_to = d.data().shape[1];
   source.options.limit = a.train_examples;
   const auto train = source.load();
@@ -212,36 +218,73 @@ int run_manipulate(const ManipulateArgs& a) {
   const auto options = a.embed.resolved(a.sampler);
   const auto m = manipulate_attribute(d, embed_images(d, in.images, options), direction, a.scales,
                                       options.grid(d.schedule()), a.sampler.batch);
+  // Where the inputs can be rendered with the attribute changed (faces, fonts), the true
+  // manipulation: each input with the attribute set to the target and nothing else changed.
+  // Inputs that already have it are left out of the distances.
+  const int64_t n = in.images.size(0);
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0);
+  const auto name = classes.class_name(target);
+  const auto truth = in.labels.defined() ? true_images(in, rows, in.data->label_attribute,
+                                                       std::vector<std::string>(rows.size(), name), d.data())
+                                         : torch::Tensor();
+  const auto changed = truth.defined() ? (in.labels != target) : torch::Tensor();
+  const bool scored = changed.defined() && changed.any().item<bool>();
   open_run_dir(a.out);
-  std::vector<torch::Tensor> rows;
+  std::vector<torch::Tensor> rows_shown;
   std::vector<std::string> labels;
   std::vector<std::vector<std::string>> captions;
-  for (int64_t i = 0; i < std::min<int64_t>(in.images.size(0), 8); ++i) {
+  for (int64_t i = 0; i < std::min<int64_t>(n, 8); ++i) {
     std::vector<torch::Tensor> r = {d.data().crop(in.images.slice(0, i, i + 1))};
     captions.push_back({"input"});
     for (size_t c = 0; c < a.scales.size(); ++c) {
       r.push_back(m.images[c].slice(0, i, i + 1));
       captions.back().push_back(fmt::format("{:+g}", a.scales[c]));
     }
-    rows.push_back(torch::cat(r));
+    if (truth.defined()) {
+      r.push_back(truth.slice(0, i, i + 1));
+      captions.back().push_back("truth");
+    }
+    rows_shown.push_back(torch::cat(r));
     labels.push_back(in.names[i]);
   }
-  const auto name = classes.class_name(target);
   LabeledRowsOptions lo;
   lo.title =
       fmt::format("z_sem moved towards '{}' (linear classifier AUROC {:.3f}); own x_T (Diff-AE Fig. 5)", name,
                   direction.auroc);
-  write_png(a.out + "/manipulation.png", labeled_rows(rows, labels, captions, lo));
+  write_png(a.out + "/manipulation.png", labeled_rows(rows_shown, labels, captions, lo));
   nlohmann::ordered_json j = {{"model", a.model},
                               {"attribute", a.attribute},
                               {"attribute_name", name},
                               {"classifier", direction.to_json()}};
-  for (size_t c = 0; c < a.scales.size(); ++c)
-    j["scales"].push_back({{"scale", a.scales[c]}, {"probability", m.probability[c]}});
+  if (scored) {
+    j["class_attribute"] = in.data->label_attribute;
+    j["truth_images"] = changed.sum().item<int64_t>();
+  }
+  for (size_t c = 0; c < a.scales.size(); ++c) {
+    nlohmann::ordered_json s = {{"scale", a.scales[c]}, {"probability", m.probability[c]}};
+    if (scored) {
+      EditScores scores;
+      score_against_truth(scores, m.images[c].index({changed}), truth.index({changed}));
+      s["truth_mse"] = scores.truth_mse.mean().item<double>();
+      s["truth_ssim"] = scores.truth_ssim.mean().item<double>();
+    }
+    j["scales"].push_back(s);
+  }
+  save_tensor(a.out + "/manipulation.pt", torch::stack(m.images));
+  if (truth.defined()) save_tensor(a.out + "/truth.pt", truth);
   write_json(a.out + "/manipulate.json", j);
   spdlog::info(
       "linear classifier for '{}' on z_sem: AUROC {:.3f}, accuracy {:.1f}%; wrote {}/manipulation.png", name,
       direction.auroc, 100 * direction.accuracy, a.out);
+  if (scored) {
+    std::string line;
+    for (const auto& s : j["scales"])
+      line += fmt::format("{}{:+g}: {:.5f}", line.empty() ? "" : ", ", s["scale"].get<double>(),
+                          s["truth_mse"].get<double>());
+    spdlog::info("MSE to the true manipulation ({} inputs without '{}'), by scale: {}",
+                 j["truth_images"].get<int64_t>(), name, line);
+  }
   return 0;
 }
 
@@ -274,8 +317,18 @@ void setup_manipulate(CLI::App& app) {
   auto* man =
       app.add_subcommand("manipulate", "Diff-AE: move z_sem along a linear classifier's direction (Fig. 5)");
   man->footer(
-      "\nExample: ddim manipulate --model runs/ae/model.pt --limit 8 --attribute class:Sneaker --scales "
-      "-2,-1,0,1,2");
+      "\nThe attribute is a class of the inputs' data set (--class-attribute picks which attribute); the "
+      "linear\n"
+      "classifier is fitted on the training split (--train-examples, all of it regardless of --where). Faces "
+      "and\n"
+      "fonts also render the true manipulation of each input: manipulate.json then has the MSE and SSIM to "
+      "it by\n"
+      "scale, over the inputs that do not have the attribute yet.\n"
+      "\nExamples:\n"
+      "  ddim manipulate --model runs/ae/model.pt --limit 8 --attribute class:Sneaker --scales -2,-1,0,1,2\n"
+      "  ddim manipulate --model models/faces-diffae.pt --class-attribute eyeglasses --attribute class:yes "
+      "\\\n"
+      "    --where eyeglasses=no --limit 32 --scales 0,1,2,3");
   man->add_option("--model", m->model, "Diffusion autoencoder")->required();
   man->add_option("--attribute", m->attribute, "class:K or class:NAME: the attribute 'is of class K'")
       ->required();

@@ -130,11 +130,7 @@ torch::Tensor true_edits(const Denoiser& d, const Inputs& in, const torch::Tenso
     rows.push_back(i % n);
     values.push_back(classes[target[i].item<int64_t>()]);
   }
-  const auto truth = counterfactuals(*in.data, rows, attribute->name, values);
-  std::vector<torch::Tensor> list;
-  for (int64_t i = 0; i < truth.size(0); ++i)
-    list.push_back(in.data->padding.crop(truth[i]).to(torch::kFloat32).div(255.0));
-  return d.data().crop(conform_images(list, d.data()));
+  return true_images(in, rows, attribute->name, values, d.data());
 }
 
 // Rows: the first images; columns: the original, then its edit to each target (Fig. 1).

@@ -1,6 +1,7 @@
 #include "inputs.h"
 
 #include "ddim/core/error.h"
+#include "ddim/data/counterfactual.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
@@ -68,6 +69,16 @@ Inputs load_inputs(const InputArgs& a, const DataInfo& model) {
   in.labels = ds.labels;
   in.data = std::make_shared<const Dataset>(ds);
   return in;
+}
+
+torch::Tensor true_images(const Inputs& in, const std::vector<int64_t>& rows, const std::string& attribute,
+                          const std::vector<std::string>& values, const DataInfo& model) {
+  if (!in.data || !has_counterfactuals(*in.data)) return {};
+  const auto truth = counterfactuals(*in.data, rows, attribute, values);
+  std::vector<torch::Tensor> list;
+  for (int64_t i = 0; i < truth.size(0); ++i)
+    list.push_back(in.data->padding.crop(truth[i]).to(torch::kFloat32).div(255.0));
+  return model.crop(conform_images(list, model));
 }
 
 torch::Tensor load_seeds(const std::string& path, const DataInfo& model) {

@@ -35,6 +35,12 @@ struct Inputs {
 
 Inputs load_inputs(const InputArgs& args, const DataInfo& model);
 
+/// The inputs as they would be with `attribute` set to `values[i]` for input `rows[i]` and nothing else
+/// changed (data/counterfactual.h), fitted and cropped like the model's outputs: [N, C, H, W] in [0, 1].
+/// Undefined when the inputs do not come from a data set that renders counterfactuals (fonts, faces).
+torch::Tensor true_images(const Inputs& in, const std::vector<int64_t>& rows, const std::string& attribute,
+                          const std::vector<std::string>& values, const DataInfo& model);
+
 /// The data source for `model`: `args` with the model's data when none was named (padding as
 /// the model's, for images).
 DataSource model_data(DataSource args, const DataInfo& model);
