@@ -22,7 +22,9 @@
 # Every part writes summary.csv (a row a setting) and its PNGs; the figures are copied to the
 # top of --out under the names above.
 #   scripts/direct-inversion-study.sh [--quick] [--model CC] [--classifier C] [--images N]
-#                                     [--guidance W] [--seeds S] [--out DIR]
+#                                     [--guidance W] [--seeds S] [--steps T] [--parts LIST] [--out DIR]
+# --steps T sets the inversion and inference steps of the fixed-step parts (default 100, --quick 20);
+# --parts runs only some of tradeoff,landscape,steps,heatmap,picture (table.md comes with tradeoff).
 # Without models it trains a class-conditional denoiser (configs/class-conditional-quick.toml;
 # --quick: 600 steps) and a classifier (3 epochs; --quick: 1). DDIM_THREADS sets --threads;
 # DDIM=path/to/ddim uses that binary instead of installing and building.
@@ -33,6 +35,8 @@ quick=0
 n=""
 w=3
 seeds=""
+steps_arg=""
+parts=tradeoff,landscape,steps,heatmap,picture
 model=""
 classifier=""
 while [ $# -gt 0 ]; do
@@ -43,8 +47,10 @@ while [ $# -gt 0 ]; do
     --images) n="$2"; shift ;;
     --guidance) w="$2"; shift ;;
     --seeds) seeds="$2"; shift ;;
+    --steps) steps_arg="$2"; shift ;;
+    --parts) parts="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "direct-inversion-study: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -62,6 +68,14 @@ else
   merges=0,0.25,0.5,0.6,0.7,0.8,0.85,0.9,0.95,1; guidances=0,1,2,3,5,7
   strengths=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1
 fi
+steps="${steps_arg:-$steps}"
+for p in ${parts//,/ }; do
+  case "$p" in
+    tradeoff|landscape|steps|heatmap|picture) ;;
+    *) echo "direct-inversion-study: --parts: no part '$p' (tradeoff, landscape, steps, heatmap, picture)" >&2; exit 2 ;;
+  esac
+done
+want() { [[ ",$parts," == *",$1,"* ]]; }
 if [ -z "${DDIM:-}" ]; then
   scripts/install-deps.sh >/dev/null
   scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
@@ -93,6 +107,7 @@ targets=Sneaker,Bag,Trouser,Dress
 # Fig. 7 and the baselines: one w, every method through its knob; Direct Inversion both ways of
 # injecting and both inversion conditions, inversion + guidance under both conditions, SDEdit
 # stochastic under several seeds.
+if want tradeoff; then
 timed tradeoff "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion,inversion,sdedit \
   --guidance "$w" --merge "$merges" --merge-with eps,xT --invert-under null,source --strength "$strengths" \
   --eta 1 --seeds "$seeds" --inversion-steps "$steps" --steps "$steps" --out "$out/tradeoff"
@@ -153,36 +168,45 @@ for metric, higher, fmt in (("ssim", True, "{:.3f}"), ("feature_distance", False
             best["merge"] = ra["merge"]
 open(f"{out}/best-merge.txt", "w").write(f"{best.get('merge', 0.5):g}\n")
 PY
-merge=$(cat "$out/best-merge.txt")
+fi
+merge=$(cat "$out/best-merge.txt" 2>/dev/null || echo 0.85)
 # Fig. 8: fidelity over inversion x inference steps at fixed guidance and injection.
-timed landscape "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$w" \
+want landscape && timed landscape "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$w" \
   --merge "$merge" --inversion-steps "$grid_steps" --steps "$grid_steps" --out "$out/landscape"
 # Fig. 6: fidelity over inversion steps (up to 250) at fixed inference steps, guidance and injection.
-timed steps "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$w" \
+want steps && timed steps "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$w" \
   --merge "$merge" --inversion-steps "$inversion_steps" --steps "$steps" --out "$out/steps"
 # Fig. 9: λ x w.
-timed heatmap "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$guidances" \
+want heatmap && timed heatmap "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion --guidance "$guidances" \
   --merge "$merges" --inversion-steps "$steps" --steps "$steps" --out "$out/heatmap"
 # Fig. 1: the best Direct Inversion setting at the fixed fidelity, 8 images x 4 targets.
-timed picture "${edit[@]}" --limit 8 --show 8 --to "$targets" --method direct-inversion --guidance "$w" \
+want picture && timed picture "${edit[@]}" --limit 8 --show 8 --to "$targets" --method direct-inversion --guidance "$w" \
   --merge "$merge" --inversion-steps "$steps" --steps "$steps" --out "$out/picture"
 # The figures under the names of what they show.
 family=direct-inversion-null-eps
-cp "$out/tradeoff/tradeoff-ssim.png" "$out/fig7-tradeoff-ssim.png"
-cp "$out/tradeoff/tradeoff-feature-distance.png" "$out/fig7-tradeoff-feature-distance.png"
-for metric in mse ssim feature-distance; do
-  cp "$out/landscape/heatmap-$family-$metric-by-inversion-steps-and-inference-steps.png" \
-    "$out/fig8-$metric-by-inversion-and-inference-steps.png"
-done
-cp "$out/steps/curve-$family-over-inversion-steps.png" "$out/fig6-fidelity-over-inversion-steps.png"
-for metric in mse ssim feature-distance target-probability; do
-  cp "$out/heatmap/heatmap-$family-$metric-by-guidance-w-and-merge-lambda.png" \
-    "$out/fig9-$metric-by-merge-and-guidance.png"
-done
-cp "$out/picture/edits.png" "$out/fig1-edits-at-the-best-merge.png"
-{
-  echo
-  echo "Times (seconds): $(tr '\n' ' ' < "$out/times.txt")"
-} >> "$out/table.md"
-cat "$out/table.md"
-echo "wrote $out: fig1, fig6-fig9 PNGs, table.md; tradeoff/ landscape/ steps/ heatmap/ picture/ (summary.csv and PNGs each)"
+if want tradeoff; then
+  cp "$out/tradeoff/tradeoff-ssim.png" "$out/fig7-tradeoff-ssim.png"
+  cp "$out/tradeoff/tradeoff-feature-distance.png" "$out/fig7-tradeoff-feature-distance.png"
+fi
+if want landscape; then
+  for metric in mse ssim feature-distance; do
+    cp "$out/landscape/heatmap-$family-$metric-by-inversion-steps-and-inference-steps.png" \
+      "$out/fig8-$metric-by-inversion-and-inference-steps.png"
+  done
+fi
+want steps && cp "$out/steps/curve-$family-over-inversion-steps.png" "$out/fig6-fidelity-over-inversion-steps.png"
+if want heatmap; then
+  for metric in mse ssim feature-distance target-probability; do
+    cp "$out/heatmap/heatmap-$family-$metric-by-guidance-w-and-merge-lambda.png" \
+      "$out/fig9-$metric-by-merge-and-guidance.png"
+  done
+fi
+want picture && cp "$out/picture/edits.png" "$out/fig1-edits-at-the-best-merge.png"
+if want tradeoff; then
+  {
+    echo
+    echo "Times (seconds): $(tr '\n' ' ' < "$out/times.txt")"
+  } >> "$out/table.md"
+  cat "$out/table.md"
+fi
+echo "wrote $out: the parts $parts (summary.csv and PNGs each), their figures at the top"
