@@ -22,9 +22,11 @@
 # Every part writes summary.csv (a row a setting) and its PNGs; the figures are copied to the
 # top of --out under the names above.
 #   scripts/direct-inversion-study.sh [--quick] [--model CC] [--classifier C] [--images N]
-#                                     [--guidance W] [--seeds S] [--steps T] [--parts LIST] [--out DIR]
+#                                     [--guidance W] [--seeds S] [--steps T] [--parts LIST]
+#                                     [--invert-under null,source] [--out DIR]
 # --steps T sets the inversion and inference steps of the fixed-step parts (default 100, --quick 20);
-# --parts runs only some of tradeoff,landscape,steps,heatmap,picture (table.md comes with tradeoff).
+# --parts runs only some of tradeoff,landscape,steps,heatmap,picture (table.md comes with tradeoff);
+# --invert-under null (the authors' empty prompt) halves the tradeoff's inversions.
 # Without models it trains a class-conditional denoiser (configs/class-conditional-quick.toml;
 # --quick: 600 steps) and a classifier (3 epochs; --quick: 1). DDIM_THREADS sets --threads;
 # DDIM=path/to/ddim uses that binary instead of installing and building.
@@ -36,6 +38,7 @@ n=""
 w=3
 seeds=""
 steps_arg=""
+conditions=null,source
 parts=tradeoff,landscape,steps,heatmap,picture
 model=""
 classifier=""
@@ -49,8 +52,9 @@ while [ $# -gt 0 ]; do
     --seeds) seeds="$2"; shift ;;
     --steps) steps_arg="$2"; shift ;;
     --parts) parts="$2"; shift ;;
+    --invert-under) conditions="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "direct-inversion-study: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -109,7 +113,7 @@ targets=Sneaker,Bag,Trouser,Dress
 # stochastic under several seeds.
 if want tradeoff; then
 timed tradeoff "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion,inversion,sdedit \
-  --guidance "$w" --merge "$merges" --merge-with eps,xT --invert-under null,source --strength "$strengths" \
+  --guidance "$w" --merge "$merges" --merge-with eps,xT --invert-under "$conditions" --strength "$strengths" \
   --eta 1 --seeds "$seeds" --inversion-steps "$steps" --steps "$steps" --out "$out/tradeoff"
 python3 - "$out" "$n" "$w" "$seeds" > "$out/table.md" <<'PY'
 import csv, sys

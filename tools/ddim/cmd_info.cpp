@@ -50,7 +50,24 @@ std::string describe_arch(const nlohmann::json& a) {
   if (kind == to_string(NetworkKind::MLP))
     return fmt::format("MLP, {} hidden layers of {}, data size {}", a.value("layers", 0), a.value("width", 0),
                        a.value("dim", 0));
+  if (kind == to_string(NetworkKind::DiffAE) && a.contains("unet") && a.at("unet").is_object()) {
+    auto unet = a.at("unet");
+    unet.erase("cond_dim");  // the z_sem conditioning, said once here
+    return fmt::format(
+        "diffae (diffusion autoencoder): semantic encoder ({} head) to a {}-dimensional z_sem; {} "
+        "conditioned on z_sem through AdaGN",
+        a.value("encoder_head", std::string("pool")), a.value("z_dim", 0), describe_arch(unet));
+  }
   return a.dump();
+}
+
+// A vector of statistics, its first entries only when it is long (a latent DDIM's 512 code dimensions).
+std::string short_list(const nlohmann::json& v) {
+  if (!v.is_array() || v.size() <= 8) return v.dump();
+  std::vector<std::string> head;
+  for (size_t i = 0; i < 4; ++i)
+    head.push_back(v[i].is_number() ? fmt::format("{:.4g}", v[i].get<double>()) : v[i].dump());
+  return fmt::format("[{}, ... ({} values)]", fmt::join(head, ","), v.size());
 }
 
 int run_info(const InfoArgs& a) {
@@ -116,8 +133,8 @@ int run_info(const InfoArgs& a) {
                                   classes, drop));
   }
   if (m.contains("stats"))
-    line("statistics", fmt::format("mean {}, std {}", meta_at(m, "stats.mean", a.model).dump(),
-                                   meta_at(m, "stats.std", a.model).dump()));
+    line("statistics", fmt::format("mean {}, std {}", short_list(meta_at(m, "stats.mean", a.model)),
+                                   short_list(meta_at(m, "stats.std", a.model))));
   for (const auto& key : {"denoiser", "embedder", "autoencoder", "gae", "partition", "train"})
     if (m.contains(key)) line(key, m.at(key).dump());
   for (const auto& [name, state] : ck.states) {
