@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The tables and pictures of the reference runs (scripts/reference/) from the weights that ship
-# in models/ (models/README.md), with no training: 21.5 minutes measured on a 2-core CPU (a smaller --n is shorter).
-#   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces (default: all)
+# in models/ (models/README.md), with no training: fashion-mnist alone took 21.5 minutes on a 2-core CPU, diffae-faces
+# 28 minutes at --n 400 on one thread (a smaller --n is shorter).
+#   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces, diffae-faces (default: all)
 # Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000; faces use N/5).
 # Writes DIR/NAME/ (each command's own output) and DIR/NAME/summary.md, the README's tables.
+# DDIM_THREADS=N runs every command on N threads (default: all the CPUs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="runs/reproduce"
@@ -19,31 +21,32 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#names[@]} -gt 0 ] || names=(fashion-mnist embedding independence faces)
-ddim="${DDIM_BUILD_DIR:-build}/ddim"
-if [ ! -x "$ddim" ]; then
+[ ${#names[@]} -gt 0 ] || names=(fashion-mnist embedding independence faces diffae-faces)
+ddim=("${DDIM_BUILD_DIR:-build}/ddim")
+if [ ! -x "${ddim[0]}" ]; then
   scripts/install-deps.sh >/dev/null
   scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
 fi
+[ -n "${DDIM_THREADS:-}" ] && ddim+=(--threads "$DDIM_THREADS")
 step() { echo; echo "== $*"; }
 
 fashion_mnist() {
   local m=models/fashion-mnist.pt c=models/fashion-mnist-classifier.pt o="$out/fashion-mnist"
   mkdir -p "$o"
   local start; start=$(date +%s)
-  "$ddim" info "$m" > "$o/info.txt"
+  "${ddim[@]}" info "$m" > "$o/info.txt"
   step "samples (S = 10) and the Fréchet distance on the shipped classifier's features, with the real-data floor"
-  "$ddim" sample --model "$m" --n 64 --steps 10 --out "$o/samples"
-  "$ddim" eval --classifier "$c" --model "$m" --n "$n" --steps 10 --out "$o/fd-samples-s10"
-  "$ddim" eval --classifier "$c" --model "$m" --n "$n" --steps 50 --out "$o/fd-samples-s50"
-  "$ddim" eval --classifier "$c" --real --n "$n" --out "$o/fd-floor"
+  "${ddim[@]}" sample --model "$m" --n 64 --steps 10 --out "$o/samples"
+  "${ddim[@]}" eval --classifier "$c" --model "$m" --n "$n" --steps 10 --out "$o/fd-samples-s10"
+  "${ddim[@]}" eval --classifier "$c" --model "$m" --n "$n" --steps 50 --out "$o/fd-samples-s50"
+  "${ddim[@]}" eval --classifier "$c" --real --n "$n" --out "$o/fd-floor"
   step "reconstruction of test images: DDIM inversion and fixed-point inversion (S = 10)"
-  "$ddim" reconstruct --model "$m" --limit "$n" --steps 10 --method ddim --out "$o/reconstruct-ddim"
-  "$ddim" reconstruct --model "$m" --limit "$n" --steps 10 --method fixed-point --iters 3 --out "$o/reconstruct-fixed-point"
+  "${ddim[@]}" reconstruct --model "$m" --limit "$n" --steps 10 --method ddim --out "$o/reconstruct-ddim"
+  "${ddim[@]}" reconstruct --model "$m" --limit "$n" --steps 10 --method fixed-point --iters 3 --out "$o/reconstruct-fixed-point"
   step "interpolation between two test images through their seeds (Fig. 19)"
-  "$ddim" interpolate --model "$m" --from 0 --to 2 --frames 9 --method fixed-point --out "$o/interpolation.png"
+  "${ddim[@]}" interpolate --model "$m" --from 0 --to 2 --frames 9 --method fixed-point --out "$o/interpolation.png"
   step "inversion statistics (There and back again, Tables 1-2)"
-  "$ddim" analyze inversion --model "$m" --n "$(( n < 500 ? n : 500 ))" --steps 10,50 --out "$o/inversion"
+  "${ddim[@]}" analyze inversion --model "$m" --n "$(( n < 500 ? n : 500 ))" --steps 10,50 --out "$o/inversion"
   python3 - "$o" "$(( $(date +%s) - start ))" <<'PY'
 import json, sys
 o, seconds = sys.argv[1], int(sys.argv[2])
@@ -73,10 +76,10 @@ embedding() {
   local s
   for s in 10 20 50 100; do
     step "fixed-point inversion (K = 3) of $nb test images at S = $s"
-    "$ddim" reconstruct --model "$m" --limit "$nb" --steps "$s" --method fixed-point --iters 3 --out "$o/fixed-point-s$s"
+    "${ddim[@]}" reconstruct --model "$m" --limit "$nb" --steps "$s" --method fixed-point --iters 3 --out "$o/fixed-point-s$s"
   done
   step "fixed-point inversion at S = 10 refined by 100 gradient steps, $nr test images"
-  "$ddim" reconstruct --model "$m" --limit "$nr" --steps 10 --method fixed-point --iters 3 --refine 100 \
+  "${ddim[@]}" reconstruct --model "$m" --limit "$nr" --steps 10 --method fixed-point --iters 3 --refine 100 \
     --out "$o/refined-100"
   python3 - "$o" "$nb" "$nr" <<'PY'
 import json, sys
@@ -106,7 +109,7 @@ independence() {
   local o="$out/independence"
   mkdir -p "$o"
   step "model independence: the same seeds through models/fashion-mnist.pt and models/fashion-mnist-3level.pt"
-  "$ddim" analyze independence --model models/fashion-mnist.pt --model models/fashion-mnist-3level.pt --n "$n" \
+  "${ddim[@]}" analyze independence --model models/fashion-mnist.pt --model models/fashion-mnist-3level.pt --n "$n" \
     --steps 10 --out "$o"
   python3 - "$o" <<'PY'
 import json, sys
@@ -128,27 +131,27 @@ faces() {
   local start; start=$(date +%s)
   # The model's data is `--data faces`, the default set in ddim's cache, rendered there on first use (44 s).
   [ -d tools/faces/node_modules ] || scripts/install-faces.sh >/dev/null
-  "$ddim" info "$m" > "$o/info.txt"
+  "${ddim[@]}" info "$m" > "$o/info.txt"
   step "samples (S = 10 and 50) and $nf generated faces to embed"
-  "$ddim" sample --model "$m" --n 64 --steps 10 --out "$o/samples"
-  "$ddim" sample --model "$m" --n 64 --steps 50 --out "$o/samples-s50"
-  "$ddim" sample --model "$m" --n "$nf" --steps 10 --seed 7 --out "$o/generated"
+  "${ddim[@]}" sample --model "$m" --n 64 --steps 10 --out "$o/samples"
+  "${ddim[@]}" sample --model "$m" --n 64 --steps 50 --out "$o/samples-s50"
+  "${ddim[@]}" sample --model "$m" --n "$nf" --steps 10 --seed 7 --out "$o/generated"
   step "Table 2: data-set faces against generated faces, by DDIM and fixed-point inversion (S = 10)"
-  "$ddim" reconstruct --model "$m" --limit "$nf" --method ddim --out "$o/dataset-ddim"
-  "$ddim" reconstruct --model "$m" --limit "$nf" --method fixed-point --iters 3 --out "$o/dataset-fixed-point"
-  "$ddim" reconstruct --model "$m" --tensor "$o/generated/samples.pt" --method ddim --out "$o/generated-ddim"
-  "$ddim" reconstruct --model "$m" --tensor "$o/generated/samples.pt" --method fixed-point --iters 3 \
+  "${ddim[@]}" reconstruct --model "$m" --limit "$nf" --method ddim --out "$o/dataset-ddim"
+  "${ddim[@]}" reconstruct --model "$m" --limit "$nf" --method fixed-point --iters 3 --out "$o/dataset-fixed-point"
+  "${ddim[@]}" reconstruct --model "$m" --tensor "$o/generated/samples.pt" --method ddim --out "$o/generated-ddim"
+  "${ddim[@]}" reconstruct --model "$m" --tensor "$o/generated/samples.pt" --method fixed-point --iters 3 \
     --out "$o/generated-fixed-point"
   step "Table 2 through the U-Net embedder (models/faces-embedder.pt; Fig. 16), and its refinement (Fig. 18)"
   local e=models/faces-embedder.pt
-  "$ddim" reconstruct --model "$m" --embedder "$e" --limit "$nf" --out "$o/dataset-embedder"
-  "$ddim" reconstruct --model "$m" --embedder "$e" --tensor "$o/generated/samples.pt" --out "$o/generated-embedder"
-  "$ddim" reconstruct --model "$m" --embedder "$e" --limit "$nr" --refine 50 --out "$o/dataset-embedder-refined"
+  "${ddim[@]}" reconstruct --model "$m" --embedder "$e" --limit "$nf" --out "$o/dataset-embedder"
+  "${ddim[@]}" reconstruct --model "$m" --embedder "$e" --tensor "$o/generated/samples.pt" --out "$o/generated-embedder"
+  "${ddim[@]}" reconstruct --model "$m" --embedder "$e" --limit "$nr" --refine 50 --out "$o/dataset-embedder-refined"
   step "gradient refinement of the fixed-point seeds of $nr data-set faces (Fig. 18)"
-  "$ddim" reconstruct --model "$m" --limit "$nr" --method fixed-point --iters 3 --refine 50 \
+  "${ddim[@]}" reconstruct --model "$m" --limit "$nr" --method fixed-point --iters 3 --refine 50 \
     --out "$o/dataset-refined"
   step "interpolation between two test faces through their seeds (Fig. 19)"
-  "$ddim" interpolate --model "$m" --from 0 --to 3 --frames 9 --method fixed-point --out "$o/interpolation.png"
+  "${ddim[@]}" interpolate --model "$m" --from 0 --to 3 --frames 9 --method fixed-point --out "$o/interpolation.png"
   python3 - "$o" "$(( $(date +%s) - start ))" "$nf" "$nr" <<'PY'
 import json, sys
 o, seconds, nf, nr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -176,6 +179,63 @@ print("\n".join(lines))
 PY
 }
 
+# Diff-AE on the rendered faces (Preechakul et al. 2022, Tables 1-2, Fig. 5, Fig. 7) from models/faces-diffae.pt
+# against the plain DDIM of the same widths, steps and batch (models/faces.pt), models/faces-diffae-latent.pt for
+# unconditional samples.
+diffae_faces() {
+  local m=models/faces.pt ae=models/faces-diffae.pt o="$out/diffae-faces"
+  local nd=$(( n / 10 < 1 ? 1 : n / 10 )) nm=$(( n / 50 < 4 ? 4 : n / 50 ))
+  mkdir -p "$o"
+  local start; start=$(date +%s)
+  [ -d tools/faces/node_modules ] || scripts/install-faces.sh >/dev/null
+  "${ddim[@]}" info "$ae" > "$o/info.txt"
+  local t
+  for t in 10 20 50 100; do
+    step "reconstruction of $nd test faces at T = $t: DDIM inversion, Diff-AE with the inferred and a random x_T"
+    "${ddim[@]}" reconstruct --model "$m" --limit "$nd" --steps "$t" --method ddim --out "$o/ddim-T$t"
+    "${ddim[@]}" reconstruct --model "$ae" --limit "$nd" --steps "$t" --out "$o/diffae-T$t"
+    "${ddim[@]}" reconstruct --model "$ae" --limit "$nd" --steps "$t" --random-xt --out "$o/diffae-random-T$t"
+  done
+  step "manipulation of $nm faces along eyeglasses, male and a hair colour, scored against the rendered truth (Fig. 5)"
+  "${ddim[@]}" manipulate --model "$ae" --class-attribute eyeglasses --attribute class:yes --where eyeglasses=no \
+    --limit "$nm" --scales 0,1,2,3,4,6 --train-examples 4000 --out "$o/manipulate-eyeglasses"
+  "${ddim[@]}" manipulate --model "$ae" --class-attribute male --attribute class:yes --where male=no \
+    --limit "$nm" --scales 0,1,2,3,4,6 --train-examples 4000 --out "$o/manipulate-male"
+  "${ddim[@]}" manipulate --model "$ae" --class-attribute hair_colour --attribute class:golden_blond \
+    --where hair_colour=black --limit "$nm" --scales 0,1,2,3,4,6 --train-examples 4000 --out "$o/manipulate-blond"
+  step "unconditional samples through the latent DDIM over z_sem (Fig. 7)"
+  "${ddim[@]}" sample --model "$ae" --latent models/faces-diffae-latent.pt --n 64 --steps 20 --out "$o/samples"
+  python3 - "$o" "$(( $(date +%s) - start ))" "$nd" "$nm" <<'PY'
+import json, sys
+o, seconds, nd, nm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def m(name): return json.load(open(f"{o}/{name}/metrics.json"))["mean"]
+ts = [10, 20, 50, 100]
+lines = [f"# Diff-AE on faces (models/faces-diffae.pt against models/faces.pt): reproduced in {seconds} s", "",
+         f"Reconstruction of {nd} test faces, pixels in [0, 1].", "",
+         "| model | " + " | ".join(f"SSIM T={t}" for t in ts) + " | " + " | ".join(f"MSE T={t}" for t in ts) + " |",
+         "|---|" + "---|" * (2 * len(ts))]
+for k, label in [("ddim", "DDIM (inversion), models/faces.pt"), ("diffae", "Diff-AE, inferred x_T"),
+                 ("diffae-random", "Diff-AE, random x_T")]:
+    lines.append(f"| {label} | " + " | ".join(f"{m(f'{k}-T{t}')['ssim']:.4f}" for t in ts) + " | "
+                 + " | ".join(f"{m(f'{k}-T{t}')['mse']:.5f}" for t in ts) + " |")
+a, b = m("diffae-T20")["ssim"], m("ddim-T100")["ssim"]
+lines += ["", f"Diff-AE at T = 20 (SSIM {a:.4f}) {'beats' if a > b else 'does not beat'} DDIM at T = 100 ({b:.4f}); "
+              "the paper (FFHQ 128): 0.927 against 0.917.", "",
+          f"Manipulation of {nm} test faces without the attribute: the linear classifier's P(attribute) of the "
+          "re-encoded result, and its MSE to the same face rendered with the attribute (scale 0: the reconstruction).", ""]
+for k in ("eyeglasses", "male", "blond"):
+    j = json.load(open(f"{o}/manipulate-{k}/manipulate.json"))
+    c = j["classifier"]
+    lines += [f"| {j['class_attribute']} = {j['attribute_name']} (AUROC {c['auroc']:.3f}) | "
+              + " | ".join(f"{s['scale']:+g}" for s in j["scales"]) + " |",
+              "|---|" + "---|" * len(j["scales"]),
+              "| P(attribute) | " + " | ".join(f"{s['probability']:.3f}" for s in j["scales"]) + " |",
+              "| MSE to the truth | " + " | ".join(f"{s['truth_mse']:.5f}" for s in j["scales"]) + " |", ""]
+open(f"{o}/summary.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+}
+
 mkdir -p "$out"
 for name in "${names[@]}"; do
   case "$name" in
@@ -183,6 +243,7 @@ for name in "${names[@]}"; do
     embedding) embedding ;;
     independence) independence ;;
     faces) faces ;;
+    diffae-faces) diffae_faces ;;
     *) echo "reproduce: no shipped model named $name (see models/README.md)" >&2; exit 2 ;;
   esac
 done

@@ -8,8 +8,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ddim="${DDIM:-$here/build/ddim}"
-out="${1:-$here/runs/reference/faces-diffae-latent}"
+out="$(realpath -m "${1:-$here/runs/reference/faces-diffae-latent}")"
 steps="${2:-3000}"
 threads="${3:-1}"
-exec "$ddim" --threads "$threads" --seed 1 train-latent --model "$here/models/faces-diffae.pt" --limit 12000 \
+# From the repository root, so that the latent model names its Diff-AE as models/faces-diffae.pt, not a path of
+# this machine.
+cd "$here"
+exec "$ddim" --threads "$threads" --seed 1 train-latent --model models/faces-diffae.pt --limit 12000 \
   --width 256 --layers 10 --batch 256 --lr 0.001 --steps "$steps" --out "$out"
