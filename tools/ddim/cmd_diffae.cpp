@@ -317,13 +317,12 @@ void setup_manipulate(CLI::App& app) {
   auto* man =
       app.add_subcommand("manipulate", "Diff-AE: move z_sem along a linear classifier's direction (Fig. 5)");
   man->footer(
-      "\nThe attribute is a class of the inputs' data set (--class-attribute picks which attribute); the "
-      "linear\n"
-      "classifier is fitted on the training split (--train-examples, all of it regardless of --where). Faces "
-      "and\n"
-      "fonts also render the true manipulation of each input: manipulate.json then has the MSE and SSIM to "
-      "it by\n"
-      "scale, over the inputs that do not have the attribute yet.\n"
+      "\nThe attribute is a class of the inputs' data set (--class-attribute picks which attribute); the\n"
+      "linear classifier is fitted on the training split (--train-examples, all of it regardless of "
+      "--where).\n"
+      "Writes manipulation.png, manipulation.pt ([scales, N, C, H, W]) and manipulate.json. Faces and fonts\n"
+      "also render the true manipulation of each input (truth.pt, the picture's last column):\n"
+      "manipulate.json then has the MSE and SSIM to it by scale, over the inputs without the attribute.\n"
       "\nExamples:\n"
       "  ddim manipulate --model runs/ae/model.pt --limit 8 --attribute class:Sneaker --scales -2,-1,0,1,2\n"
       "  ddim manipulate --model models/faces-diffae.pt --class-attribute eyeglasses --attribute class:yes "
