@@ -1,3 +1,5 @@
+#include <filesystem>
+
 #include "ddim/core/error.h"
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/io/checkpoint.h"
@@ -112,4 +114,37 @@ TEST_F(CheckpointTest, AReleasedCheckpointKeepsTheMetadataAndTheEmaWeightsOnly) 
   plain.meta["kind"] = "classifier";
   plain.states["model"] = ck.states["ema"];
   EXPECT_EQ(release_checkpoint(plain).states.count("model"), 1u);
+}
+
+TEST_F(CheckpointTest, AHalfPrecisionReleaseLoadsAsTheRoundedFp32Model) {
+  auto ck = tiny_denoiser_checkpoint({8, 16});
+  for (auto& [name, t] : ck.states["ema"])
+    if (t.is_floating_point()) t = t + 1e-3 * torch::randn_like(t);  // values that fp16 must round
+  const auto dir = scratch_dir();
+  save_checkpoint(dir + "/fp32.pt", release_checkpoint(ck));
+  for (const auto storage : {torch::kHalf, torch::kBFloat16}) {
+    const auto r = release_checkpoint(ck, storage);
+    EXPECT_EQ(r.meta.at("storage").get<std::string>(), storage == torch::kHalf ? "fp16" : "bf16");
+    const auto path = dir + "/half.pt";
+    save_checkpoint(path, r);
+    EXPECT_LT(std::filesystem::file_size(path), std::filesystem::file_size(dir + "/fp32.pt"));
+    const auto loaded = load_checkpoint(path);
+    bool rounded = false;
+    for (const auto& [name, t] : loaded.states.at("ema")) {
+      const auto& original = ck.states.at("ema").at(name);
+      EXPECT_EQ(t.scalar_type(), original.is_floating_point() ? storage : original.scalar_type()) << name;
+      if (original.is_floating_point()) rounded = rounded || !torch::equal(t.to(torch::kFloat32), original);
+    }
+    EXPECT_TRUE(rounded);
+    // The network computes in fp32 with exactly the rounded weights.
+    const auto model = denoiser_from_checkpoint(loaded, path);
+    for (const auto& [name, t] : module_state(model.network())) {
+      const auto& original = ck.states.at("ema").at(name);
+      EXPECT_EQ(t.scalar_type(), original.scalar_type()) << name;
+      EXPECT_TRUE(torch::equal(
+          t, original.is_floating_point() ? original.to(storage).to(original.scalar_type()) : original))
+          << name;
+    }
+  }
+  EXPECT_THROW(release_checkpoint(ck, torch::kInt8), InvalidArgument);
 }

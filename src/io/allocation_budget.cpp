@@ -1,6 +1,7 @@
 #include "io/allocation_budget.h"
 
 #include <c10/core/CPUAllocator.h>
+#include <algorithm>
 
 #include <limits>
 #include <mutex>
@@ -46,7 +47,10 @@ AllocationBudget::AllocationBudget(int64_t bytes) : total_(bytes), left_(bytes),
 
 int64_t network_budget(const TensorDict& weights) {
   int64_t bytes = 0;
-  for (const auto& [name, t] : weights) bytes += static_cast<int64_t>(t.nbytes());
+  // Networks compute in fp32 whatever the file stores (a release may hold fp16 or bf16 weights).
+  for (const auto& [name, t] : weights)
+    bytes +=
+        t.numel() * std::max<int64_t>(static_cast<int64_t>(t.element_size()), t.is_floating_point() ? 4 : 1);
   return 2 * bytes + (int64_t{64} << 20);
 }
 

@@ -146,14 +146,21 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& kind) {
   return ck;
 }
 
-Checkpoint release_checkpoint(const Checkpoint& ck) {
+Checkpoint release_checkpoint(const Checkpoint& ck, torch::ScalarType storage) {
+  DDIM_CHECK_ARG(storage == torch::kFloat32 || storage == torch::kHalf || storage == torch::kBFloat16,
+                 "a released checkpoint stores its weights as fp32, fp16 or bf16, not {}",
+                 c10::toString(storage));
   Checkpoint out;
   out.meta = ck.meta;
   out.meta["released"] = true;
+  if (storage != torch::kFloat32) out.meta["storage"] = storage == torch::kHalf ? "fp16" : "bf16";
   const bool has_ema = ck.states.count("ema") > 0;
   for (const auto& [name, state] : ck.states) {
     const bool raw = name == "model" || (name.size() > 4 && name.compare(name.size() - 4, 4, "_raw") == 0);
-    if (!(has_ema && raw)) out.states[name] = state;
+    if (has_ema && raw) continue;
+    TensorDict d;
+    for (const auto& [key, t] : state) d[key] = t.is_floating_point() ? t.to(storage) : t;
+    out.states[name] = std::move(d);
   }
   return out;
 }

@@ -24,6 +24,7 @@ struct ExportArgs {
   std::string model, out;
   Weights weights = Weights::EMA;
   bool release = false;
+  std::string storage = "fp32";
 };
 
 std::string thousands(int64_t n) {
@@ -93,6 +94,8 @@ int run_info(const InfoArgs& a) {
   };
   line("file", fmt::format("{} ({:.1f} MB)", a.model, static_cast<double>(bytes) / 1e6));
   line("kind", ck.kind());
+  if (m.contains("storage"))
+    line("storage", meta_get<std::string>(m, "storage", a.model) + " weights (released; computes in fp32)");
   if (m.contains("step"))
     line("step", fmt::format("{}{}", meta_get<int64_t>(m, "step", a.model),
                              m.contains("epoch")
@@ -147,15 +150,22 @@ int run_info(const InfoArgs& a) {
 
 int run_export(const ExportArgs& a) {
   const auto ck = load_checkpoint(a.model);
+  DDIM_CHECK_ARG(a.storage == "fp32" || a.release,
+                 "--storage {}: only a --release checkpoint can store its "
+                 "weights at another precision",
+                 a.storage);
   if (a.release) {
-    const auto released = release_checkpoint(ck);
+    const auto storage = a.storage == "fp16"   ? torch::kHalf
+                         : a.storage == "bf16" ? torch::kBFloat16
+                                               : torch::kFloat32;
+    const auto released = release_checkpoint(ck, storage);
     save_checkpoint(a.out, released);
     std::vector<std::string> states;
     for (const auto& [name, state] : released.states) states.push_back(name);
     std::error_code ec;
-    spdlog::info("wrote {} ({:.1f} MB: {}'s metadata and its '{}' weights, no optimiser state)", a.out,
+    spdlog::info("wrote {} ({:.1f} MB: {}'s metadata and its '{}' weights as {}, no optimiser state)", a.out,
                  static_cast<double>(std::filesystem::file_size(a.out, ec)) / 1e6, a.model,
-                 fmt::join(states, "', '"));
+                 fmt::join(states, "', '"), a.storage);
     return 0;
   }
   const std::string state = a.weights == Weights::EMA ? "ema" : "model";
@@ -190,6 +200,11 @@ void setup_info(CLI::App& app) {
   ex->add_flag("--release", e->release,
                "Write a ddim checkpoint to ship (models/): the metadata and the EMA weights, without raw "
                "weights or optimiser state; it loads like any model but cannot resume training");
+  ex->add_option(
+        "--storage", e->storage,
+        "--release: precision of the stored weights, fp32, fp16 or bf16 (half the size; the model still "
+        "computes in fp32, with weights rounded to 11 or 8 significant bits: measure what it changes)")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}));
   on_run(ex, [e] { return run_export(*e); });
 }
 

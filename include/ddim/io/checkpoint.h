@@ -51,8 +51,11 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& kind);
 /// The checkpoint a trained model ships as (models/): its metadata and the weights that ddim
 /// samples with. Where an EMA exists (states "ema") the raw training weights ("model", and
 /// every "*_raw") are dropped, and every blob (optimiser state) is; meta["released"] is true.
-/// Such a file loads like any checkpoint but cannot resume training.
-Checkpoint release_checkpoint(const Checkpoint& checkpoint);
+/// Such a file loads like any checkpoint but cannot resume training. With `storage` kHalf or
+/// kBFloat16 its floating-point tensors are stored at that precision (half the bytes; meta["storage"]
+/// names it): every loader copies them into fp32 networks, so the model computes in fp32 with
+/// weights rounded to 11 (fp16) or 8 (bf16) significant bits. Integer buffers are kept.
+Checkpoint release_checkpoint(const Checkpoint& checkpoint, torch::ScalarType storage = torch::kFloat32);
 
 /// checkpoint.states[name]; throws ddim::InvalidArgument naming `what` when it has none.
 const TensorDict& checkpoint_state(const Checkpoint& checkpoint, const std::string& name,
