@@ -11,33 +11,38 @@
 # colours and loses the glyph's shape.
 #
 #   scripts/diffusegae-tables.sh --quick        # a CPU smoke run: tiny nets, short training, small subsets
+#   scripts/diffusegae-tables.sh --cpu          # the reference run on a 2-core CPU, on models/fonts-diffae.pt
 #   scripts/diffusegae-tables.sh                # the full run (meant for a GPU)
-# Options: --out DIR (default runs/diffusegae[-quick]), --diffae MODEL.pt (reuse a Diff-AE),
-# --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --threads N (CPU threads of every ddim
-# command), --ddim PATH (use this built binary: no dependency install, no build). Finished pieces
-# in DIR are reused and unfinished training runs resumed, so an interrupted run continues.
+# Options: --out DIR (default runs/diffusegae[-quick|-cpu]), --diffae MODEL.pt (reuse a Diff-AE),
+# --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --gae-ft MODEL.pt (reuse a fine-tuned
+# GAE), --threads N (CPU threads of every ddim command), --ddim PATH (use this built binary: no
+# dependency install, no build). Finished pieces in DIR are reused and unfinished training runs
+# resumed, so an interrupted run continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 out=""
 ae=""
 gae=""
+ft=""
 threads=""
 ddim=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
+    --cpu) quick=2 ;;
     --out) out="$2"; shift ;;
     --diffae) ae="$2"; shift ;;
     --gae) gae="$2"; shift ;;
+    --gae-ft) ft="$2"; shift ;;
     --threads) threads="$2"; shift ;;
     --ddim) ddim="$2"; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "diffusegae-tables: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[ -n "$out" ] || out="runs/diffusegae$([ $quick = 1 ] && echo -quick)"
+[ -n "$out" ] || out="runs/diffusegae$([ $quick = 1 ] && echo -quick)$([ $quick = 2 ] && echo -cpu)"
 if [ -z "$ddim" ]; then
   scripts/install-deps.sh >/dev/null
   scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
@@ -59,6 +64,16 @@ if [ $quick = 1 ]; then
   ae_net=(--z-dim 32 --widths 16,32,64 --block-depth 1 --embedding-dims 16 --batch 32 --encoder-head flatten)
   gae_net=(--width 128)
   partition=letter:8,font:8,font_colour:4,background_colour:4,size:4,rest:4
+elif [ $quick = 2 ]; then
+  # The reference run of a CPU session: the shipped Diff-AE (scripts/reference/fonts-diffae.sh, trained
+  # until a linear probe on z_sem reads the letter), the GAE and the evaluations sized to follow it in
+  # about an hour on two cores.
+  [ -n "$ae" ] || ae=models/fonts-diffae.pt
+  limit=100000; ae_steps=3500; gae_steps=2000; ft_steps=300; cls_epochs=8
+  n_rec=100; pairs=100; probe_train=6241; probe_test=1559; swap_steps=20; grid_steps=20
+  ae_net=(--z-dim 64 --widths 16,32,64,128 --batch 64 --encoder-head flatten)
+  gae_net=()
+  partition=letter:24,font:16,font_colour:8,background_colour:8,size:8
 else
   limit=100000; ae_steps=20000; gae_steps=10000; ft_steps=3000; cls_epochs=3
   n_rec=500; pairs=500; probe_train=20000; probe_test=5000; swap_steps=20; grid_steps=20
@@ -98,9 +113,11 @@ if [ -z "$gae" ]; then
   timed gae train "$out/gae" "$gae_steps" train-gae --model "$ae" "${data[@]}" --partition "$partition" \
     "${gae_net[@]}" --checkpoint-every 500 --log-every 100
 fi
-ft="$out/gae-ft/model.pt"
-timed finetune train "$out/gae-ft" "$ft_steps" train-gae --model "$gae" --finetune "${data[@]}" \
-  --checkpoint-every 50 --log-every 10
+if [ -z "$ft" ]; then
+  ft="$out/gae-ft/model.pt"
+  timed finetune train "$out/gae-ft" "$ft_steps" train-gae --model "$gae" --finetune "${data[@]}" \
+    --checkpoint-every 50 --log-every 10
+fi
 
 # 2. A classifier per attribute, on real images.
 for a in "${attributes[@]}"; do
@@ -159,12 +176,13 @@ done
 
 python3 - "$out" "$quick" "$(( $(date +%s) - start ))" <<'PY'
 import json, sys
-out, quick, secs = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
+out, mode, secs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+quick, flag = mode == "1", {"0": "", "1": " --quick", "2": " --cpu"}[mode]
 models = [("diffae", "Diff-AE (z_sem in the GAE's part sizes)"), ("gae", "DiffuseGAE, post hoc (eq. 11)"),
           ("gae-ft", "DiffuseGAE, fine-tuned (eq. 12)")]
 load = lambda p: json.load(open(p))
 lines = [f"# DiffuseGAE on a Fonts subset at 32x32" + (" (REDUCED --quick run)" if quick else ""), "",
-         f"Everything below was measured by scripts/diffusegae-tables.sh{' --quick' if quick else ''} in {secs // 60} min.", ""]
+         f"Everything below was measured by scripts/diffusegae-tables.sh{flag} in {secs // 60} min.", ""]
 lines += ["## Table 1: linear probes (test accuracy; rows attributes, columns parts; bold: own part)", ""]
 for m, label in models:
     d = load(f"{out}/dis-{m}/disentanglement.json")
