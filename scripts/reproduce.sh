@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The tables and pictures of the reference runs (scripts/reference/) from the weights that ship
 # in models/ (models/README.md), with no training: fashion-mnist alone took 21.5 minutes on a 2-core CPU, diffae-faces
-# 28 minutes at --n 400 on one thread (a smaller --n is shorter).
-#   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces, diffae-faces (default: all)
+# 28 minutes at --n 400 on one thread (a smaller --n is shorter); diffusegae-fonts trains its five attribute
+# classifiers (8 epochs each, about 4 minutes on one thread) and ignores --n.
+#   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces, diffae-faces,
+#                                       # diffusegae-fonts (default: all)
 # Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000; faces use N/5).
 # Writes DIR/NAME/ (each command's own output) and DIR/NAME/summary.md, the README's tables.
 # DDIM_THREADS=N runs every command on N threads (default: all the CPUs).
@@ -15,13 +17,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift ;;
     --n) n="$2"; shift ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     -*) echo "reproduce: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) names+=("$1") ;;
   esac
   shift
 done
-[ ${#names[@]} -gt 0 ] || names=(fashion-mnist embedding independence faces diffae-faces)
+[ ${#names[@]} -gt 0 ] || names=(fashion-mnist embedding independence faces diffae-faces diffusegae-fonts)
 ddim=("${DDIM_BUILD_DIR:-build}/ddim")
 if [ ! -x "${ddim[0]}" ]; then
   scripts/install-deps.sh >/dev/null
@@ -236,6 +238,15 @@ print("\n".join(lines))
 PY
 }
 
+# DiffuseGAE on the Fonts subset (Leng et al. 2023, Tables 1-2, swaps) from models/fonts-diffae.pt, -gae.pt and
+# -gae-ft.pt: every evaluation of scripts/diffusegae-tables.sh --cpu, which writes tables.md.
+diffusegae_fonts() {
+  local o="$out/diffusegae-fonts"
+  scripts/diffusegae-tables.sh --cpu --ddim "${ddim[0]}" ${DDIM_THREADS:+--threads "$DDIM_THREADS"} \
+    --diffae models/fonts-diffae.pt --gae models/fonts-gae.pt --gae-ft models/fonts-gae-ft.pt --out "$o"
+  cp "$o/tables.md" "$o/summary.md"
+}
+
 mkdir -p "$out"
 for name in "${names[@]}"; do
   case "$name" in
@@ -244,6 +255,7 @@ for name in "${names[@]}"; do
     independence) independence ;;
     faces) faces ;;
     diffae-faces) diffae_faces ;;
+    diffusegae-fonts) diffusegae_fonts ;;
     *) echo "reproduce: no shipped model named $name (see models/README.md)" >&2; exit 2 ;;
   esac
 done

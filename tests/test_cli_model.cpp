@@ -622,7 +622,9 @@ TEST(CliModel, EditsOnFontsAreScoredAgainstTheTrueEdits) {
                             .mean()
                             .item<double>();
     EXPECT_NEAR(e["truth_mse"].get<double>(), want, 1e-4) << "edit " << i;
-    if (c.values[c.labels[row].item<int64_t>()] == (i < 2 ? "red" : "blue")) EXPECT_NEAR(want, 0.0, 1e-12);
+    if (c.values[c.labels[row].item<int64_t>()] == (i < 2 ? "red" : "blue")) {
+      EXPECT_NEAR(want, 0.0, 1e-12);
+    }
   }
   const auto summary = read_text(dir + "/edit/summary.csv");
   EXPECT_NE(summary.find("truth_mse,truth_mse_ci95,truth_ssim,truth_ssim_ci95,truth_feature_distance"),
