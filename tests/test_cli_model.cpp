@@ -530,6 +530,33 @@ TEST(CliModel, ScheduleWritesTheTwoFigures) {
   EXPECT_EQ(row, "0.000000,0.9025,1,1,1");
 }
 
+TEST(CliModel, AnFp16ReleaseIsHalfTheSizeAndComputesNearlyAsTheFp32One) {
+  const auto dir = scratch_dir();
+  const auto model = shared_tiny_model();
+  ASSERT_EQ(run_ddim({"export", "--release", "--model", model, "--out", dir + "/r32.pt"}).status, 0);
+  auto r = run_ddim({"export", "--release", "--storage", "fp16", "--model", model, "--out", dir + "/r16.pt"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // A tiny network: the metadata and the archive take a part of the file that does not halve.
+  EXPECT_LT(std::filesystem::file_size(dir + "/r16.pt"), 0.7 * std::filesystem::file_size(dir + "/r32.pt"));
+  r = run_ddim({"info", dir + "/r16.pt"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("storage      fp16 weights"), std::string::npos) << r.out;
+  const auto a = load_denoiser(dir + "/r32.pt"), b = load_denoiser(dir + "/r16.pt");
+  torch::NoGradGuard ng;
+  const auto x = torch::randn({2, 1, 32, 32});
+  const auto v = torch::tensor({0.3f, 0.9f});
+  const auto ea = a.network().forward(x, v), eb = b.network().forward(x, v);
+  EXPECT_FALSE(torch::equal(ea, eb));  // the weights were rounded ...
+  EXPECT_LT((ea - eb).abs().max().item<double>(), 0.01 * ea.abs().max().item<double>());  // ... to 11 bits
+  // Only a release changes its storage; an unknown precision is refused.
+  r = run_ddim({"export", "--storage", "fp16", "--model", model, "--out", dir + "/w.pt"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("only a --release checkpoint"), std::string::npos) << r.err;
+  r = run_ddim({"export", "--release", "--storage", "int8", "--model", model, "--out", dir + "/w.pt"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_FALSE(file_exists(dir + "/w.pt"));
+}
+
 TEST(CliModel, ExportLoadsIntoThePyTorchPort) {
   if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "Python torch is not installed (scripts/install-deps.sh installs python3-torch)";
