@@ -69,9 +69,8 @@ elif [ $quick = 2 ]; then
   # until a linear probe on z_sem reads the letter), the GAE and the evaluations sized to follow it in
   # about an hour on two cores.
   [ -n "$ae" ] || ae=models/fonts-diffae.pt
-  limit=100000; ae_steps=3500; gae_steps=2000; ft_steps=300; cls_epochs=8
+  limit=100000; gae_steps=2000; ft_steps=300; cls_epochs=8
   n_rec=100; pairs=100; probe_train=6241; probe_test=1559; swap_steps=20; grid_steps=20
-  ae_net=(--z-dim 64 --widths 16,32,64,128 --batch 64 --encoder-head flatten)
   gae_net=()
   partition=letter:24,font:16,font_colour:8,background_colour:8,size:8
 else

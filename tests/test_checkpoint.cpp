@@ -147,4 +147,9 @@ TEST_F(CheckpointTest, AHalfPrecisionReleaseLoadsAsTheRoundedFp32Model) {
     }
   }
   EXPECT_THROW(release_checkpoint(ck, torch::kInt8), InvalidArgument);
+  // The default keeps every tensor as trained, an fp64 one too.
+  Checkpoint wide;
+  wide.meta["kind"] = "classifier";
+  wide.states["model"]["x"] = torch::ones({2}, torch::kFloat64);
+  EXPECT_EQ(release_checkpoint(wide).states.at("model").at("x").scalar_type(), torch::kFloat64);
 }

@@ -159,7 +159,9 @@ Checkpoint release_checkpoint(const Checkpoint& ck, torch::ScalarType storage) {
     const bool raw = name == "model" || (name.size() > 4 && name.compare(name.size() - 4, 4, "_raw") == 0);
     if (has_ema && raw) continue;
     TensorDict d;
-    for (const auto& [key, t] : state) d[key] = t.is_floating_point() ? t.to(storage) : t;
+    // kFloat32 keeps every tensor as trained (an fp64 buffer stays fp64); only a narrower storage converts.
+    for (const auto& [key, t] : state)
+      d[key] = storage != torch::kFloat32 && t.is_floating_point() ? t.to(storage) : t;
     out.states[name] = std::move(d);
   }
   return out;

@@ -151,8 +151,7 @@ int run_info(const InfoArgs& a) {
 int run_export(const ExportArgs& a) {
   const auto ck = load_checkpoint(a.model);
   DDIM_CHECK_ARG(a.storage == "fp32" || a.release,
-                 "--storage {}: only a --release checkpoint can store its "
-                 "weights at another precision",
+                 "--storage {}: only a --release checkpoint can store its weights at another precision",
                  a.storage);
   if (a.release) {
     const auto storage = a.storage == "fp16"   ? torch::kHalf

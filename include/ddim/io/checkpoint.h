@@ -54,7 +54,8 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& kind);
 /// Such a file loads like any checkpoint but cannot resume training. With `storage` kHalf or
 /// kBFloat16 its floating-point tensors are stored at that precision (half the bytes; meta["storage"]
 /// names it): every loader copies them into fp32 networks, so the model computes in fp32 with
-/// weights rounded to 11 (fp16) or 8 (bf16) significant bits. Integer buffers are kept.
+/// weights rounded to 11 (fp16) or 8 (bf16) significant bits. Integer buffers are kept, and with the
+/// default kFloat32 every tensor is kept as it is.
 Checkpoint release_checkpoint(const Checkpoint& checkpoint, torch::ScalarType storage = torch::kFloat32);
 
 /// checkpoint.states[name]; throws ddim::InvalidArgument naming `what` when it has none.
