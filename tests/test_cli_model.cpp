@@ -86,6 +86,41 @@ TEST(CliModel, ResumedRunEndsWithTheSameBits) {
   expect_same_states(dir + "/straight/model.pt", dir + "/resumed/model.pt");
 }
 
+// `train --init`: a new run from a model's weights, whose network and schedule it takes.
+TEST(CliModel, InitStartsANewRunFromAModelsWeights) {
+  const auto dir = scratch_dir();
+  const auto model = shared_tiny_model();
+  write_mnist_fixture(dir + "/mnist", 32, 8);
+  ASSERT_EQ(run_ddim({"export", "--release", "--model", model, "--out", dir + "/release.pt"}).status, 0);
+  // No step at all would be refused; one step at a learning rate of almost zero leaves the weights
+  // as they were, up to AdamW's one tiny update.
+  auto r = run_ddim({"train", "--data", "mnist:" + dir + "/mnist", "--init", dir + "/release.pt", "--steps",
+                     "1", "--batch", "8", "--lr", "1e-12", "--weight-decay", "0", "--preview-samples", "0",
+                     "--out", dir + "/ft", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("starting from the weights of"), std::string::npos) << r.err;
+  const auto a = load_denoiser(dir + "/release.pt"), b = load_denoiser(dir + "/ft/model.pt");
+  EXPECT_EQ(a.network().describe(), b.network().describe());
+  torch::NoGradGuard ng;
+  const auto x = torch::randn({2, 1, 32, 32});
+  const auto v = torch::tensor({0.3f, 0.9f});
+  const auto ea = a.network().forward(x, v), eb = b.network().forward(x, v);
+  EXPECT_LT((ea - eb).abs().max().item<double>(), 1e-4 * ea.abs().max().item<double>() + 1e-6);
+  const auto ck = load_checkpoint(dir + "/ft/model.pt");
+  EXPECT_EQ(ck.meta.at("init"), dir + "/release.pt");
+  EXPECT_FALSE(ck.meta.at("train").at("ema_warmup").get<bool>());  // off for a warm start unless given
+
+  // The network comes from the model: a network option, or --resume beside it, is refused.
+  r = run_ddim({"train", "--data", "mnist:" + dir + "/mnist", "--init", dir + "/release.pt", "--widths",
+                "8,16", "--out", dir + "/bad"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("drop --widths"), std::string::npos) << r.err;
+  r = run_ddim({"train", "--init", dir + "/release.pt", "--resume", dir + "/ft"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  EXPECT_FALSE(file_exists(dir + "/bad"));
+}
+
 TEST(CliModel, SigintSavesACheckpointAndTheRunResumes) {
   const auto dir = scratch_dir();
   write_mnist_fixture(dir + "/mnist", 32, 8);

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <filesystem>
 
 #include "ddim/core/error.h"
@@ -118,6 +119,58 @@ TEST_F(Training, ResumedRunEqualsUninterruptedRunBitForBit) {
   // (The optimizer's archive bytes embed per-process name-mangling counters, so they are not
   // compared; the steps after the resume ran with the restored optimizer state, and the
   // weights above would differ if it had not been restored exactly.)
+}
+
+// A warm start (train --init) continues from a model: its weights in both the trained and the EMA
+// network, its standardisation (not the new data's), and a resume of the warm-started run keeps
+// that standardisation.
+TEST_F(Training, AWarmStartTakesTheModelsWeightsAndStatisticsAndResumesWithThem) {
+  auto data = tiny_images(64);
+  DenoiserTrainer a(tiny_unet(), ScheduleOptions{}, data, nullptr, tiny_options(), torch::kCPU);
+  for (int64_t s = 0; s < 5; ++s) a.step(s);
+  const auto from = a.ema_denoiser();
+
+  // Other data (half as bright: other statistics), another seed.
+  auto dim = tiny_images(64);
+  dim.storage = dim.storage / 2;
+  auto options = tiny_options();
+  options.seed = 9;
+  DenoiserTrainer b(tiny_unet(), ScheduleOptions{}, dim, nullptr, options, torch::kCPU);
+  ASSERT_FALSE(torch::allclose(b.ema_denoiser().stats().mean, from.stats().mean));
+  b.warm_start(from, "a.pt");
+  EXPECT_TRUE(torch::equal(b.ema_denoiser().stats().mean, from.stats().mean));
+  EXPECT_TRUE(torch::equal(b.ema_denoiser().stats().std, from.stats().std));
+  const auto x = torch::randn({3, 1, 8, 8});
+  const auto v = torch::tensor({0.1f, 0.5f, 0.9f});
+  const auto eps = [&](EpsNetwork& net) {
+    torch::NoGradGuard ng;
+    return net.forward(x, v);
+  };
+  const auto expected = eps(from.network());
+  EXPECT_TRUE(torch::equal(eps(b.ema_denoiser().network()), expected));
+  b.model().eval();
+  EXPECT_TRUE(torch::equal(eps(b.model()), expected));
+  EXPECT_EQ(b.checkpoint(0).meta.at("init"), "a.pt");
+
+  // Steps move on from there; a checkpoint resumed in a fresh trainer on the same data keeps
+  // the model's statistics (a fresh trainer fits the data's).
+  for (int64_t s = 0; s < 3; ++s) EXPECT_TRUE(std::isfinite(b.step(s).item<double>()));
+  DenoiserTrainer c(tiny_unet(), ScheduleOptions{}, dim, nullptr, options, torch::kCPU);
+  c.restore(b.checkpoint(3), "b.pt");
+  EXPECT_TRUE(torch::equal(c.ema_denoiser().stats().mean, from.stats().mean));
+  EXPECT_TRUE(
+      torch::equal(c.ema_denoiser().network().forward(x, v), b.ema_denoiser().network().forward(x, v)));
+
+  // A model of another network is refused, naming it.
+  auto other = tiny_unet();
+  other["widths"] = {8, 8};
+  DenoiserTrainer d(other, ScheduleOptions{}, data, nullptr, tiny_options(), torch::kCPU);
+  try {
+    d.warm_start(from, "a.pt");
+    FAIL() << "a model of another network was taken";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("a.pt"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(Training, KeepsTheLastKCheckpointsAndWritesMetrics) {

@@ -105,21 +105,40 @@ DenoiserTrainer::DenoiserTrainer(const nlohmann::json& arch, const ScheduleOptio
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   data_.storage = data_.storage.to(device_);
   if (data_.labels.defined()) data_.labels = data_.labels.to(device_);
-  stats_.mean = stats_.mean.to(device_);
-  stats_.std = stats_.std.to(device_);
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       model_->parameters(), torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
   // The fixed validation batch.
   const Dataset& v = validation ? *validation : train;
   const int64_t nv = std::min<int64_t>(256, v.size());
   auto vgen = make_generator(mix_seed(options_.seed, streams::kValid));
-  valid_x0_ = stats_.standardize(v.slice(0, nv).to(device_));
+  valid_raw_ = v.slice(0, nv).to(device_);
+  set_stats(stats_);
   valid_t_ = rand({nv}, vgen).to(device_);
   valid_eps_ = randn(valid_x0_.sizes(), vgen).to(device_);
   if (model_->conditioning() == Conditioning::Class)
     valid_cond_ = v.labels.defined()
                       ? class_condition(v.labels.slice(0, 0, nv), model_->classes()).to(device_)
                       : null_condition(nv, model_->classes()).to(device_);
+}
+
+void DenoiserTrainer::set_stats(Standardizer stats) {
+  stats_.mean = stats.mean.to(device_);
+  stats_.std = stats.std.to(device_);
+  valid_x0_ = stats_.standardize(valid_raw_);
+}
+
+void DenoiserTrainer::warm_start(const Denoiser& from, const std::string& what) {
+  DDIM_CHECK_ARG(from.data().shape == data_info_.shape,
+                 "{}: the model is for data of shape [{}], {} holds [{}]", what,
+                 fmt::join(from.data().shape, ", "), data_.spec, fmt::join(data_info_.shape, ", "));
+  DDIM_CHECK_ARG(from.network().describe() == model_->describe(),
+                 "{}: the model's network is not the one this run builds", what);
+  const auto state = module_state(from.network());
+  load_module_state(*model_, state, what);
+  load_module_state(*ema_, state, what);
+  if (sync_) sync_->broadcast(*model_);
+  set_stats(from.stats());
+  extra_meta_["init"] = what;
 }
 
 torch::Tensor drop_labels(const torch::Tensor& labels, double p, at::Generator& gen) {
@@ -225,6 +244,16 @@ void DenoiserTrainer::restore(const Checkpoint& ck, const std::string& what) {
   const auto it = ck.blobs.find("optimizer");
   DDIM_CHECK(it != ck.blobs.end(), "{}: has no optimizer state to resume from", what);
   load_optimizer_bytes(*optimizer_, it->second, what);
+  // The statistics the weights were trained with: those of the data, or of a warm start's model.
+  if (ck.meta.contains("stats")) {
+    Standardizer stats;
+    stats.mean = torch::tensor(meta_get<std::vector<float>>(ck.meta, "stats.mean", what));
+    stats.std = torch::tensor(meta_get<std::vector<float>>(ck.meta, "stats.std", what));
+    DDIM_CHECK_ARG(stats.mean.sizes() == stats_.mean.sizes() && stats.std.sizes() == stats_.std.sizes() &&
+                       stats.std.gt(0).all().item<bool>(),
+                   "{}: checkpoint metadata: key 'stats' does not fit the data", what);
+    set_stats(stats);
+  }
 }
 
 Denoiser DenoiserTrainer::ema_denoiser() const {

@@ -16,7 +16,10 @@ namespace {
 
 struct TrainArgs {
   DataSource data;
-  std::string out, resume;
+  std::string out, resume, init;
+  /// Network and schedule options given on the command line (or in --config): --init takes both
+  /// from its model, so any of them is a mistake there.
+  std::vector<std::string> network_options_given;
   std::string arch = "auto";
   UNetOptions unet;
   int64_t z_dim = 64;
@@ -83,6 +86,14 @@ int run_train(TrainArgs a) {
   auto device = init_runtime();
   const auto parallel = init_parallel(a.run.dist_timeout, device);
   // Resuming, everything but the length of the run comes from the checkpoint.
+  DDIM_CHECK_ARG(a.init.empty() || a.resume.empty(),
+                 "--init starts a new run from a model's weights; --resume continues a run: give one");
+  DDIM_CHECK_ARG(a.init.empty() || a.network_options_given.empty(),
+                 "--init takes the network and the schedule from {}; drop {}", a.init,
+                 fmt::join(a.network_options_given, ", "));
+  // A warm start: the model's network, schedule and weights (a checkpoint's EMA, or a release).
+  std::optional<Denoiser> init;
+  if (!a.init.empty()) init = load_denoiser(a.init);
   const auto start = start_run(a.out, a.resume, "denoiser", parallel.primary());
   const auto source = start.data(seeded(a.data));
   spdlog::info("loading {} ({} split)", source.spec, to_string(source.options.split));
@@ -90,8 +101,12 @@ int run_train(TrainArgs a) {
   const auto validation = validation_split(source);
   a.train.seed = global_options().seed;
   const auto train = start.resuming() ? start.parse("train", DenoiserTrainOptions::from_json) : a.train;
-  const auto arch = start.resuming() ? start.meta("arch") : make_arch(a, data);
-  const auto schedule = start.resuming() ? start.parse("schedule", ScheduleOptions::from_json) : a.schedule;
+  const auto arch = start.resuming() ? start.meta("arch")
+                    : init           ? init->network().describe()
+                                     : make_arch(a, data);
+  const auto schedule = start.resuming() ? start.parse("schedule", ScheduleOptions::from_json)
+                        : init           ? init->schedule().options()
+                                         : a.schedule;
   auto run = start.run_options(a.run.options);
   run.dir = start.dir;
   run.steps = resolve_steps(a.steps, a.epochs, data.size() / (train.batch * parallel.world()),
@@ -99,6 +114,7 @@ int run_train(TrainArgs a) {
   DenoiserTrainer trainer(arch, schedule, data, validation ? &*validation : nullptr, train, device,
                           run_meta(source, run), parallel.sync());
   if (start.resuming()) trainer.restore(start.resumed, start.checkpoint);
+  if (init) trainer.warm_start(*init, a.init);
   DDIM_CHECK_ARG(start.step() <= run.steps, "{} is at step {}, beyond the requested {} steps",
                  start.checkpoint, start.step(), run.steps);
   if (parallel.primary()) open_run_dir(run.dir);
@@ -108,7 +124,9 @@ int run_train(TrainArgs a) {
   spdlog::info("{} {} parameters, {} examples ({} steps an epoch), {} steps{}",
                arch.at("kind").get<std::string>(), count_parameters(trainer.model()), data.size(),
                trainer.steps_per_epoch(), run.steps,
-               start.resuming() ? fmt::format(", resuming at step {}", start.step()) : "");
+               start.resuming() ? fmt::format(", resuming at step {}", start.step())
+               : init           ? fmt::format(", starting from the weights of {}", a.init)
+                                : "");
   const auto result = drive_training(trainer, trainer.model(), run, start.step(), "train", parallel);
   if (result.end == RunEnd::Stopped) return report_stopped(result, "train", run.dir);
   report_finished(result, run.dir, "model");
@@ -228,17 +246,37 @@ void setup_train(CLI::App& app) {
       "  ddim train --config configs/quick.toml --out runs/q     # the quick Fashion-MNIST preset\n"
       "  ddim train --data toy:two-moons --steps 3000 --out runs/moons\n"
       "  ddim train --resume runs/q --steps 20000                 # continue, or extend, a run\n"
+      "  ddim train --init models/fashion-mnist.pt --data mnist:DIR --steps 2000 --out runs/ft\n"
+      "                                                           # fine-tune a model on other data\n"
       "A run directory gets model.pt, checkpoints/, samples.png, previews/, metrics.jsonl, config.toml, "
       "log.txt.");
   add_data_options(sub, a->data);
   sub->add_option("--out", a->out, "Run directory to create");
   sub->add_option("--resume", a->resume, "Continue the run in this directory from its newest checkpoint");
+  sub->add_option(
+         "--init", a->init,
+         "Start from this model's weights (its EMA; a checkpoint or a release) with a fresh optimiser: "
+         "fine-tuning on other data, or training a released model further. The network and the "
+         "schedule are the model's; the data are standardised as the model's were; the EMA starts at "
+         "the model's weights (--ema-warmup is off unless given). Ease the new optimiser in with "
+         "--warmup (e.g. 200)")
+      ->check(CLI::ExistingFile);
+  const auto before = sub->get_options().size();
   add_network_options(sub, *a);
   add_schedule_options(sub, a->schedule);
+  std::vector<const CLI::Option*> network_options;
+  for (auto i = before; i < sub->get_options().size(); ++i) network_options.push_back(sub->get_options()[i]);
   add_optimizer_options(sub, *a);
   add_run_options(sub, a->run, "Steps between metrics lines",
                   "Steps between sample grids (0: with checkpoints)");
-  on_run(sub, [a] { return run_train(*a); });
+  on_run(sub, [a, sub, network_options] {
+    for (const auto* o : network_options)
+      if (o->count() > 0) a->network_options_given.push_back(o->get_name());
+    // The EMA's ramp keeps a short run from sampling with its random start; a warm start's EMA
+    // starts at trained weights, which the ramp would forget at once.
+    if (!a->init.empty() && sub->get_option("--ema-warmup")->count() == 0) a->train.ema_warmup = false;
+    return run_train(*a);
+  });
 }
 
 }  // namespace ddim::cli

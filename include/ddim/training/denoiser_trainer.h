@@ -66,6 +66,14 @@ class DenoiserTrainer : public TrainingTask {
   void restore(const Checkpoint& checkpoint, const std::string& what) override;
   std::optional<Preview> preview(int64_t step) override;
   int64_t examples_per_step() const override;
+
+  /// Starts from a trained denoiser's weights instead of the seeded initialisation (call before
+  /// the first step): fine-tuning on other data, or continuing a released model (which keeps
+  /// only its EMA weights) with a fresh optimiser. Both the trained and the EMA network take
+  /// `from`'s weights, and the data are standardised with `from`'s statistics, which its
+  /// weights were trained on. The network must be built as `from`'s (same description); the
+  /// data must have its shape. Checkpoints record `what` under "init".
+  void warm_start(const Denoiser& from, const std::string& what);
   bool writes_files() const override { return sync_ == nullptr || sync_->rank() == 0; }
 
   /// Steps in one pass over the data (the batch drops the remainder).
@@ -87,12 +95,14 @@ class DenoiserTrainer : public TrainingTask {
   nlohmann::json extra_meta_;
   GradientSync* sync_;
   EpochOrder order_;
-  // A fixed validation batch: data, times and noise.
-  torch::Tensor valid_x0_, valid_t_, valid_eps_, valid_cond_;
+  // A fixed validation batch: data (in data units and standardised), times and noise.
+  torch::Tensor valid_raw_, valid_x0_, valid_t_, valid_eps_, valid_cond_;
   /// The condition of training examples `indices` (this process's share of the step's batch):
   /// their class labels, some dropped to ∅, or a Diff-AE's semantic codes of x0.
   torch::Tensor condition(int64_t step, const torch::Tensor& indices, const torch::Tensor& x0);
   Preview class_preview(int64_t step);
+  /// Standardises the data with `stats` from now on (the validation batch too).
+  void set_stats(Standardizer stats);
 };
 
 }  // namespace ddim
