@@ -692,6 +692,20 @@ TEST(CliModel, EditsOnFontsAreScoredAgainstTheTrueEdits) {
   EXPECT_NE(summary.find("truth_mse,truth_mse_ci95,truth_ssim,truth_ssim_ci95,truth_feature_distance"),
             std::string::npos)
       << summary;
+
+  // Without --data and --class-attribute the model's own data are labelled by its class attribute
+  // (font colour, not the fonts' default, the letter): the sources are font colours and the true
+  // edits are the same as above.
+  r = run_ddim({"edit", "--model", dir + "/cc/model.pt", "--limit", "2", "--to", "red,blue", "--steps", "2",
+                "--inversion-steps", "2", "--method", "direct-inversion", "--merge", "1,0", "--out",
+                dir + "/edit-default"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto k = nlohmann::json::parse(read_text(dir + "/edit-default/metrics.json"));
+  for (int64_t i = 0; i < 4; ++i) {
+    const auto& e = k["settings"][0]["per_image"][i];
+    EXPECT_EQ(e["source"].get<int64_t>(), c.labels[i % 2].item<int64_t>()) << "edit " << i;
+    EXPECT_DOUBLE_EQ(e["truth_mse"].get<double>(), replay["per_image"][i]["truth_mse"].get<double>()) << i;
+  }
 }
 
 // Class-conditional training, guided sampling, and editing (Direct Inversion and baselines).

@@ -558,6 +558,7 @@ nlohmann::json DataInfo::to_json() const {
           {"shape", shape},
           {"padding", {padding.top, padding.bottom, padding.left, padding.right}},
           {"classes", classes},
+          {"class_attribute", class_attribute},
           {"examples", examples}};
 }
 
@@ -570,6 +571,7 @@ DataInfo DataInfo::from_json(const nlohmann::json& j) {
     if (p.size() == 4) d.padding = {p[0], p[1], p[2], p[3]};
   }
   d.classes = j.value("classes", std::vector<std::string>{});
+  d.class_attribute = j.value("class_attribute", std::string());
   d.examples = j.value("examples", int64_t{0});
   // Shapes size the seeds, pictures and padding of every command: keep them plausible.
   DDIM_CHECK_ARG(d.shape.size() == 1 || d.shape.size() == 3, "shape [{}]: expected [C, H, W] or [D]",
@@ -600,6 +602,7 @@ DataInfo DataInfo::of(const Dataset& data) {
   d.shape = data.example_shape();
   d.padding = data.padding;
   d.classes = data.classes;
+  if (!data.attributes.empty()) d.class_attribute = data.label_attribute;
   d.examples = data.size();
   return d;
 }

@@ -103,7 +103,13 @@ Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what,
     Schedule check(o);  // validates
     return o;
   });
-  const auto data = meta_parse(m, "data", what, DataInfo::from_json);
+  auto data = meta_parse(m, "data", what, DataInfo::from_json);
+  // Checkpoints written before DataInfo named its class attribute keep it in their data options.
+  if (data.class_attribute.empty() && m.contains("data_options") && m["data_options"].is_object() &&
+      !data.classes.empty()) {
+    const auto a = m["data_options"].value("class_attribute", std::string());
+    if (!a.empty()) data.class_attribute = a;
+  }
   Standardizer stats;
   stats.mean = torch::tensor(meta_get<std::vector<float>>(m, "stats.mean", what));
   stats.std = torch::tensor(meta_get<std::vector<float>>(m, "stats.std", what));

@@ -107,13 +107,19 @@ torch::Tensor true_edits(const Denoiser& d, const Inputs& in, const torch::Tenso
   if (!in.data || !has_counterfactuals(*in.data)) return {};
   // The attribute whose values are the model's classes (the one it was trained to condition on).
   const auto& classes = d.data().classes;
-  // The inputs' class attribute when it has them, else the one attribute that has them.
+  // The model's class attribute when it names one; else the inputs' class attribute when it has
+  // them, else the one attribute that has them (many attributes of faces are no/yes).
   const Attribute* attribute = nullptr;
   int matches = 0;
   for (const auto& a : in.data->attributes) {
     if (a.values != classes) continue;
     ++matches;
     if (!attribute || a.name == in.data->label_attribute) attribute = &a;
+    if (a.name == d.data().class_attribute) {
+      attribute = &a;
+      matches = 1;
+      break;
+    }
   }
   if (attribute && attribute->name != in.data->label_attribute && matches > 1) attribute = nullptr;
   if (!attribute) {

@@ -152,7 +152,10 @@ struct DataInfo {
   std::vector<int64_t> shape;        ///< one example: {C, H, W} or {D}
   Padding padding;                   ///< zero padding inside `shape` (cropped for metrics)
   std::vector<std::string> classes;  ///< class names, when the data set has them
-  int64_t examples = 0;              ///< size of the training split used
+  /// The attribute the classes are, when they come from attributes (fonts, faces, folders with
+  /// --attributes; e.g. "eyeglasses"): commands that reload the model's data label it by this.
+  std::string class_attribute;
+  int64_t examples = 0;  ///< size of the training split used
 
   bool is_image() const { return shape.size() == 3; }
   /// Crops the padding off images (points pass unchanged).
