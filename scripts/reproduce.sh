@@ -2,9 +2,10 @@
 # The tables and pictures of the reference runs (scripts/reference/) from the weights that ship
 # in models/ (models/README.md), with no training: fashion-mnist alone took 21.5 minutes on a 2-core CPU, diffae-faces
 # 28 minutes at --n 400 on one thread (a smaller --n is shorter); diffusegae-fonts trains its five attribute
-# classifiers (8 epochs each, about 4 minutes on one thread) and ignores --n.
+# classifiers (8 epochs each, about 4 minutes on one thread) and ignores --n; faces-glasses edits 32 faces per 1,000 of --n
+# (32 at the default: about 12 minutes on one thread).
 #   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces, diffae-faces,
-#                                       # diffusegae-fonts (default: all)
+#                                       # diffusegae-fonts, faces-glasses (default: all)
 # Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000; faces use N/5).
 # Writes DIR/NAME/ (each command's own output) and DIR/NAME/summary.md, the README's tables.
 # DDIM_THREADS=N runs every command on N threads (default: all the CPUs).
@@ -17,13 +18,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift ;;
     --n) n="$2"; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     -*) echo "reproduce: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) names+=("$1") ;;
   esac
   shift
 done
-[ ${#names[@]} -gt 0 ] || names=(fashion-mnist embedding independence faces diffae-faces diffusegae-fonts)
+[ ${#names[@]} -gt 0 ] || names=(fashion-mnist embedding independence faces diffae-faces diffusegae-fonts faces-glasses)
 ddim=("${DDIM_BUILD_DIR:-build}/ddim")
 if [ ! -x "${ddim[0]}" ]; then
   scripts/install-deps.sh >/dev/null
@@ -247,6 +248,21 @@ diffusegae_fonts() {
   cp "$o/tables.md" "$o/summary.md"
 }
 
+# Direct Inversion on faces (issue 27, experiment 3): glasses added and removed by models/faces-glasses.pt,
+# scored by models/faces-glasses-classifier.pt and against the true edits (the faces rendered with the glasses
+# changed): scripts/direct-inversion-study.sh's tradeoff (Direct Inversion over λ both ways of injecting,
+# inversion + guidance, SDEdit over t0 with 2 seeds) and its picture, 20 inversion and inference steps.
+faces_glasses() {
+  local o="$out/faces-glasses" data=runs/reference/faces-glasses-data
+  local ni=$(( n * 32 / 1000 < 4 ? 4 : n * 32 / 1000 ))
+  [ -d tools/faces/node_modules ] || scripts/install-faces.sh >/dev/null
+  [ -f "$data/attributes.csv" ] || "${ddim[@]}" --seed 0 data render-faces --out "$data" --p eyeglasses=0.5
+  DDIM="${ddim[0]}" DDIM_THREADS="${DDIM_THREADS:-}" scripts/direct-inversion-study.sh --quick \
+    --model models/faces-glasses.pt --classifier models/faces-glasses-classifier.pt --targets no,yes \
+    --images "$ni" --steps 20 --seeds 2 --invert-under null --parts tradeoff,picture --out "$o"
+  cp "$o/table.md" "$o/summary.md"
+}
+
 mkdir -p "$out"
 for name in "${names[@]}"; do
   case "$name" in
@@ -256,6 +272,7 @@ for name in "${names[@]}"; do
     faces) faces ;;
     diffae-faces) diffae_faces ;;
     diffusegae-fonts) diffusegae_fonts ;;
+    faces-glasses) faces_glasses ;;
     *) echo "reproduce: no shipped model named $name (see models/README.md)" >&2; exit 2 ;;
   esac
 done
