@@ -27,15 +27,18 @@ void add_input_options(CLI::App* sub, InputArgs& a, int64_t limit) {
 DataSource model_data(DataSource d, const DataInfo& model) {
   if (d.spec.empty()) d.spec = model.spec;
   DDIM_CHECK_ARG(!d.spec.empty(), "give --images or --data: the model does not name its data");
-  // The model's data set (or another of its kind: fonts, faces) labels its examples by the
-  // attribute the model's classes are (e.g. eyeglasses), not by the set's default (male).
-  if (d.options.label_attribute.empty() && !model.class_attribute.empty() &&
-      parse_data_spec(d.spec).name == parse_data_spec(model.spec).name)
-    d.options.label_attribute = model.class_attribute;
-  // Generated sets (fonts, faces) are drawn at the model's size, so that their counterfactuals
-  // (rendered at the loaded size) are the model's images.
+  // A generated set (fonts, faces: their attributes are the set's own, every copy has them) of
+  // the model's kind labels its examples by the attribute the model's classes are (e.g.
+  // eyeglasses), not by the set's default (male). A folder's attributes come from a file the
+  // user names, with --class-attribute.
   const auto name = parse_data_spec(d.spec).name;
-  if ((name == "fonts" || name == "faces") && d.options.resize == 0 && model.is_image())
+  const bool generated = name == "fonts" || name == "faces";
+  if (generated && d.options.label_attribute.empty() && !model.class_attribute.empty() &&
+      name == parse_data_spec(model.spec).name)
+    d.options.label_attribute = model.class_attribute;
+  // Generated sets are drawn at the model's size, so that their counterfactuals (rendered at the
+  // loaded size) are the model's images.
+  if (generated && d.options.resize == 0 && model.is_image())
     d.options.resize = model.shape[1] - model.padding.top - model.padding.bottom;
   // Images are padded like the model's by conform_images.
   if (model.is_image() && d.options.pad_to == -1) d.options.pad_to = 0;
