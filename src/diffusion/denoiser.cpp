@@ -87,6 +87,18 @@ const NameTable<Weights>& name_table<Weights>() {
   return table;
 }
 
+Standardizer stats_from_meta(const nlohmann::json& meta, const std::string& what, int64_t channels) {
+  Standardizer stats;
+  stats.mean = torch::tensor(meta_get<std::vector<float>>(meta, "stats.mean", what));
+  stats.std = torch::tensor(meta_get<std::vector<float>>(meta, "stats.std", what));
+  DDIM_CHECK_ARG(stats.mean.numel() == channels && stats.std.numel() == channels,
+                 "{}: checkpoint metadata: key 'stats': {} means and {} deviations for {} channels", what,
+                 stats.mean.numel(), stats.std.numel(), channels);
+  DDIM_CHECK_ARG(stats.std.gt(0).all().item<bool>(),
+                 "{}: checkpoint metadata: key 'stats.std': deviations must be positive", what);
+  return stats;
+}
+
 Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
   DDIM_CHECK(ck.kind() == "denoiser", "{}: is a ddim {} checkpoint, but a denoiser is needed here", what,
              ck.kind().empty() ? "unknown" : ck.kind());
@@ -110,15 +122,7 @@ Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what,
     const auto a = m["data_options"].value("class_attribute", std::string());
     if (!a.empty()) data.class_attribute = a;
   }
-  Standardizer stats;
-  stats.mean = torch::tensor(meta_get<std::vector<float>>(m, "stats.mean", what));
-  stats.std = torch::tensor(meta_get<std::vector<float>>(m, "stats.std", what));
-  const int64_t channels = data.shape[0];
-  DDIM_CHECK_ARG(stats.mean.numel() == channels && stats.std.numel() == channels,
-                 "{}: checkpoint metadata: key 'stats': {} means and {} deviations for {} channels", what,
-                 stats.mean.numel(), stats.std.numel(), channels);
-  DDIM_CHECK_ARG(stats.std.gt(0).all().item<bool>(),
-                 "{}: checkpoint metadata: key 'stats.std': deviations must be positive", what);
+  const auto stats = stats_from_meta(m, what, data.shape[0]);
   load_module_state(*net, it->second, what);
   net->eval();
   for (auto& p : net->parameters()) p.set_requires_grad(false);

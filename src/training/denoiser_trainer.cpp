@@ -245,15 +245,7 @@ void DenoiserTrainer::restore(const Checkpoint& ck, const std::string& what) {
   DDIM_CHECK(it != ck.blobs.end(), "{}: has no optimizer state to resume from", what);
   load_optimizer_bytes(*optimizer_, it->second, what);
   // The statistics the weights were trained with: those of the data, or of a warm start's model.
-  if (ck.meta.contains("stats")) {
-    Standardizer stats;
-    stats.mean = torch::tensor(meta_get<std::vector<float>>(ck.meta, "stats.mean", what));
-    stats.std = torch::tensor(meta_get<std::vector<float>>(ck.meta, "stats.std", what));
-    DDIM_CHECK_ARG(stats.mean.sizes() == stats_.mean.sizes() && stats.std.sizes() == stats_.std.sizes() &&
-                       stats.std.gt(0).all().item<bool>(),
-                   "{}: checkpoint metadata: key 'stats' does not fit the data", what);
-    set_stats(stats);
-  }
+  if (ck.meta.contains("stats")) set_stats(stats_from_meta(ck.meta, what, stats_.mean.numel()));
 }
 
 Denoiser DenoiserTrainer::ema_denoiser() const {

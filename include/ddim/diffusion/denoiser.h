@@ -101,6 +101,11 @@ Denoiser load_denoiser(const std::string& path, Weights weights = Weights::EMA);
 Denoiser denoiser_from_checkpoint(const Checkpoint& ck, const std::string& what,
                                   Weights weights = Weights::EMA);
 
+/// The standardisation a checkpoint's metadata records ("stats": a mean and a deviation per channel). Throws
+/// ddim::InvalidArgument naming `what` when it is missing, has not `channels` of each, or a deviation is not
+/// positive.
+Standardizer stats_from_meta(const nlohmann::json& meta, const std::string& what, int64_t channels);
+
 /// A short fingerprint of a denoiser checkpoint's identity (architecture, schedule, data, and
 /// a hash of the EMA weights), so that embedders can name the denoiser they belong to.
 std::string denoiser_fingerprint(const Checkpoint& ck);
