@@ -68,6 +68,16 @@ TEST(CliGae, TrainSwapInterpolateReconstructAndAnalyse) {
   EXPECT_EQ(ck.meta.at("autoencoder").at("fingerprint").get<std::string>(),
             denoiser_fingerprint(load_checkpoint(ae)));
   EXPECT_NE(read_text(dir + "/gae/metrics.jsonl").find("valid_l_ss"), std::string::npos);
+  // The Diff-AE a post hoc GAE carries is the one it was trained on, bit for bit: exported, it is that model.
+  r = run_ddim({"export", "--model", dir + "/gae/model.pt", "--autoencoder", "--release", "--out", dir + "/ae.pt"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto exported = load_checkpoint(dir + "/ae.pt"), original = load_checkpoint(ae);
+  EXPECT_EQ(exported.kind(), "denoiser");
+  EXPECT_TRUE(exported.meta.value("released", false));
+  ASSERT_EQ(exported.states.at("ema").size(), original.states.at("ema").size());
+  for (const auto& [name, t] : original.states.at("ema"))
+    EXPECT_TRUE(torch::equal(t, exported.states.at("ema").at(name))) << name;
+  EXPECT_EQ(run_ddim({"info", dir + "/ae.pt"}).status, 0);
 
   // Resume to a longer run, then fine-tune jointly with the Diff-AE.
   r = run_ddim({"train-gae", "--resume", dir + "/gae", "--steps", "6", "--threads", "1"});
@@ -180,6 +190,9 @@ TEST(CliGae, BadInputIsRefusedWithExitTwoAndNothingWritten) {
   expect_refused({"interpolate", "--model", ae, "--from", "0", "--to", "1", "--attribute", "font", "--out",
                   dir + "/g.png"},
                  dir + "/g.png", "DiffuseGAE");
+  // Only a GAE file carries a Diff-AE to export.
+  expect_refused({"export", "--model", ae, "--autoencoder", "--release", "--out", dir + "/h.pt"}, dir + "/h.pt",
+                 "not a DiffuseGAE");
 }
 
 // Diff-AE's manipulation (Fig. 5) on a set that renders counterfactuals: the linear classifier

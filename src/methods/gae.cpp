@@ -551,18 +551,38 @@ AutoencoderRef AutoencoderRef::from_json(const nlohmann::json& j) {
   return r;
 }
 
-GaeModel gae_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
+namespace {
+void check_gae_kind(const Checkpoint& ck, const std::string& what) {
   DDIM_CHECK(ck.kind() == "gae",
              "{}: is a ddim {} checkpoint, but a DiffuseGAE (a GAE checkpoint) is needed here", what,
              ck.kind().empty() ? "unknown" : ck.kind());
-  const bool raw = weights == Weights::Raw;
+}
+}  // namespace
+
+Checkpoint autoencoder_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
+  check_gae_kind(ck, what);
   Checkpoint ae;
+  DDIM_CHECK(ck.meta.contains("autoencoder_model") && ck.meta.at("autoencoder_model").is_object(),
+             "{}: damaged GAE description: no 'autoencoder_model' object", what);
+  ae.meta = ck.meta.at("autoencoder_model");
+  ae.meta["kind"] = "denoiser";
+  const bool raw = weights == Weights::Raw;
+  const std::string state = raw && ck.states.count("autoencoder_raw") ? "autoencoder_raw" : "autoencoder";
+  const auto it = ck.states.find(state);
+  DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights", what, state);
+  ae.states["ema"] = it->second;
+  return ae;
+}
+
+GaeModel gae_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
+  check_gae_kind(ck, what);
+  const bool raw = weights == Weights::Raw;
+  const Checkpoint ae = autoencoder_checkpoint(ck, what, weights);
   GaeOptions options;
   Partition partition;
   AutoencoderRef ref;
   std::vector<Attribute> attributes;
   try {
-    ae.meta = ck.meta.at("autoencoder_model");
     options = GaeOptions::from_json(ck.meta.at("gae"));
     partition = Partition::from_json(ck.meta.at("partition"));
     ref = AutoencoderRef::from_json(ck.meta.at("autoencoder"));
@@ -572,11 +592,6 @@ GaeModel gae_from_checkpoint(const Checkpoint& ck, const std::string& what, Weig
   } catch (const nlohmann::json::exception& e) {
     DDIM_FAIL("{}: damaged GAE description: {}", what, e.what());
   }
-  ae.meta["kind"] = "denoiser";
-  const std::string ae_state = raw && ck.states.count("autoencoder_raw") ? "autoencoder_raw" : "autoencoder";
-  const auto ae_it = ck.states.find(ae_state);
-  DDIM_CHECK(ae_it != ck.states.end(), "{}: has no '{}' weights", what, ae_state);
-  ae.states["ema"] = ae_it->second;
   auto autoencoder = denoiser_from_checkpoint(ae, what, Weights::EMA);
   auto gae = std::make_shared<Gae>(options);
   const std::string state = raw ? "model" : "ema";

@@ -10,6 +10,7 @@
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/io/checkpoint.h"
 #include "ddim/io/tensor_io.h"
+#include "ddim/methods/gae.h"
 #include "ddim/nn/network.h"
 
 namespace ddim::cli {
@@ -24,6 +25,7 @@ struct ExportArgs {
   std::string model, out;
   Weights weights = Weights::EMA;
   bool release = false;
+  bool autoencoder = false;
   std::string storage = "fp32";
 };
 
@@ -149,7 +151,12 @@ int run_info(const InfoArgs& a) {
 }
 
 int run_export(const ExportArgs& a) {
-  const auto ck = load_checkpoint(a.model);
+  auto ck = load_checkpoint(a.model);
+  if (a.autoencoder) {
+    DDIM_CHECK_ARG(ck.kind() == "gae", "--autoencoder: {} is a ddim {} checkpoint, not a DiffuseGAE (ddim train-gae)",
+                   a.model, ck.kind().empty() ? "unknown" : ck.kind());
+    ck = autoencoder_checkpoint(ck, a.model, a.weights);
+  }
   DDIM_CHECK_ARG(a.storage == "fp32" || a.release,
                  "--storage {}: only a --release checkpoint can store its weights at another precision",
                  a.storage);
@@ -167,7 +174,8 @@ int run_export(const ExportArgs& a) {
                  fmt::join(states, "', '"), a.storage);
     return 0;
   }
-  const std::string state = a.weights == Weights::EMA ? "ema" : "model";
+  // The Diff-AE of a GAE file holds the weights --weights chose as its "ema".
+  const std::string state = a.weights == Weights::EMA || a.autoencoder ? "ema" : "model";
   const auto it = ck.states.find(state);
   DDIM_CHECK(it != ck.states.end(), "{}: has no '{}' weights (states: {})", a.model, state,
              ck.states.empty() ? "none" : ck.states.begin()->first);
@@ -199,6 +207,10 @@ void setup_info(CLI::App& app) {
   ex->add_flag("--release", e->release,
                "Write a ddim checkpoint to ship (models/): the metadata and the EMA weights, without raw "
                "weights or optimiser state; it loads like any model but cannot resume training");
+  ex->add_flag("--autoencoder", e->autoencoder,
+               "A DiffuseGAE file (ddim train-gae): write the Diff-AE it carries instead, a model that every "
+               "Diff-AE command loads (post hoc: the Diff-AE it was trained on, bit for bit; fine-tuned: the "
+               "Diff-AE after fine-tuning)");
   ex->add_option(
         "--storage", e->storage,
         "--release: precision of the stored weights, fp32, fp16 or bf16 (half the size; the model still "
