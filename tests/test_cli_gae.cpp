@@ -69,7 +69,8 @@ TEST(CliGae, TrainSwapInterpolateReconstructAndAnalyse) {
             denoiser_fingerprint(load_checkpoint(ae)));
   EXPECT_NE(read_text(dir + "/gae/metrics.jsonl").find("valid_l_ss"), std::string::npos);
   // The Diff-AE a post hoc GAE carries is the one it was trained on, bit for bit: exported, it is that model.
-  r = run_ddim({"export", "--model", dir + "/gae/model.pt", "--autoencoder", "--release", "--out", dir + "/ae.pt"});
+  r = run_ddim(
+      {"export", "--model", dir + "/gae/model.pt", "--autoencoder", "--release", "--out", dir + "/ae.pt"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto exported = load_checkpoint(dir + "/ae.pt"), original = load_checkpoint(ae);
   EXPECT_EQ(exported.kind(), "denoiser");
@@ -191,8 +192,8 @@ TEST(CliGae, BadInputIsRefusedWithExitTwoAndNothingWritten) {
                   dir + "/g.png"},
                  dir + "/g.png", "DiffuseGAE");
   // Only a GAE file carries a Diff-AE to export.
-  expect_refused({"export", "--model", ae, "--autoencoder", "--release", "--out", dir + "/h.pt"}, dir + "/h.pt",
-                 "not a DiffuseGAE");
+  expect_refused({"export", "--model", ae, "--autoencoder", "--release", "--out", dir + "/h.pt"},
+                 dir + "/h.pt", "not a DiffuseGAE");
 }
 
 // Diff-AE's manipulation (Fig. 5) on a set that renders counterfactuals: the linear classifier

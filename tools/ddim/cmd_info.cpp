@@ -153,8 +153,9 @@ int run_info(const InfoArgs& a) {
 int run_export(const ExportArgs& a) {
   auto ck = load_checkpoint(a.model);
   if (a.autoencoder) {
-    DDIM_CHECK_ARG(ck.kind() == "gae", "--autoencoder: {} is a ddim {} checkpoint, not a DiffuseGAE (ddim train-gae)",
-                   a.model, ck.kind().empty() ? "unknown" : ck.kind());
+    DDIM_CHECK_ARG(ck.kind() == "gae",
+                   "--autoencoder: {} is a ddim {} checkpoint, not a DiffuseGAE (ddim train-gae)", a.model,
+                   ck.kind().empty() ? "unknown" : ck.kind());
     ck = autoencoder_checkpoint(ck, a.model, a.weights);
   }
   DDIM_CHECK_ARG(a.storage == "fp32" || a.release,

@@ -283,11 +283,12 @@ struct GaeModel {
 /// picks the EMA or raw weights of the GAE (and of a fine-tuned Diff-AE).
 GaeModel gae_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights = Weights::EMA);
 
-/// The Diff-AE that a GAE checkpoint carries, as a checkpoint of kind "denoiser" (its metadata, its weights as
-/// "ema"): post hoc (eq. 11) the Diff-AE the GAE was trained on, bit for bit; fine-tuned (eq. 12) the Diff-AE
-/// after it (`weights` Raw: its raw training weights where the file keeps them). Every Diff-AE command loads it,
-/// so a shipped GAE need not ship its Diff-AE beside it.
-Checkpoint autoencoder_checkpoint(const Checkpoint& gae, const std::string& what, Weights weights = Weights::EMA);
+/// The Diff-AE that a GAE checkpoint carries, as a checkpoint of kind "denoiser" (its metadata, its weights
+/// as "ema"): post hoc (eq. 11) the Diff-AE the GAE was trained on, bit for bit; fine-tuned (eq. 12) the
+/// Diff-AE after it (`weights` Raw: its raw training weights where the file keeps them). Every Diff-AE
+/// command loads it, so a shipped GAE need not ship its Diff-AE beside it.
+Checkpoint autoencoder_checkpoint(const Checkpoint& gae, const std::string& what,
+                                  Weights weights = Weights::EMA);
 GaeModel load_gae(const std::string& path, Weights weights = Weights::EMA);
 
 /// A diffusion autoencoder's code divided among attributes: z_dis of a DiffuseGAE model, or
