@@ -13,11 +13,14 @@
 #   scripts/diffusegae-tables.sh --quick        # a CPU smoke run: tiny nets, short training, small subsets
 #   scripts/diffusegae-tables.sh --cpu          # the reference run on a 2-core CPU, on models/fonts-diffae.pt
 #   scripts/diffusegae-tables.sh                # the full run (meant for a GPU)
-# Options: --out DIR (default runs/diffusegae[-quick|-cpu]), --diffae MODEL.pt (reuse a Diff-AE),
-# --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --gae-ft MODEL.pt (reuse a fine-tuned
-# GAE), --threads N (CPU threads of every ddim command), --ddim PATH (use this built binary: no
-# dependency install, no build). Finished pieces in DIR are reused and unfinished training runs
-# resumed, so an interrupted run continues.
+#   scripts/diffusegae-tables.sh --faces --cpu  # the same tables on faces (eyeglasses, male, smiling, hair colour,
+#                                               # skin tone) at 32x32, on the Diff-AE inside models/faces-gae.pt
+# Options: --faces (the faces of scripts/reference/faces-glasses.sh, rendered there first, instead of
+# fonts), --out DIR (default runs/diffusegae[-faces][-quick|-cpu]), --diffae MODEL.pt (reuse a Diff-AE),
+# --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --gae-ft MODEL.pt (reuse a fine-tuned GAE),
+# --no-finetune (no fine-tuned GAE: its rows are left out), --threads N (CPU threads of every ddim command),
+# --ddim PATH (use this built binary: no dependency install, no build). Finished pieces in DIR are reused
+# and unfinished training runs resumed, so an interrupted run continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -27,22 +30,26 @@ gae=""
 ft=""
 threads=""
 ddim=""
+set_name=fonts
+finetune=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --cpu) quick=2 ;;
+    --faces) set_name=faces ;;
+    --no-finetune) finetune=0 ;;
     --out) out="$2"; shift ;;
     --diffae) ae="$2"; shift ;;
     --gae) gae="$2"; shift ;;
     --gae-ft) ft="$2"; shift ;;
     --threads) threads="$2"; shift ;;
     --ddim) ddim="$2"; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "diffusegae-tables: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[ -n "$out" ] || out="runs/diffusegae$([ $quick = 1 ] && echo -quick)$([ $quick = 2 ] && echo -cpu)"
+[ -n "$out" ] || out="runs/diffusegae$([ $set_name = faces ] && echo -faces)$([ $quick = 1 ] && echo -quick)$([ $quick = 2 ] && echo -cpu)"
 if [ -z "$ddim" ]; then
   scripts/install-deps.sh >/dev/null
   scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
@@ -83,6 +90,27 @@ fi
 data=(--data fonts --limit "$limit" --where letter=A..Z --where size=small,large
       --where font_colour=black,white,red,green,blue --where background_colour=maroon,tan,olive,teal,steel
       --where font=DejaVuSans-Bold,DejaVuSerif,FreeMono,FreeSerifItalic,Purisa,OpenSans-CondBold)
+title="a Fonts subset at 32x32"
+if [ $set_name = faces ]; then
+  # The faces of scripts/reference/faces-glasses.sh (glasses on half of them), read at 32x32: five attributes
+  # a face shows at that size, each given a part of 8 of the 64 dimensions, and the rest (hair style, mouth,
+  # face shape, ...: nothing labels them) to a rest part of 24.
+  faces_dir=runs/reference/faces-glasses-data
+  [ -f "$faces_dir/attributes.csv" ] || { echo "diffusegae-tables: render the faces first (scripts/reference/faces-glasses.sh)" >&2; exit 2; }
+  title="faces at 32x32"
+  attributes=(eyeglasses male smiling hair_colour skin_tone)
+  partition=eyeglasses:8,male:8,smiling:8,hair_colour:8,skin_tone:8,rest:24
+  data=(--data "faces:$faces_dir" --resize 32 --limit "$limit")
+  if [ $quick = 2 ]; then
+    [ -n "$ae" ] || ae=runs/reference/faces-diffae-flatten/release.pt
+    probe_train=10000; probe_test=3000; cls_epochs=2
+  elif [ $quick = 0 ]; then
+    ae_net=(--z-dim 64 --widths 16,32,64,128 --block-depth 2 --embedding-dims 32 --batch 64 --encoder-head flatten)
+  else
+    partition=eyeglasses:4,male:4,smiling:4,hair_colour:4,skin_tone:4,rest:12  # --quick's z_sem of 32
+  fi
+fi
+feature_cls=${attributes[0]}
 
 # A training run to `steps`: started, resumed when an earlier one stopped short, or kept.
 steps_of() { ddim info "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["meta"]["step"])'; }
@@ -112,7 +140,7 @@ if [ -z "$gae" ]; then
   timed gae train "$out/gae" "$gae_steps" train-gae --model "$ae" "${data[@]}" --partition "$partition" \
     "${gae_net[@]}" --checkpoint-every 500 --log-every 100
 fi
-if [ -z "$ft" ]; then
+if [ -z "$ft" ] && [ $finetune = 1 ]; then
   ft="$out/gae-ft/model.pt"
   timed finetune train "$out/gae-ft" "$ft_steps" train-gae --model "$gae" --finetune "${data[@]}" \
     --checkpoint-every 50 --log-every 10
@@ -127,7 +155,8 @@ classifiers=()
 for a in "${attributes[@]}"; do classifiers+=(--classifier "$a=$out/cls-$a/model.pt"); done
 
 # 3. Table 1: linear probes (the Diff-AE's z_sem divided in the GAE's part sizes: a fair baseline).
-models=(diffae gae gae-ft)
+models=(diffae gae)
+[ $finetune = 0 ] || models+=(gae-ft)
 path_of() { case "$1" in diffae) echo "$ae" ;; gae) echo "$gae" ;; gae-ft) echo "$ft" ;; esac; }
 part_of() { [ "$1" = diffae ] && echo "--partition=$partition" || true; }
 for m in "${models[@]}"; do
@@ -136,14 +165,14 @@ for m in "${models[@]}"; do
 done
 
 # 4. Table 2: reconstruction at T = 10, 20, 50 with the inferred and a random x_T, and the
-# letter classifier's feature distance between each reconstruction and its original.
+# first attribute's classifier's feature distance between each reconstruction and its original.
 for m in "${models[@]}"; do
   for t in 10 20 50; do
     for x in inferred random; do
       d="$out/rec-$m-$x-T$t"
       [ -e "$d/metrics.json" ] || timed "rec-$m-$x-T$t" ddim reconstruct --model "$(path_of $m)" --limit "$n_rec" \
         --steps "$t" $([ $x = random ] && echo --random-xt) --out "$d"
-      [ -e "$d/eval/eval.json" ] || ddim eval --classifier "$out/cls-letter/model.pt" --reconstruction "$d" \
+      [ -e "$d/eval/eval.json" ] || ddim eval --classifier "$out/cls-$feature_cls/model.pt" --reconstruction "$d" \
         --out "$d/eval"
     done
   done
@@ -155,7 +184,7 @@ for m in "${models[@]}"; do
   for x in inferred random; do
     d="$out/reasm-$m-$x"
     [ -e "$d/reassembly.json" ] || timed "reasm-$m-$x" ddim analyze reassembly --model "$(path_of $m)" $(part_of $m) \
-      --groups "$n_rec" --steps 20 --classifier "$out/cls-letter/model.pt" $([ $x = random ] && echo --random-xt) \
+      --groups "$n_rec" --steps 20 --classifier "$out/cls-$feature_cls/model.pt" $([ $x = random ] && echo --random-xt) \
       --out "$d"
   done
 done
@@ -173,14 +202,16 @@ for m in "${models[@]}"; do
   done
 done
 
-python3 - "$out" "$quick" "$(( $(date +%s) - start ))" <<'PY'
+python3 - "$out" "$quick" "$(( $(date +%s) - start ))" "$title" "$feature_cls" "$set_name" <<'PY'
 import json, sys
-out, mode, secs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-quick, flag = mode == "1", {"0": "", "1": " --quick", "2": " --cpu"}[mode]
-models = [("diffae", "Diff-AE (z_sem in the GAE's part sizes)"), ("gae", "DiffuseGAE, post hoc (eq. 11)"),
-          ("gae-ft", "DiffuseGAE, fine-tuned (eq. 12)")]
+out, mode, secs, title, feature_cls, set_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+quick, flag = mode == "1", ("" if set_name == "fonts" else " --faces") + {"0": "", "1": " --quick", "2": " --cpu"}[mode]
+import os
+models = [(m, label) for m, label in [("diffae", "Diff-AE (z_sem in the GAE's part sizes)"),
+                                      ("gae", "DiffuseGAE, post hoc (eq. 11)"), ("gae-ft", "DiffuseGAE, fine-tuned (eq. 12)")]
+          if os.path.exists(f"{out}/dis-{m}/disentanglement.json")]
 load = lambda p: json.load(open(p))
-lines = [f"# DiffuseGAE on a Fonts subset at 32x32" + (" (REDUCED --quick run)" if quick else ""), "",
+lines = [f"# DiffuseGAE on {title}" + (" (REDUCED --quick run)" if quick else ""), "",
          f"Everything below was measured by scripts/diffusegae-tables.sh{flag} in {secs // 60} min.", ""]
 lines += ["## Table 1: linear probes (test accuracy; rows attributes, columns parts; bold: own part)", ""]
 for m, label in models:
@@ -210,7 +241,7 @@ for m, label in models:
             lines.append(f"| {label} | {x} | {what} | {v['mse']:.5f} | {v['ssim']:.4f} | {v['feature_distance']:.4f} |")
 lines.append("")
 lines += ["## Table 2 (reference): plain reconstruction (test images, pixels in [0, 1])", "",
-          "Feature distance: squared distance of the unit-normalised features of the letter classifier (LPIPS-like).", "",
+          f"Feature distance: squared distance of the unit-normalised features of the {feature_cls} classifier (LPIPS-like).", "",
           "| model | x_T | MSE T=10 | T=20 | T=50 | SSIM T=10 | T=20 | T=50 | feature dist. T=10 | T=20 | T=50 |",
           "|---|---|---|---|---|---|---|---|---|---|---|"]
 for m, label in models:
