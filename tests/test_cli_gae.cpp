@@ -75,6 +75,8 @@ TEST(CliGae, TrainSwapInterpolateReconstructAndAnalyse) {
   const auto exported = load_checkpoint(dir + "/ae.pt"), original = load_checkpoint(ae);
   EXPECT_EQ(exported.kind(), "denoiser");
   EXPECT_TRUE(exported.meta.value("released", false));
+  // It reads its data as the GAE did (a faces set exported without them was read at 64x64, not 32x32).
+  EXPECT_EQ(exported.meta.at("data_options"), ck.meta.at("data_options"));
   ASSERT_EQ(exported.states.at("ema").size(), original.states.at("ema").size());
   for (const auto& [name, t] : original.states.at("ema"))
     EXPECT_TRUE(torch::equal(t, exported.states.at("ema").at(name))) << name;

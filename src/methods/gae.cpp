@@ -566,6 +566,10 @@ Checkpoint autoencoder_checkpoint(const Checkpoint& ck, const std::string& what,
              "{}: damaged GAE description: no 'autoencoder_model' object", what);
   ae.meta = ck.meta.at("autoencoder_model");
   ae.meta["kind"] = "denoiser";
+  // The description names the Diff-AE's data but not how it was read (a faces set resized to 32x32): the GAE
+  // trained on the Diff-AE's data as the Diff-AE reads it, so its data options serve the Diff-AE's commands.
+  if (!ae.meta.contains("data_options") && ck.meta.contains("data_options"))
+    ae.meta["data_options"] = ck.meta.at("data_options");
   const bool raw = weights == Weights::Raw;
   const std::string state = raw && ck.states.count("autoencoder_raw") ? "autoencoder_raw" : "autoencoder";
   const auto it = ck.states.find(state);
