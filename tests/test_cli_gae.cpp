@@ -243,6 +243,31 @@ TEST(CliGae, ManipulateScoresAgainstTheTrueManipulation) {
     EXPECT_NEAR(j.at("scales")[c].at("truth_mse").get<double>(), mse, 1e-6 * (1 + mse)) << c;
     EXPECT_GT(mse, 0.0);
   }
+  // Without --data the model's own data is read as the model reads it (16x16 glyphs), the linear classifier's
+  // training images too: the same manipulation.
+  r = run_ddim({"manipulate",
+                "--model",
+                ae,
+                "--class-attribute",
+                "size",
+                "--attribute",
+                "class:large",
+                "--where",
+                "size=small",
+                "--limit",
+                "3",
+                "--train-examples",
+                "64",
+                "--scales",
+                "0,2",
+                "--steps",
+                "2",
+                "--out",
+                dir + "/man-default",
+                "--threads",
+                "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(torch::equal(load_tensor(dir + "/man-default/manipulation.pt"), images));
   // The truth is the input with large letters: not the input itself.
   r = run_ddim({"reconstruct", "--model", ae, "--data", "fonts", "--resize", "16", "--where", "size=small",
                 "--limit", "3", "--steps", "2", "--out", dir + "/rec", "--threads", "1"});

@@ -119,9 +119,9 @@ int run_train_latent(TrainLatentArgs a) {
   auto d = denoiser_from_checkpoint(ck, a.model);
   d.to(device);
   require_autoencoder(d, a.model);
-  auto source = seeded(a.data);
-  if (source.spec.empty()) source.spec = d.data().spec;
-  if (source.options.pad_to == -1) source.options.pad_to = d.data().shape[1];
+  // The model's data as the model reads it (a faces set at the model's size), padded to its shape.
+  auto source = model_data(a.data, d.data());
+  if (source.options.pad_to <= 0) source.options.pad_to = d.data().shape[1];
   const auto data = source.load();
   // The training images' codes, once, with the frozen (EMA) encoder.
   Dataset z;
@@ -190,8 +190,7 @@ int64_t parse_attribute(const std::string& attribute, const Dataset& data) {
 // manipulate, not the classifier's examples.
 AttributeDirection fit_direction(const Denoiser& d, const ManipulateArgs& a, DataInfo* classes,
                                  int64_t* target) {
-  auto source = seeded(a.inputs.data);
-  if (source.spec.empty()) source.spec = d.data().spec;
+  auto source = model_data(a.inputs.data, d.data());  // at the model's size, as the inputs are
   source.options.split = Split::Train;
   source.options.where.clear();
   source.options.pad_to = d.data().shape[1];
