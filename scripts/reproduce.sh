@@ -2,8 +2,9 @@
 # The tables and pictures of the reference runs (scripts/reference/) from the weights that ship
 # in models/ (models/README.md), with no training: fashion-mnist alone took 21.5 minutes on a 2-core CPU, diffae-faces
 # 28 minutes at --n 400 on one thread (a smaller --n is shorter); diffusegae-fonts trains its five attribute
-# classifiers (8 epochs each, about 4 minutes on one thread) and ignores --n; faces-glasses edits 32 faces per 1,000 of --n
-# (32 at the default: about 12 minutes on one thread).
+# classifiers (8 epochs each, about 4 minutes on one thread) and ignores --n, as diffusegae-faces does (2 epochs
+# each, 27 minutes for the five on one thread); faces-glasses edits 32 faces per 1,000 of --n (32 at the default:
+# about 12 minutes on one thread).
 #   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces, diffae-faces,
 #                                       # diffusegae-fonts, diffusegae-faces, faces-glasses (default: all)
 # Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000; faces use N/5).
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift ;;
     --n) n="$2"; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     -*) echo "reproduce: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) names+=("$1") ;;
   esac
