@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift ;;
     --n) n="$2"; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "reproduce: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) names+=("$1") ;;
   esac
