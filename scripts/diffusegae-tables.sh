@@ -95,8 +95,7 @@ if [ $set_name = faces ]; then
   # The faces of scripts/reference/faces-glasses.sh (glasses on half of them), read at 32x32: five attributes
   # a face shows at that size, each given a part of 8 of the 64 dimensions, and the rest (hair style, mouth,
   # face shape, ...: nothing labels them) to a rest part of 24.
-  faces_dir=runs/reference/faces-glasses-data
-  [ -f "$faces_dir/attributes.csv" ] || { echo "diffusegae-tables: render the faces first (scripts/reference/faces-glasses.sh)" >&2; exit 2; }
+  faces_dir="$(DDIM="$ddim_bin" scripts/reference/faces-glasses-data.sh)"
   title="faces at 32x32"
   attributes=(eyeglasses male smiling hair_colour skin_tone)
   partition=eyeglasses:8,male:8,smiling:8,hair_colour:8,skin_tone:8,rest:24

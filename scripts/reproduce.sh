@@ -254,9 +254,8 @@ diffusegae_fonts() {
 # its rows (docs/reference/diffusegae-faces/tables.md) are left out. Trains the five attribute classifiers (2
 # epochs each, about 4 minutes on one thread) and ignores --n.
 diffusegae_faces() {
-  local o="$out/diffusegae-faces" data=runs/reference/faces-glasses-data
-  [ -d tools/faces/node_modules ] || scripts/install-faces.sh >/dev/null
-  [ -f "$data/attributes.csv" ] || "${ddim[@]}" --seed 0 data render-faces --out "$data" --p eyeglasses=0.5
+  local o="$out/diffusegae-faces"
+  DDIM="${ddim[0]}" scripts/reference/faces-glasses-data.sh >/dev/null
   mkdir -p "$o"
   [ -f "$o/diffae.pt" ] || "${ddim[@]}" export --model models/faces-gae.pt --autoencoder --release --storage fp16 \
     --out "$o/diffae.pt"
@@ -270,10 +269,9 @@ diffusegae_faces() {
 # changed): scripts/direct-inversion-study.sh's tradeoff (Direct Inversion over λ both ways of injecting,
 # inversion + guidance, SDEdit over t0 with 2 seeds) and its picture, 20 inversion and inference steps.
 faces_glasses() {
-  local o="$out/faces-glasses" data=runs/reference/faces-glasses-data
+  local o="$out/faces-glasses"
   local ni=$(( n * 32 / 1000 < 4 ? 4 : n * 32 / 1000 ))
-  [ -d tools/faces/node_modules ] || scripts/install-faces.sh >/dev/null
-  [ -f "$data/attributes.csv" ] || "${ddim[@]}" --seed 0 data render-faces --out "$data" --p eyeglasses=0.5
+  DDIM="${ddim[0]}" scripts/reference/faces-glasses-data.sh >/dev/null
   DDIM="${ddim[0]}" DDIM_THREADS="${DDIM_THREADS:-}" scripts/direct-inversion-study.sh --quick \
     --model models/faces-glasses.pt --classifier models/faces-glasses-classifier.pt --targets no,yes \
     --images "$ni" --steps 20 --seeds 2 --invert-under null --parts tradeoff,picture --out "$o"

@@ -206,31 +206,13 @@ TEST(CliGae, ManipulateScoresAgainstTheTrueManipulation) {
   if (!have_binary()) GTEST_SKIP() << "the ddim tool was not built";
   const auto ae = tiny_autoencoder();
   const auto dir = scratch_dir();
-  auto r = run_ddim({"manipulate",
-                     "--model",
-                     ae,
-                     "--data",
-                     "fonts",
-                     "--resize",
-                     "16",
-                     "--class-attribute",
-                     "size",
-                     "--attribute",
-                     "class:large",
-                     "--where",
-                     "size=small",
-                     "--limit",
-                     "3",
-                     "--train-examples",
-                     "64",
-                     "--scales",
-                     "0,2",
-                     "--steps",
-                     "2",
-                     "--out",
-                     dir + "/man",
-                     "--threads",
-                     "1"});
+  // Glyphs of small letters moved towards large ones.
+  const std::vector<std::string> towards_large = {
+      "--class-attribute", "size", "--attribute", "class:large", "--where", "size=small", "--limit",   "3",
+      "--train-examples",  "64",   "--scales",    "0,2",         "--steps", "2",          "--threads", "1"};
+  auto r =
+      run_ddim(with({"manipulate", "--model", ae, "--data", "fonts", "--resize", "16", "--out", dir + "/man"},
+                    towards_large));
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(read_text(dir + "/man/manipulate.json"));
   EXPECT_EQ(j.at("class_attribute"), "size");
@@ -245,27 +227,7 @@ TEST(CliGae, ManipulateScoresAgainstTheTrueManipulation) {
   }
   // Without --data the model's own data is read as the model reads it (16x16 glyphs), the linear classifier's
   // training images too: the same manipulation.
-  r = run_ddim({"manipulate",
-                "--model",
-                ae,
-                "--class-attribute",
-                "size",
-                "--attribute",
-                "class:large",
-                "--where",
-                "size=small",
-                "--limit",
-                "3",
-                "--train-examples",
-                "64",
-                "--scales",
-                "0,2",
-                "--steps",
-                "2",
-                "--out",
-                dir + "/man-default",
-                "--threads",
-                "1"});
+  r = run_ddim(with({"manipulate", "--model", ae, "--out", dir + "/man-default"}, towards_large));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(torch::equal(load_tensor(dir + "/man-default/manipulation.pt"), images));
   // The truth is the input with large letters: not the input itself.

@@ -10,7 +10,6 @@ ddim="${DDIM:-$here/build/ddim}"
 out="${1:-runs/reference/faces-glasses-classifier}"
 epochs="${2:-2}"
 threads="${3:-1}"
-data=runs/reference/faces-glasses-data
-[[ -f "$data/attributes.csv" ]] || { echo "render the faces first: scripts/reference/faces-glasses.sh" >&2; exit 2; }
+data="$(scripts/reference/faces-glasses-data.sh "$threads")"
 exec "$ddim" --threads "$threads" --seed 1 train-classifier --data "faces:$data" --resize 32 \
   --class-attribute eyeglasses --epochs "$epochs" --out "$out"

@@ -18,10 +18,7 @@ ddim="${DDIM:-$here/build/ddim}"
 out="${1:-runs/reference/faces-glasses}"
 steps="${2:-2500}"
 threads="${3:-1}"
-data=runs/reference/faces-glasses-data
-if [[ ! -f "$data/attributes.csv" ]]; then
-  "$ddim" --seed 0 data render-faces --out "$data" --p eyeglasses=0.5 --jobs "$threads"
-fi
+data="$(scripts/reference/faces-glasses-data.sh "$threads")"
 if [[ -d "$out" && -n "$(ls -A "$out" 2>/dev/null)" ]]; then
   exec "$ddim" --threads "$threads" train --resume "$out" --steps "$steps"
 fi
