@@ -551,16 +551,10 @@ AutoencoderRef AutoencoderRef::from_json(const nlohmann::json& j) {
   return r;
 }
 
-namespace {
-void check_gae_kind(const Checkpoint& ck, const std::string& what) {
+Checkpoint autoencoder_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
   DDIM_CHECK(ck.kind() == "gae",
              "{}: is a ddim {} checkpoint, but a DiffuseGAE (a GAE checkpoint) is needed here", what,
              ck.kind().empty() ? "unknown" : ck.kind());
-}
-}  // namespace
-
-Checkpoint autoencoder_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
-  check_gae_kind(ck, what);
   Checkpoint ae;
   DDIM_CHECK(ck.meta.contains("autoencoder_model") && ck.meta.at("autoencoder_model").is_object(),
              "{}: damaged GAE description: no 'autoencoder_model' object", what);
@@ -579,9 +573,8 @@ Checkpoint autoencoder_checkpoint(const Checkpoint& ck, const std::string& what,
 }
 
 GaeModel gae_from_checkpoint(const Checkpoint& ck, const std::string& what, Weights weights) {
-  check_gae_kind(ck, what);
+  const Checkpoint ae = autoencoder_checkpoint(ck, what, weights);  // checks the kind first
   const bool raw = weights == Weights::Raw;
-  const Checkpoint ae = autoencoder_checkpoint(ck, what, weights);
   GaeOptions options;
   Partition partition;
   AutoencoderRef ref;
