@@ -6,7 +6,7 @@
 # src/ (an installed package has none); every folder is a listed layer, so a new folder has to
 # be placed here first; the umbrella header ddim/ddim.h includes every public header. Any
 # violation ends the script with one line per offending include.
-set(DDIM_LAYERS core io data metrics nn diffusion methods training analysis pictures)
+set(DDIM_LAYERS core io pictures data metrics nn diffusion methods training analysis)
 list(JOIN DDIM_LAYERS " < " order)
 
 if(NOT ROOT)

@@ -8,7 +8,7 @@
 #include "ddim/core/rng.h"
 #include "ddim/data/toy.h"
 #include "ddim/diffusion/pipeline.h"
-#include "ddim/methods/cloud.h"
+#include "ddim/analysis/cloud.h"
 #include "ddim/methods/manipulation.h"
 #include "ddim/metrics/frechet.h"
 #include "ddim/nn/classifier.h"

@@ -2,6 +2,7 @@
 
 #include "ddim/core/error.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/pictures/plot.h"
 #include "support.h"
 

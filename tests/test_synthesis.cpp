@@ -4,7 +4,7 @@
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/diffusion/synthesis.h"
 #include "ddim/diffusion/unrolled.h"
-#include "ddim/methods/cloud.h"
+#include "ddim/analysis/cloud.h"
 #include "ddim/nn/unet.h"
 #include "support.h"
 

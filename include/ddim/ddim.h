@@ -6,14 +6,14 @@
 //
 //   core/       errors, enum names, seeded RNG, interrupts, limits, devices, bf16, files, processes
 //   io/         file formats: IDX, PNG/JPEG/BMP, CIFAR-10, .pt tensors, checkpoints, configs
-//   data/       data sets named by a spec (--data), attributes, standardisation, counterfactuals
+//   pictures/   image grids and seed pictures, charts (PLplot), labelled figures
+//   data/       data sets by spec (--data), attributes, faces, fonts, GROUP sampling, counterfactuals
 //   metrics/    measures: MSE, PSNR, SSIM, the Fréchet distance, linear probes
-//   nn/         networks: blocks, U-Net, MLP, Diff-AE encoder, embedders, classifier, losses
+//   nn/         networks: blocks, U-Net, MLP, Diff-AE encoder, GAE and its partition, embedders
 //   diffusion/  schedules, DDIM and its inversion, denoisers, pipelines, unrolled DDIM, synthesis
-//   methods/    embedding, editing, interpolation, manipulation, clouds, DiffuseGAE and swaps
-//   training/   the run machinery, every trainer, EMA, data parallelism
-//   analysis/   inversion statistics, independence, gravity, disentanglement, sample quality
-//   pictures/   charts (PLplot) and labelled figures
+//   methods/    models loaded by kind, embedding, editing, interpolation, manipulation, DiffuseGAE
+//   training/   the run machinery, every trainer, the GAE losses, EMA, data parallelism
+//   analysis/   inversion statistics, independence, gravity, seed clouds, disentanglement, sample quality
 #pragma once
 
 #include "ddim/core/autocast.h"
@@ -34,11 +34,16 @@
 #include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
 
+#include "ddim/pictures/annotate.h"
+#include "ddim/pictures/grid.h"
+#include "ddim/pictures/plot.h"
+
 #include "ddim/data/attributes.h"
 #include "ddim/data/counterfactual.h"
 #include "ddim/data/dataset.h"
 #include "ddim/data/faces.h"
 #include "ddim/data/fonts.h"
+#include "ddim/data/group_sampler.h"
 #include "ddim/data/image_folder.h"
 #include "ddim/data/normalization.h"
 #include "ddim/data/toy.h"
@@ -51,9 +56,11 @@
 #include "ddim/nn/classifier.h"
 #include "ddim/nn/diffae.h"
 #include "ddim/nn/embedder.h"
+#include "ddim/nn/gae.h"
 #include "ddim/nn/loss.h"
 #include "ddim/nn/mlp.h"
 #include "ddim/nn/network.h"
+#include "ddim/nn/partition.h"
 #include "ddim/nn/unet.h"
 
 #include "ddim/diffusion/ddim.h"
@@ -64,26 +71,26 @@
 #include "ddim/diffusion/unrolled.h"
 
 #include "ddim/methods/attribute_swap.h"
-#include "ddim/methods/cloud.h"
 #include "ddim/methods/editing.h"
 #include "ddim/methods/embedding.h"
 #include "ddim/methods/gae.h"
 #include "ddim/methods/interpolation.h"
 #include "ddim/methods/manipulation.h"
+#include "ddim/methods/model.h"
+#include "ddim/methods/trained_embedder.h"
 
 #include "ddim/training/classifier_trainer.h"
 #include "ddim/training/denoiser_trainer.h"
 #include "ddim/training/distributed.h"
 #include "ddim/training/ema.h"
 #include "ddim/training/embedder_trainer.h"
+#include "ddim/training/gae_losses.h"
 #include "ddim/training/gae_trainer.h"
 #include "ddim/training/training.h"
 
+#include "ddim/analysis/cloud.h"
 #include "ddim/analysis/disentanglement.h"
 #include "ddim/analysis/evaluation.h"
 #include "ddim/analysis/gravity.h"
 #include "ddim/analysis/independence.h"
 #include "ddim/analysis/inversion_stats.h"
-
-#include "ddim/pictures/annotate.h"
-#include "ddim/pictures/plot.h"

@@ -13,6 +13,7 @@
 #include "ddim/io/cifar10.h"
 #include "ddim/io/idx.h"
 #include "ddim/io/image.h"
+#include "data/part.h"
 
 namespace fs = std::filesystem;
 
@@ -32,47 +33,12 @@ const std::vector<std::string>& digit_classes() {
   return names;
 }
 
-bool is_dir(const std::string& p) {
-  std::error_code ec;
-  return fs::is_directory(p, ec);
-}
-
 // Finds DIR/stem or DIR/stem.gz.
 std::string find_idx(const std::string& dir, const std::string& stem) {
   std::error_code ec;
   for (const auto& candidate : {dir + "/" + stem + ".gz", dir + "/" + stem})
     if (fs::exists(candidate, ec)) return candidate;
   DDIM_FAIL("{}: missing IDX file {} (or {}.gz)", dir, stem, stem);
-}
-
-struct Part {
-  torch::Tensor images, labels;
-  std::vector<Attribute> attributes;
-  std::string default_attribute;     // the label attribute when none is asked for
-  std::vector<std::string> classes;  // class names by label, when the part knows them
-  torch::Tensor ids;                 // each example's index in its generator (fonts, faces)
-};
-
-// The examples that meet DataOptions::where (int64 indices, in order), at most `limit` of
-// them. Throws when none does.
-torch::Tensor select_where(const DataOptions& o, const std::vector<Attribute>& attributes,
-                           const std::string& what) {
-  std::vector<AttributeCondition> conditions;
-  for (const auto& text : o.where)
-    conditions.push_back(parse_attribute_condition(text, attributes, what + " --where"));
-  auto kept = meets_conditions(conditions, attributes).nonzero().view({-1});
-  DDIM_CHECK_ARG(kept.size(0) > 0, "{}: no {} example meets --where {}", what, to_string(o.split),
-                 fmt::join(o.where, " --where "));
-  if (o.limit > 0 && kept.size(0) > o.limit) kept = kept.narrow(0, 0, o.limit);
-  return kept;
-}
-
-template <class T>
-std::vector<T> pick_items(const std::vector<T>& items, const torch::Tensor& indices) {
-  std::vector<T> out;
-  const auto idx = indices.contiguous();
-  for (int64_t i = 0; i < idx.size(0); ++i) out.push_back(items[static_cast<size_t>(idx[i].item<int64_t>())]);
-  return out;
 }
 
 Part load_idx_part(const std::string& dir, const std::string& prefix) {
@@ -118,200 +84,19 @@ Part load_cifar10(std::string dir, Split split) {
   return {torch::cat(images), torch::cat(labels), {}, {}, {}, {}};
 }
 
-// The sub-folder of `root` that holds `file` ("" when the file lies in root itself).
-std::string class_folder(const std::string& root, const std::string& file) {
-  const auto rel = fs::path(file).lexically_relative(root);
-  return std::distance(rel.begin(), rel.end()) >= 2 ? rel.begin()->string() : std::string();
-}
-
-// The ImageFolder convention: when every image lies in a sub-folder of its split's root and
-// there are at least two, the sub-folder is the class. Names are sorted over both splits, so a
-// label means the same class in train/ and test/.
-void label_by_subfolder(const std::vector<std::pair<std::string, std::string>>& all_files,
-                        const std::vector<std::pair<std::string, std::string>>& files, Part& part) {
-  std::vector<std::string> names;
-  for (const auto& [root, file] : all_files) {
-    auto name = class_folder(root, file);
-    if (name.empty()) return;
-    names.push_back(std::move(name));
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  if (names.size() < 2) return;
-  std::vector<int64_t> labels;
-  labels.reserve(files.size());
-  for (const auto& [root, file] : files) {
-    const auto it = std::lower_bound(names.begin(), names.end(), class_folder(root, file));
-    labels.push_back(it - names.begin());
-  }
-  part.labels = torch::tensor(labels, torch::kInt64);
-  part.classes = std::move(names);
-}
-
-Part load_folder(const std::string& dir, Split split, const DataOptions& o) {
-  DDIM_CHECK(is_dir(dir), "{}: no such directory", dir);
-  const bool has_splits = is_dir(dir + "/train") && is_dir(dir + "/test");
-  std::vector<std::string> files;
-  // (split root, file) pairs: of the split asked for, and of every split (for class names).
-  std::vector<std::pair<std::string, std::string>> rooted, all_rooted;
-  auto add = [](std::vector<std::pair<std::string, std::string>>& to, const std::string& root,
-                const std::vector<std::string>& list) {
-    for (const auto& f : list) to.emplace_back(root, f);
-  };
-  if (has_splits) {
-    const auto train = list_images(dir + "/train"), test = list_images(dir + "/test");
-    add(all_rooted, dir + "/train", train);
-    add(all_rooted, dir + "/test", test);
-    if (split != Split::Test) add(rooted, dir + "/train", train);
-    if (split != Split::Train) add(rooted, dir + "/test", test);
-    for (const auto& [root, f] : rooted) files.push_back(f);
-  } else {
-    DDIM_CHECK_ARG(split != Split::Test,
-                   "{}: a folder has a test split only when it holds train/ and test/ "
-                   "subfolders; use the train split or all",
-                   dir);
-    files = list_images(dir);
-    add(all_rooted, dir, files);
-    rooted = all_rooted;
-  }
-  DDIM_CHECK_ARG(o.where.empty() || !o.attributes_file.empty(),
-                 "folder:{}: --where selects by attribute; give the images' attributes (--attributes FILE)",
-                 dir);
-  if (o.where.empty() && o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
-    files.resize(o.limit);
-    rooted.resize(o.limit);
-  }
-  Part part;
-  if (!o.attributes_file.empty()) {
-    // Checked before decoding any image. Rows may name any image under dir, of either split.
-    const auto table = read_attribute_table(o.attributes_file);
-    if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
-    part.attributes = attributes_for_files(table, dir, list_images(dir), files);
-    part.default_attribute = part.attributes.front().name;
-    if (!o.where.empty()) {
-      const auto kept = select_where(o, part.attributes, "folder:" + dir);
-      part.attributes = select_attributes(part.attributes, kept);
-      files = pick_items(files, kept);
-    }
-  } else {
-    label_by_subfolder(all_rooted, rooted, part);
-  }
-  part.images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
-  // A 1x20000 image is small; padded to a square it is not.
-  const int64_t target = padded_size(part.images.size(2), part.images.size(3), o.pad_to);
-  if (target > 0)
-    check_image_size(target, target,
-                     fmt::format("{}: {}x{} images padded to {}x{}", files[0], part.images.size(3),
-                                 part.images.size(2), target, target));
-  return part;
-}
-
-Part load_fonts(const std::string& font_dir, const DataOptions& o) {
-  DDIM_CHECK_ARG(o.crop == 0,
-                 "a crop size applies to folder data, not fonts (the resize size sets the image side)");
-  DDIM_CHECK_ARG(o.channels == 0 || o.channels == 3,
-                 "fonts are RGB: 1 channel is refused because a font colour and a background "
-                 "colour may have the same gray level");
-  const int64_t side = o.resize > 0 ? o.resize : 32;
-  DDIM_CHECK_ARG(side >= 16, "fonts: the image side (the resize size) must be at least 16, got {}", side);
-  check_image_size(side, side, "fonts");
-  const auto fonts = font_dir.empty() ? load_default_fonts() : load_font_dir(font_dir);
-  std::vector<AttributeCondition> where;
-  const auto values = glyph_attributes(fonts, {});  // names and value names
-  for (const auto& text : o.where) where.push_back(parse_attribute_condition(text, values, "fonts --where"));
-  const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit, where);
-  DDIM_CHECK_ARG(!tuples.empty(), "fonts: no {} tuple meets --where {}", to_string(o.split),
-                 fmt::join(o.where, " --where "));
-  const int64_t max_bytes = input_limits().max_bytes;
-  DDIM_CHECK_ARG(static_cast<int64_t>(tuples.size()) <= max_bytes / (3 * side * side),
-                 "fonts: {} glyphs of {}x{} pixels would take more than the limit of {} bytes", tuples.size(),
-                 side, side, max_bytes);
-  std::vector<int64_t> ids;
-  ids.reserve(tuples.size());
-  for (const auto& t : tuples) ids.push_back(glyph_tuple_index(t));
-  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter", {},
-          torch::tensor(ids, torch::kInt64)};
-}
-
-// A rendered faces set (faces.h), checked against its manifest before any image is decoded:
-// each split folder holds exactly the faces the manifest's count puts there, named by index,
-// and attributes.csv has the manifest's attributes, one row per image. Values are numbered in
-// the manifest's order (all values, drawn or not), so a label means the same value in every
-// rendering and every subset.
-Part load_faces(const std::string& dir, Split split, const DataOptions& o) {
-  DDIM_CHECK_ARG(o.crop == 0, "a crop size applies to folder data, not faces (faces are framed already)");
-  const auto set = read_face_set(dir);
-  const std::string again = fmt::format("render it again with `ddim data render-faces --out {}`", dir);
-  std::vector<std::string> all, files;
-  std::vector<int64_t> ids;  // the face index of each of `files`
-  for (const Split part : {Split::Train, Split::Test}) {
-    const std::string sub = (fs::path(dir) / to_string(part)).string();
-    DDIM_CHECK(is_dir(sub), "faces:{}: {}/ is missing; {}", dir, to_string(part), again);
-    const auto listed = list_images(sub);
-    int64_t expected = 0;
-    for (int64_t i = 0; i < set.options.count; ++i) expected += face_split(i) == part;
-    DDIM_CHECK(static_cast<int64_t>(listed.size()) == expected,
-               "faces:{}: {}/ holds {} images but faces.json counts {} there; {}", dir, to_string(part),
-               listed.size(), expected, again);
-    const bool wanted = split == part || split == Split::All;
-    for (const auto& f : listed) {
-      const int64_t index = face_file_index(f);
-      DDIM_CHECK(index < set.options.count && face_split(index) == part,
-                 "{}: face {} does not belong in {}/ of a set of {} faces", f, index, to_string(part),
-                 set.options.count);
-      if (wanted) ids.push_back(index);
-    }
-    all.insert(all.end(), listed.begin(), listed.end());
-    if (wanted) files.insert(files.end(), listed.begin(), listed.end());
-  }
-  // Without conditions the limit applies before the attributes are matched (cheaper); with
-  // them, after the selection.
-  if (o.where.empty() && o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
-    files.resize(o.limit);
-    ids.resize(o.limit);
-  }
-
-  Part part;
-  const auto table = read_attribute_table((fs::path(dir) / "attributes.csv").string());
-  auto found = attributes_for_files(table, dir, all, files);
-  DDIM_CHECK(found.size() == set.attributes.size(), "{}/attributes.csv has {} attributes, faces.json {}; {}",
-             dir, found.size(), set.attributes.size(), again);
-  for (size_t k = 0; k < found.size(); ++k) {
-    const auto& want = set.attributes[k];
-    auto& a = found[k];
-    DDIM_CHECK(a.name == want.name, "{}/attributes.csv: attribute {} is '{}' where faces.json has '{}'; {}",
-               dir, k + 1, a.name, want.name, again);
-    std::vector<int64_t> remap;
-    for (const auto& v : a.values) {
-      const auto it = std::find(want.values.begin(), want.values.end(), v);
-      DDIM_CHECK(it != want.values.end(), "{}/attributes.csv: '{}' is not a value of {} (faces.json: {})",
-                 dir, v, a.name, fmt::join(want.values, ", "));
-      remap.push_back(it - want.values.begin());
-    }
-    a.labels = torch::tensor(remap, torch::kInt64).index_select(0, a.labels);
-    a.values = want.values;
-  }
-  part.attributes = std::move(found);
-  if (!o.where.empty()) {
-    const auto kept = select_where(o, part.attributes, "faces:" + dir);
-    part.attributes = select_attributes(part.attributes, kept);
-    files = pick_items(files, kept);
-    ids = pick_items(ids, kept);
-  }
-  part.default_attribute = "male";
-  if (std::none_of(part.attributes.begin(), part.attributes.end(),
-                   [](const Attribute& a) { return a.name == "male"; }))
-    part.default_attribute = part.attributes.front().name;
-  part.ids = torch::tensor(ids, torch::kInt64);
-  part.images = load_images(files, FolderOptions{0, o.resize, o.channels});
-  if (o.resize == 0)
-    DDIM_CHECK(part.images.size(2) == set.options.size && part.images.size(3) == set.options.size,
-               "faces:{}: the images are {}x{} but faces.json says {}x{}; {}", dir, part.images.size(3),
-               part.images.size(2), set.options.size, set.options.size, again);
-  return part;
-}
-
 }  // namespace
+
+torch::Tensor select_where(const DataOptions& o, const std::vector<Attribute>& attributes,
+                           const std::string& what) {
+  std::vector<AttributeCondition> conditions;
+  for (const auto& text : o.where)
+    conditions.push_back(parse_attribute_condition(text, attributes, what + " --where"));
+  auto kept = meets_conditions(conditions, attributes).nonzero().view({-1});
+  DDIM_CHECK_ARG(kept.size(0) > 0, "{}: no {} example meets --where {}", what, to_string(o.split),
+                 fmt::join(o.where, " --where "));
+  if (o.limit > 0 && kept.size(0) > o.limit) kept = kept.narrow(0, 0, o.limit);
+  return kept;
+}
 
 template <>
 const NameTable<Split>& name_table<Split>() {
@@ -419,12 +204,12 @@ Dataset load_dataset(const DataSpec& spec, const DataOptions& o) {
     part = load_cifar10(spec.path, o.split);
     ds.classes = cifar10_classes();
   } else if (spec.name == "folder") {
-    part = load_folder(spec.path, o.split, o);
+    part = load_folder_part(spec.path, o.split, o);
     ds.classes = part.classes;
   } else if (spec.name == "fonts") {
-    part = load_fonts(spec.path, o);
+    part = load_fonts_part(spec.path, o);
   } else if (spec.name == "faces") {
-    part = load_faces(spec.path.empty() ? default_faces_dir() : spec.path, o.split, o);
+    part = load_faces_part(spec.path.empty() ? default_faces_dir() : spec.path, o.split, o);
   } else if (spec.name == "toy") {
     auto points = [&](int64_t default_n, uint64_t stream) {
       return make_toy_points(spec.path, o.toy_size > 0 ? o.toy_size : default_n, mix_seed(o.seed, stream));

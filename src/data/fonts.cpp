@@ -10,7 +10,10 @@
 
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
+#include "ddim/core/limits.h"
 #include "ddim/core/rng.h"
+#include "ddim/io/image.h"
+#include "data/part.h"
 
 // The stb_truetype implementation lives in this translation unit only.
 #define STB_TRUETYPE_IMPLEMENTATION
@@ -423,6 +426,33 @@ std::vector<Attribute> glyph_attributes(const FontSet& fonts, const std::vector<
       {"background_colour", names(background_colours()), labels[3].clone()},
       {"font", fonts.names(), labels[4].clone()},
   };
+}
+
+Part load_fonts_part(const std::string& font_dir, const DataOptions& o) {
+  DDIM_CHECK_ARG(o.crop == 0,
+                 "a crop size applies to folder data, not fonts (the resize size sets the image side)");
+  DDIM_CHECK_ARG(o.channels == 0 || o.channels == 3,
+                 "fonts are RGB: 1 channel is refused because a font colour and a background "
+                 "colour may have the same gray level");
+  const int64_t side = o.resize > 0 ? o.resize : 32;
+  DDIM_CHECK_ARG(side >= 16, "fonts: the image side (the resize size) must be at least 16, got {}", side);
+  check_image_size(side, side, "fonts");
+  const auto fonts = font_dir.empty() ? load_default_fonts() : load_font_dir(font_dir);
+  std::vector<AttributeCondition> where;
+  const auto values = glyph_attributes(fonts, {});  // names and value names
+  for (const auto& text : o.where) where.push_back(parse_attribute_condition(text, values, "fonts --where"));
+  const auto tuples = glyph_tuples(static_cast<int64_t>(fonts.fonts.size()), o.split, o.limit, where);
+  DDIM_CHECK_ARG(!tuples.empty(), "fonts: no {} tuple meets --where {}", to_string(o.split),
+                 fmt::join(o.where, " --where "));
+  const int64_t max_bytes = input_limits().max_bytes;
+  DDIM_CHECK_ARG(static_cast<int64_t>(tuples.size()) <= max_bytes / (3 * side * side),
+                 "fonts: {} glyphs of {}x{} pixels would take more than the limit of {} bytes", tuples.size(),
+                 side, side, max_bytes);
+  std::vector<int64_t> ids;
+  ids.reserve(tuples.size());
+  for (const auto& t : tuples) ids.push_back(glyph_tuple_index(t));
+  return {render_glyphs(fonts, tuples, side), torch::Tensor(), glyph_attributes(fonts, tuples), "letter", {},
+          torch::tensor(ids, torch::kInt64)};
 }
 
 }  // namespace ddim

@@ -10,6 +10,7 @@
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"
 #include "ddim/io/image.h"
+#include "data/part.h"
 
 namespace fs = std::filesystem;
 
@@ -78,6 +79,98 @@ torch::Tensor load_images(const std::vector<std::string>& files, const FolderOpt
     images[i] = torch::Tensor();
   }
   return out;
+}
+
+namespace {
+
+// The sub-folder of `root` that holds `file` ("" when the file lies in root itself).
+std::string class_folder(const std::string& root, const std::string& file) {
+  const auto rel = fs::path(file).lexically_relative(root);
+  return std::distance(rel.begin(), rel.end()) >= 2 ? rel.begin()->string() : std::string();
+}
+
+// The ImageFolder convention: when every image lies in a sub-folder of its split's root and
+// there are at least two, the sub-folder is the class. Names are sorted over both splits, so a
+// label means the same class in train/ and test/.
+void label_by_subfolder(const std::vector<std::pair<std::string, std::string>>& all_files,
+                        const std::vector<std::pair<std::string, std::string>>& files, Part& part) {
+  std::vector<std::string> names;
+  for (const auto& [root, file] : all_files) {
+    auto name = class_folder(root, file);
+    if (name.empty()) return;
+    names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  if (names.size() < 2) return;
+  std::vector<int64_t> labels;
+  labels.reserve(files.size());
+  for (const auto& [root, file] : files) {
+    const auto it = std::lower_bound(names.begin(), names.end(), class_folder(root, file));
+    labels.push_back(it - names.begin());
+  }
+  part.labels = torch::tensor(labels, torch::kInt64);
+  part.classes = std::move(names);
+}
+
+}  // namespace
+
+Part load_folder_part(const std::string& dir, Split split, const DataOptions& o) {
+  DDIM_CHECK(is_dir(dir), "{}: no such directory", dir);
+  const bool has_splits = is_dir(dir + "/train") && is_dir(dir + "/test");
+  std::vector<std::string> files;
+  // (split root, file) pairs: of the split asked for, and of every split (for class names).
+  std::vector<std::pair<std::string, std::string>> rooted, all_rooted;
+  auto add = [](std::vector<std::pair<std::string, std::string>>& to, const std::string& root,
+                const std::vector<std::string>& list) {
+    for (const auto& f : list) to.emplace_back(root, f);
+  };
+  if (has_splits) {
+    const auto train = list_images(dir + "/train"), test = list_images(dir + "/test");
+    add(all_rooted, dir + "/train", train);
+    add(all_rooted, dir + "/test", test);
+    if (split != Split::Test) add(rooted, dir + "/train", train);
+    if (split != Split::Train) add(rooted, dir + "/test", test);
+    for (const auto& [root, f] : rooted) files.push_back(f);
+  } else {
+    DDIM_CHECK_ARG(split != Split::Test,
+                   "{}: a folder has a test split only when it holds train/ and test/ "
+                   "subfolders; use the train split or all",
+                   dir);
+    files = list_images(dir);
+    add(all_rooted, dir, files);
+    rooted = all_rooted;
+  }
+  DDIM_CHECK_ARG(o.where.empty() || !o.attributes_file.empty(),
+                 "folder:{}: --where selects by attribute; give the images' attributes (--attributes FILE)",
+                 dir);
+  if (o.where.empty() && o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
+    files.resize(o.limit);
+    rooted.resize(o.limit);
+  }
+  Part part;
+  if (!o.attributes_file.empty()) {
+    // Checked before decoding any image. Rows may name any image under dir, of either split.
+    const auto table = read_attribute_table(o.attributes_file);
+    if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
+    part.attributes = attributes_for_files(table, dir, list_images(dir), files);
+    part.default_attribute = part.attributes.front().name;
+    if (!o.where.empty()) {
+      const auto kept = select_where(o, part.attributes, "folder:" + dir);
+      part.attributes = select_attributes(part.attributes, kept);
+      files = pick_items(files, kept);
+    }
+  } else {
+    label_by_subfolder(all_rooted, rooted, part);
+  }
+  part.images = load_images(files, FolderOptions{o.crop, o.resize, o.channels});
+  // A 1x20000 image is small; padded to a square it is not.
+  const int64_t target = padded_size(part.images.size(2), part.images.size(3), o.pad_to);
+  if (target > 0)
+    check_image_size(target, target,
+                     fmt::format("{}: {}x{} images padded to {}x{}", files[0], part.images.size(3),
+                                 part.images.size(2), target, target));
+  return part;
 }
 
 }  // namespace ddim

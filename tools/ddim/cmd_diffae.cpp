@@ -12,6 +12,7 @@
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/io/tensor_io.h"
 #include "ddim/methods/embedding.h"
 #include "ddim/methods/manipulation.h"

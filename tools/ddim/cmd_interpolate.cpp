@@ -7,6 +7,7 @@
 #include "ddim/core/error.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/io/tensor_io.h"
 #include "ddim/methods/attribute_swap.h"
 #include "ddim/methods/interpolation.h"

@@ -4,6 +4,7 @@
 #include "common.h"
 #include "ddim/core/error.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/io/tensor_io.h"
 #include "ddim/methods/embedding.h"
 #include "ddim/pictures/annotate.h"

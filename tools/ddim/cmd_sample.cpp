@@ -7,6 +7,7 @@
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/io/tensor_io.h"
 #include "ddim/pictures/annotate.h"
 #include "ddim/pictures/plot.h"

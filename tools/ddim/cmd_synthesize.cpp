@@ -8,6 +8,7 @@
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/synthesis.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/io/tensor_io.h"
 #include "ddim/metrics/metrics.h"
 #include "ddim/pictures/annotate.h"

@@ -1,4 +1,5 @@
-// Images: decoding, encoding, conversion and the pictures ddim draws (grids, seeds).
+// Images: decoding, encoding and conversion (the pictures ddim draws from them, grids and
+// seeds, are ddim/pictures/grid.h's).
 //
 // An image is a float tensor [C, H, W] with values in [0, 1] and C = 1 (grayscale) or 3 (RGB);
 // a batch is [N, C, H, W]. Decoding accepts PNG, JPEG and BMP (8-bit); an alpha channel is
@@ -42,18 +43,5 @@ torch::Tensor center_crop(const torch::Tensor& image, int64_t size);
 /// Resizes [C, H, W] or [N, C, H, W]: area averaging when shrinking (no aliasing),
 /// bilinear interpolation when enlarging.
 torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t width);
-
-/// Tiles a batch [N, C, H, W] into one image, `columns` per row, with `padding` pixels of
-/// `pad_value` between and around the tiles.
-torch::Tensor make_grid(const torch::Tensor& images, int64_t columns, int64_t padding = 2,
-                        double pad_value = 1.0);
-
-/// Stacks rows of equally shaped batches ([N, C, H, W] each, same N) into one grid with
-/// one row per batch: the layout of the paper's Fig. 3 (originals / seeds / outputs).
-torch::Tensor make_rows(const std::vector<torch::Tensor>& rows, int64_t padding = 2, double pad_value = 1.0);
-
-/// Maps a seed (standard-normal latent) to a picture, as the paper shows seeds: clip to
-/// [-2.5, 2.5], then map linearly to [0, 1].
-torch::Tensor seed_to_image(const torch::Tensor& seed);
 
 }  // namespace ddim

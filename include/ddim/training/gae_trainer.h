@@ -26,9 +26,11 @@
 #include <memory>
 
 #include "ddim/data/dataset.h"
+#include "ddim/data/group_sampler.h"
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/methods/gae.h"
+#include "ddim/training/gae_losses.h"
 #include "ddim/training/distributed.h"
 #include "ddim/training/training.h"
 

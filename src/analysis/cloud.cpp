@@ -1,4 +1,4 @@
-#include "ddim/methods/cloud.h"
+#include "ddim/analysis/cloud.h"
 
 #include <cmath>
 
