@@ -90,7 +90,12 @@ torch::Tensor feature_distance(Classifier& c, const torch::Tensor& a, const torc
 }
 
 LoadedClassifier load_classifier(const std::string& path) {
-  const auto ck = load_checkpoint(path, "classifier");
+  return classifier_from_checkpoint(load_checkpoint(path, "classifier"), path);
+}
+
+LoadedClassifier classifier_from_checkpoint(const Checkpoint& ck, const std::string& path) {
+  DDIM_CHECK(ck.kind() == "classifier", "{}: is a ddim {} checkpoint, but a classifier is needed here", path,
+             ck.kind().empty() ? "unknown" : ck.kind());
   LoadedClassifier c;
   const auto& state = checkpoint_state(ck, "model", path);
   {

@@ -6,6 +6,7 @@
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/diffusion/unrolled.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/metrics/metrics.h"
 #include "io/allocation_budget.h"
 
@@ -37,10 +38,6 @@ EmbedderTrainOptions EmbedderTrainOptions::from_json(const nlohmann::json& j) {
   o.validation_images = j.value("validation_images", o.validation_images);
   o.seed = j.value("seed", o.seed);
   return o;
-}
-
-DenoiserRef DenoiserRef::of(const Checkpoint& ck, const std::string& path) {
-  return {path, denoiser_fingerprint(ck), ck.meta.value("step", int64_t{0})};
 }
 
 EmbedderTrainer::EmbedderTrainer(const Denoiser& denoiser, const DenoiserRef& ref,
@@ -156,39 +153,6 @@ std::optional<Preview> EmbedderTrainer::preview(int64_t step) {
   for (int64_t i = 0; i < mse.size(0); ++i) caps.push_back(fmt::format("{:.4f}", mse[i].item<double>()));
   p.captions = {{}, {}, caps};
   return p;
-}
-
-LoadedEmbedder load_embedder(const std::string& path, const Checkpoint* denoiser,
-                             const std::string& denoiser_path, bool force) {
-  const auto ck = load_checkpoint(path, "embedder");
-  LoadedEmbedder e;
-  const auto& state = checkpoint_state(ck, "model", path);
-  {
-    detail::AllocationBudget budget(detail::network_budget(state));
-    e.network = meta_parse(ck.meta, "arch", path, [](const nlohmann::json& j) {
-      return std::make_shared<Embedder>(EmbedderOptions::from_json(j));
-    });
-  }
-  e.denoiser = meta_parse(ck.meta, "denoiser", path, [](const nlohmann::json& r) {
-    return DenoiserRef{r.value("path", std::string()), r.value("fingerprint", std::string()),
-                       r.value("step", int64_t{0})};
-  });
-  e.steps = meta_parse(ck.meta, "train", path,
-                       [](const nlohmann::json& t) { return t.value("steps", int64_t{10}); });
-  DDIM_CHECK_ARG(e.steps > 0 && e.steps <= 100000,
-                 "{}: checkpoint metadata: key 'train.steps': {} is not a step count", path, e.steps);
-  load_module_state(*e.network, state, path);
-  e.network->eval();
-  for (auto& p : e.network->parameters()) p.set_requires_grad(false);
-  if (denoiser && !force) {
-    const auto fp = denoiser_fingerprint(*denoiser);
-    DDIM_CHECK_ARG(
-        fp == e.denoiser.fingerprint,
-        "{} was trained against the denoiser {} (step {}, fingerprint {}), not {} (fingerprint {}); force "
-        "the pairing to use it anyway",
-        path, e.denoiser.path, e.denoiser.step, e.denoiser.fingerprint, denoiser_path, fp);
-  }
-  return e;
 }
 
 }  // namespace ddim

@@ -1,6 +1,6 @@
 #include "sampling_args.h"
 
-#include "ddim/methods/gae.h"
+#include "ddim/methods/model.h"
 
 namespace ddim::cli {
 
@@ -63,12 +63,7 @@ void add_class_options(CLI::App* sub, ClassArgs& a, const std::string& choices, 
 
 Denoiser load_model(const Checkpoint& ck, const std::string& path, const SamplerArgs& a,
                     const torch::Device& device) {
-  // A DiffuseGAE decodes through its GAE: its semantic code is z_sem-hat (ddim/methods/gae.h).
-  auto d = ck.kind() == "gae" ? gae_from_checkpoint(ck, path, a.weights).denoiser
-                              : denoiser_from_checkpoint(ck, path, a.weights);
-  d.to(device);
-  d.set_mixed_precision(a.bf16);
-  return d;
+  return model_from_checkpoint(ck, path, {a.weights, a.bf16, device}).require_denoiser();
 }
 
 Denoiser load_model(const std::string& path, const SamplerArgs& a, const torch::Device& device) {

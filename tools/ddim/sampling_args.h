@@ -48,7 +48,8 @@ void add_sampler_options(CLI::App* sub, SamplerArgs& a, bool sampling = true);
 
 /// Loads the denoiser of checkpoint `ck` (read from `path`) onto `device`, with the sampler's
 /// weights and precision. A DiffuseGAE checkpoint (kind "gae") gives its Diff-AE conditioned
-/// through the GAE, so that every command of a diffusion autoencoder decodes z_sem-hat.
+/// through the GAE, so that every command of a diffusion autoencoder decodes z_sem-hat
+/// (ddim::model_from_checkpoint).
 Denoiser load_model(const Checkpoint& ck, const std::string& path, const SamplerArgs& a,
                     const torch::Device& device);
 /// The same from the file.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ddim/data/dataset.h"
+#include "ddim/io/checkpoint.h"
 
 namespace ddim {
 
@@ -66,5 +67,7 @@ struct LoadedClassifier {
 };
 /// Loads a checkpoint of kind "classifier" in eval mode.
 LoadedClassifier load_classifier(const std::string& path);
+/// The same from a checkpoint already read (`what` names it in messages).
+LoadedClassifier classifier_from_checkpoint(const Checkpoint& ck, const std::string& what);
 
 }  // namespace ddim

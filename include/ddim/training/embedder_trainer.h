@@ -10,6 +10,7 @@
 
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/denoiser.h"
+#include "ddim/methods/trained_embedder.h"
 #include "ddim/nn/embedder.h"
 #include "ddim/nn/loss.h"
 #include "ddim/training/denoiser_trainer.h"
@@ -30,15 +31,6 @@ struct EmbedderTrainOptions {
 
   nlohmann::json to_json() const;
   static EmbedderTrainOptions from_json(const nlohmann::json& j);
-};
-
-/// The denoiser an embedder belongs to.
-struct DenoiserRef {
-  std::string path;
-  std::string fingerprint;
-  int64_t step = 0;
-  nlohmann::json to_json() const { return {{"path", path}, {"fingerprint", fingerprint}, {"step", step}}; }
-  static DenoiserRef of(const Checkpoint& ck, const std::string& path);
 };
 
 class EmbedderTrainer : public TrainingTask {
@@ -76,18 +68,5 @@ class EmbedderTrainer : public TrainingTask {
   EpochOrder order_;
   torch::Tensor valid_images_;
 };
-
-/// A trained embedder, its options and the denoiser it belongs to.
-struct LoadedEmbedder {
-  std::shared_ptr<Embedder> network;
-  DenoiserRef denoiser;
-  int64_t steps = 10;  ///< S it was trained for
-};
-
-/// Loads an embedder checkpoint (kind "embedder") in eval mode. When `denoiser` is given,
-/// refuses (ddim::InvalidArgument, naming both) a pairing with another denoiser than the one
-/// it was trained against, unless `force`.
-LoadedEmbedder load_embedder(const std::string& path, const Checkpoint* denoiser = nullptr,
-                             const std::string& denoiser_path = {}, bool force = false);
 
 }  // namespace ddim
