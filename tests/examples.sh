@@ -44,4 +44,18 @@ fi
 # A bad file gives one clear line and a non-zero status.
 if "$tmp/build/sample_seeds" "$tmp/missing.pt" "$tmp/x.png" 2>"$tmp/err.txt"; then exit 1; fi
 grep -q "missing.pt" "$tmp/err.txt" || { cat "$tmp/err.txt" >&2; exit 1; }
+# The installed package renders faces with its own renderer (share/ddim/faces), not the source
+# tree's: a user's install need not keep the source tree. DDIM_FACES_GENERATOR would override it.
+if [ -d "$src/tools/faces/node_modules" ]; then
+  env -u DDIM_FACES_GENERATOR "$ddim" data render-faces --count 10 --size 32 --jobs 1 --threads 1 \
+    --out "$tmp/faces" 2>&1 | tee "$tmp/render.log"
+  grep -q "rendering with $tmp/prefix/share/ddim/faces/render.mjs" "$tmp/render.log" ||
+    { echo "the installed ddim did not use its installed renderer" >&2; exit 1; }
+  [ "$(ls "$tmp/faces/train" | wc -l)" = 9 ] && [ "$(ls "$tmp/faces/test" | wc -l)" = 1 ] ||
+    { echo "expected 9 train and 1 test faces" >&2; exit 1; }
+  "$ddim" data info --data "faces:$tmp/faces" --split all --threads 1 --log-level warn | grep -q "10" ||
+    { echo "the rendered set does not read back" >&2; exit 1; }
+else
+  echo "tools/faces/node_modules is missing (scripts/install-faces.sh): the installed renderer was not tried" >&2
+fi
 echo "examples: built against $tmp/prefix and ran"

@@ -8,6 +8,8 @@
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
 #include "ddim/core/process.h"
+#include "ddim/data/image_folder.h"
+#include "data/part.h"
 
 #ifndef DDIM_FACES_GENERATOR_DIR
 #define DDIM_FACES_GENERATOR_DIR "tools/faces"
@@ -120,20 +122,53 @@ std::string default_faces_dir() {
   return root + "/faces-64";
 }
 
+namespace {
+
+// The renderer's folder when it holds render.mjs and its npm packages.
+bool renderer_complete(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir + "/render.mjs", ec) &&
+         fs::is_regular_file(dir + "/node_modules/facesjs/package.json", ec) &&
+         fs::is_directory(dir + "/node_modules/@resvg/resvg-js", ec);
+}
+
+// Where an installed ddim keeps the renderer: PREFIX/share/ddim/faces beside PREFIX/bin/ddim
+// (so that a relocated install finds its own), then the prefix it was configured for.
+std::vector<std::string> installed_renderer_dirs() {
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back((exe.parent_path().parent_path() / "share" / "ddim" / "faces").string());
+  dirs.push_back(DDIM_FACES_INSTALL_DIR);
+  return dirs;
+}
+
+}  // namespace
+
 std::string faces_generator_dir() {
   const auto dir = env("DDIM_FACES_GENERATOR");
-  return dir.empty() ? std::string(DDIM_FACES_GENERATOR_DIR) : dir;
+  if (!dir.empty()) return dir;
+  // An installed package first, so that it never depends on a source tree; the source tree's
+  // tools/faces for a ddim run from its build folder.
+  auto candidates = installed_renderer_dirs();
+  candidates.insert(candidates.begin() + 1, DDIM_FACES_SOURCE_DIR);
+  for (const auto& c : candidates)
+    if (renderer_complete(c)) return c;
+  std::error_code ec;
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c + "/render.mjs", ec)) return c;  // packages missing: check_faces_generator says so
+  return DDIM_FACES_SOURCE_DIR;
 }
 
 void check_faces_generator() {
   const auto dir = faces_generator_dir();
   DDIM_CHECK(program_exists("node"),
-             "faces: node is not installed; run {} (it installs Node.js and the renderer)", kInstall);
+             "faces: node is not installed; install Node.js 18 or newer (from a source tree: {})", kInstall);
   DDIM_CHECK(fs::is_regular_file(dir + "/render.mjs"), "faces: the renderer {}/render.mjs is missing", dir);
-  DDIM_CHECK(fs::is_regular_file(dir + "/node_modules/facesjs/package.json") &&
-                 fs::is_directory(dir + "/node_modules/@resvg/resvg-js"),
-             "faces: the renderer's npm packages are not installed in {}/node_modules; run {}", dir,
-             kInstall);
+  DDIM_CHECK(renderer_complete(dir),
+             "faces: the renderer's npm packages are not installed in {}/node_modules; run `npm ci --omit=dev` "
+             "there (from a source tree: {})",
+             dir, kInstall);
 }
 
 Split face_split(int64_t index) { return index % 10 == 9 ? Split::Test : Split::Train; }
@@ -192,6 +227,84 @@ int64_t face_file_index(const std::string& path) {
   DDIM_CHECK(!stem.empty() && stem.size() <= 12 && stem.find_first_not_of("0123456789") == std::string::npos,
              "{}: a faces image is named by its index (e.g. 000123.png)", path);
   return std::stoll(stem);
+}
+
+// A rendered faces set (faces.h), checked against its manifest before any image is decoded:
+// each split folder holds exactly the faces the manifest's count puts there, named by index,
+// and attributes.csv has the manifest's attributes, one row per image. Values are numbered in
+// the manifest's order (all values, drawn or not), so a label means the same value in every
+// rendering and every subset.
+Part load_faces_part(const std::string& dir, Split split, const DataOptions& o) {
+  DDIM_CHECK_ARG(o.crop == 0, "a crop size applies to folder data, not faces (faces are framed already)");
+  const auto set = read_face_set(dir);
+  const std::string again = fmt::format("render it again with `ddim data render-faces --out {}`", dir);
+  std::vector<std::string> all, files;
+  std::vector<int64_t> ids;  // the face index of each of `files`
+  for (const Split part : {Split::Train, Split::Test}) {
+    const std::string sub = (fs::path(dir) / to_string(part)).string();
+    DDIM_CHECK(is_dir(sub), "faces:{}: {}/ is missing; {}", dir, to_string(part), again);
+    const auto listed = list_images(sub);
+    int64_t expected = 0;
+    for (int64_t i = 0; i < set.options.count; ++i) expected += face_split(i) == part;
+    DDIM_CHECK(static_cast<int64_t>(listed.size()) == expected,
+               "faces:{}: {}/ holds {} images but faces.json counts {} there; {}", dir, to_string(part),
+               listed.size(), expected, again);
+    const bool wanted = split == part || split == Split::All;
+    for (const auto& f : listed) {
+      const int64_t index = face_file_index(f);
+      DDIM_CHECK(index < set.options.count && face_split(index) == part,
+                 "{}: face {} does not belong in {}/ of a set of {} faces", f, index, to_string(part),
+                 set.options.count);
+      if (wanted) ids.push_back(index);
+    }
+    all.insert(all.end(), listed.begin(), listed.end());
+    if (wanted) files.insert(files.end(), listed.begin(), listed.end());
+  }
+  // Without conditions the limit applies before the attributes are matched (cheaper); with
+  // them, after the selection.
+  if (o.where.empty() && o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) {
+    files.resize(o.limit);
+    ids.resize(o.limit);
+  }
+
+  Part part;
+  const auto table = read_attribute_table((fs::path(dir) / "attributes.csv").string());
+  auto found = attributes_for_files(table, dir, all, files);
+  DDIM_CHECK(found.size() == set.attributes.size(), "{}/attributes.csv has {} attributes, faces.json {}; {}",
+             dir, found.size(), set.attributes.size(), again);
+  for (size_t k = 0; k < found.size(); ++k) {
+    const auto& want = set.attributes[k];
+    auto& a = found[k];
+    DDIM_CHECK(a.name == want.name, "{}/attributes.csv: attribute {} is '{}' where faces.json has '{}'; {}",
+               dir, k + 1, a.name, want.name, again);
+    std::vector<int64_t> remap;
+    for (const auto& v : a.values) {
+      const auto it = std::find(want.values.begin(), want.values.end(), v);
+      DDIM_CHECK(it != want.values.end(), "{}/attributes.csv: '{}' is not a value of {} (faces.json: {})",
+                 dir, v, a.name, fmt::join(want.values, ", "));
+      remap.push_back(it - want.values.begin());
+    }
+    a.labels = torch::tensor(remap, torch::kInt64).index_select(0, a.labels);
+    a.values = want.values;
+  }
+  part.attributes = std::move(found);
+  if (!o.where.empty()) {
+    const auto kept = select_where(o, part.attributes, "faces:" + dir);
+    part.attributes = select_attributes(part.attributes, kept);
+    files = pick_items(files, kept);
+    ids = pick_items(ids, kept);
+  }
+  part.default_attribute = "male";
+  if (std::none_of(part.attributes.begin(), part.attributes.end(),
+                   [](const Attribute& a) { return a.name == "male"; }))
+    part.default_attribute = part.attributes.front().name;
+  part.ids = torch::tensor(ids, torch::kInt64);
+  part.images = load_images(files, FolderOptions{0, o.resize, o.channels});
+  if (o.resize == 0)
+    DDIM_CHECK(part.images.size(2) == set.options.size && part.images.size(3) == set.options.size,
+               "faces:{}: the images are {}x{} but faces.json says {}x{}; {}", dir, part.images.size(3),
+               part.images.size(2), set.options.size, set.options.size, again);
+  return part;
 }
 
 }  // namespace ddim

@@ -13,6 +13,7 @@
 #include "ddim/data/faces.h"
 #include "ddim/data/normalization.h"
 #include "ddim/io/image.h"
+#include "ddim/pictures/grid.h"
 #include "ddim/pictures/annotate.h"
 #include "ddim/pictures/plot.h"
 #include "progress.h"
@@ -192,6 +193,7 @@ int run_render_faces(RenderFacesOptions o) {
   o.faces.p = parse_probabilities(o.p);
   o.faces.validate();
   const auto dir = o.out.empty() ? default_faces_dir() : o.out;
+  spdlog::info("rendering with {}/render.mjs", faces_generator_dir());
   const auto start = std::chrono::steady_clock::now();
   Progress bar("render faces", o.faces.count, "faces");
   const auto set = render_face_set(dir, o.faces, [&](int64_t done, int64_t) { bar.update(done); });

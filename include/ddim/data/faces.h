@@ -74,7 +74,10 @@ FaceSet read_face_set(const std::string& dir);
 /// $XDG_CACHE_HOME/ddim/faces-64, else ~/.cache/ddim/faces-64.
 std::string default_faces_dir();
 
-/// The renderer's folder: $DDIM_FACES_GENERATOR, else tools/faces of the source tree.
+/// The renderer's folder: $DDIM_FACES_GENERATOR; else the first that holds render.mjs and its
+/// npm packages of: PREFIX/share/ddim/faces beside the running PREFIX/bin program (an installed
+/// ddim), tools/faces of the source tree ddim was built from, the configured install prefix's
+/// share/ddim/faces.
 std::string faces_generator_dir();
 
 /// Throws ddim::Error with the command that installs what is missing when node or the
