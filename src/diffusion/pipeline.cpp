@@ -6,52 +6,47 @@
 
 namespace ddim {
 namespace {
-// Rows [begin, end) of the condition, on `device`.
-Condition condition_on(const Condition& c, int64_t begin, int64_t end, const torch::Device& device) {
-  auto s = c.slice(begin, end);
-  if (s.vectors.defined()) s.vectors = s.vectors.to(device);
-  return s;
+// One batch: rows [begin, end) of the input on the denoiser's device, with their condition,
+// to the CPU result.
+using BatchFn = std::function<torch::Tensor(const torch::Tensor& rows, const EpsFn& eps)>;
+
+// The loop that generate() and invert() share: `input` [N, ...] in batches of `batch` rows
+// on the denoiser's device, without gradients, each batch's eps conditioned on its rows of
+// `cond`; stops between batches on an interrupt; results concatenated on the CPU.
+torch::Tensor in_batches(const Denoiser& d, const torch::Tensor& input, int64_t batch, const Condition& cond,
+                         const ProgressFn& progress, const BatchFn& run) {
+  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
+  torch::NoGradGuard no_grad;
+  const auto device = d.device();
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < input.size(0); i += batch) {
+    throw_if_interrupted();
+    const int64_t end = std::min(input.size(0), i + batch);
+    auto c = cond.slice(i, end);
+    if (c.vectors.defined()) c.vectors = c.vectors.to(device);
+    out.push_back(run(input.slice(0, i, end).to(device), d.eps_fn(c)).to(torch::kCPU));
+    if (progress) progress(end);
+  }
+  return torch::cat(out);
 }
 }  // namespace
 
 torch::Tensor generate(const Denoiser& d, const torch::Tensor& seeds, const TimeGrid& grid,
                        const SampleOptions& o, int64_t batch, const ProgressFn& progress,
                        const Condition& cond) {
-  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
   DDIM_CHECK_ARG(seeds.size(0) > 0, "no seeds to generate from");
-  torch::NoGradGuard no_grad;
-  const auto device = d.device();
-  std::vector<torch::Tensor> out;
-  DDIM_CHECK_ARG(seeds.size(0) > 0, "no seeds to generate from");
-  for (int64_t i = 0; i < seeds.size(0); i += batch) {
-    throw_if_interrupted();
-    const int64_t end = std::min(seeds.size(0), i + batch);
-    auto x =
-        ddim_sample(d.eps_fn(condition_on(cond, i, end, device)), seeds.slice(0, i, end).to(device), grid, o)
-            .x;
-    out.push_back(d.to_data(x).to(torch::kCPU));
-    if (progress) progress(end);
-  }
-  return torch::cat(out);
+  return in_batches(d, seeds, batch, cond, progress, [&](const torch::Tensor& x_t, const EpsFn& eps) {
+    return d.to_data(ddim_sample(eps, x_t, grid, o).x);
+  });
 }
 
 torch::Tensor invert(const Denoiser& d, const torch::Tensor& data, const TimeGrid& grid,
                      const InvertOptions& o, int64_t batch, const ProgressFn& progress,
                      const Condition& cond) {
-  DDIM_CHECK_ARG(batch > 0, "the batch size must be positive, got {}", batch);
   DDIM_CHECK_ARG(data.size(0) > 0, "no data to invert");
-  torch::NoGradGuard no_grad;
-  const auto device = d.device();
-  std::vector<torch::Tensor> out;
-  DDIM_CHECK_ARG(data.size(0) > 0, "no data to invert");
-  for (int64_t i = 0; i < data.size(0); i += batch) {
-    throw_if_interrupted();
-    const int64_t end = std::min(data.size(0), i + batch);
-    auto x0 = d.standardize(data.slice(0, i, end).to(device));
-    out.push_back(ddim_invert(d.eps_fn(condition_on(cond, i, end, device)), x0, grid, o).x.to(torch::kCPU));
-    if (progress) progress(end);
-  }
-  return torch::cat(out);
+  return in_batches(d, data, batch, cond, progress, [&](const torch::Tensor& x, const EpsFn& eps) {
+    return ddim_invert(eps, d.standardize(x), grid, o).x;
+  });
 }
 
 torch::Tensor conform_images(const std::vector<torch::Tensor>& images, const DataInfo& m) {
