@@ -6,8 +6,9 @@
 # compiled by Debian is linked against a LibTorch built with another C++ ABI. PLplot is
 # optional there: without it, charts are skipped with a warning and every other output stays.
 #   scripts/build-gpu.sh [build-dir]          (default build-gpu; extra CMake args in $CMAKE_ARGS)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
+case "${1:-}" in -h|--help) usage; exit 0 ;; -*) die "unknown option $1 (see --help)" ;; esac
 build="${1:-build-gpu}"
 prefix="$PWD/.deps/prefix"
 if [ -d .deps/debs ]; then

@@ -15,27 +15,30 @@
 #   scripts/diffusegae-tables.sh                # the full run (meant for a GPU)
 #   scripts/diffusegae-tables.sh --faces --cpu  # the same tables on faces (eyeglasses, male, smiling, hair colour,
 #                                               # skin tone) at 32x32, on the Diff-AE inside models/faces-gae.pt
-# Options: --faces (the faces of scripts/reference/faces-glasses.sh, rendered there first, instead of
-# fonts), --out DIR (default runs/diffusegae[-faces][-quick|-cpu]), --diffae MODEL.pt (reuse a Diff-AE),
+# Options: --faces (the faces of configs/reference/faces-glasses-data.toml, rendered first by
+# scripts/reference.sh, instead of fonts), --out DIR (default runs/diffusegae[-faces][-quick|-cpu]), --diffae MODEL.pt (reuse a Diff-AE),
 # --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --gae-ft MODEL.pt (reuse a fine-tuned GAE),
 # --no-finetune (no fine-tuned GAE: its rows are left out), --threads N (CPU threads of every ddim command),
-# --ddim PATH (use this built binary: no dependency install, no build). Finished pieces in DIR are reused
-# and unfinished training runs resumed, so an interrupted run continues.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# --ddim PATH (use this built binary, or DDIM=PATH: no dependency install, no build), --tiny (the ctest
+# smoke run: a few steps of tiny nets on a few hundred images, every table in a minute or two). Finished
+# pieces in DIR are reused and unfinished training runs resumed, so an interrupted run continues. The tables
+# are scripts/ddim_tables.py diffusegae's.
+# shellcheck disable=SC2046  # $(part_of M) and $(... echo --random-xt): zero or one word on purpose
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
 quick=0
 out=""
 ae=""
 gae=""
 ft=""
 threads=""
-ddim=""
 set_name=fonts
 finetune=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --cpu) quick=2 ;;
+    --tiny) quick=3 ;;
     --faces) set_name=faces ;;
     --no-finetune) finetune=0 ;;
     --out) out="$2"; shift ;;
@@ -43,21 +46,16 @@ while [ $# -gt 0 ]; do
     --gae) gae="$2"; shift ;;
     --gae-ft) ft="$2"; shift ;;
     --threads) threads="$2"; shift ;;
-    --ddim) ddim="$2"; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
-    *) echo "diffusegae-tables: unknown option $1 (see --help)" >&2; exit 2 ;;
+    --ddim) DDIM="$(abs "$2")"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
   esac
   shift
 done
-[ -n "$out" ] || out="runs/diffusegae$([ $set_name = faces ] && echo -faces)$([ $quick = 1 ] && echo -quick)$([ $quick = 2 ] && echo -cpu)"
-if [ -z "$ddim" ]; then
-  scripts/install-deps.sh >/dev/null
-  scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
-  ddim="${DDIM_BUILD_DIR:-build}/ddim"
-fi
-[ -x "$ddim" ] || { echo "diffusegae-tables: $ddim is not an executable" >&2; exit 2; }
-ddim_bin="$ddim"
-ddim() { "$ddim_bin" ${threads:+--threads "$threads"} "$@"; }
+size=$(case $quick in 0) echo full ;; 1) echo quick ;; 2) echo cpu ;; 3) echo tiny ;; esac)
+[ -n "$out" ] || out="runs/diffusegae$([ $set_name = faces ] && echo -faces)$([ "$size" = full ] || echo "-$size")"
+use_ddim
+[ -z "$threads" ] || export DDIM_THREADS="$threads"
 mkdir -p "$out"
 start=$(date +%s)
 
@@ -71,8 +69,16 @@ if [ $quick = 1 ]; then
   ae_net=(--z-dim 32 --widths 16,32,64 --block-depth 1 --embedding-dims 16 --batch 32 --encoder-head flatten)
   gae_net=(--width 128)
   partition=letter:8,font:8,font_colour:4,background_colour:4,size:4,rest:4
+elif [ $quick = 3 ]; then
+  # The ctest smoke run: every step of the pipeline on tiny nets and a few hundred images; the numbers
+  # mean nothing.
+  limit=300; ae_steps=4; gae_steps=4; ft_steps=2; cls_epochs=1
+  n_rec=2; pairs=4; probe_train=100; probe_test=50; swap_steps=2; grid_steps=2
+  ae_net=(--z-dim 16 --widths 8,16 --block-depth 1 --embedding-dims 8 --batch 8 --encoder-head flatten)
+  gae_net=(--width 16)
+  partition=letter:4,font:4,font_colour:2,background_colour:2,size:2,rest:2
 elif [ $quick = 2 ]; then
-  # The reference run of a CPU session: the shipped Diff-AE (scripts/reference/fonts-diffae.sh, trained
+  # The reference run of a CPU session: the shipped Diff-AE (scripts/reference.sh fonts-diffae, trained
   # until a linear probe on z_sem reads the letter), the GAE and the evaluations sized to follow it in
   # about an hour on two cores.
   [ -n "$ae" ] || ae=models/fonts-diffae.pt
@@ -92,10 +98,11 @@ data=(--data fonts --limit "$limit" --where letter=A..Z --where size=small,large
       --where font=DejaVuSans-Bold,DejaVuSerif,FreeMono,FreeSerifItalic,Purisa,OpenSans-CondBold)
 title="a Fonts subset at 32x32"
 if [ $set_name = faces ]; then
-  # The faces of scripts/reference/faces-glasses.sh (glasses on half of them), read at 32x32: five attributes
-  # a face shows at that size, each given a part of 8 of the 64 dimensions, and the rest (hair style, mouth,
-  # face shape, ...: nothing labels them) to a rest part of 24.
-  faces_dir="$(DDIM="$ddim_bin" scripts/reference/faces-glasses-data.sh)"
+  # The faces of configs/reference/faces-glasses-data.toml (glasses on half of them), read at 32x32: five
+  # attributes a face shows at that size, each given a part of 8 of the 64 dimensions, and the rest (hair style,
+  # mouth, face shape, ...: nothing labels them) to a rest part of 24.
+  faces_dir=runs/reference/faces-glasses-data
+  scripts/reference.sh faces-glasses-data --threads "${threads:-0}"
   title="faces at 32x32"
   attributes=(eyeglasses male smiling hair_colour skin_tone)
   partition=eyeglasses:8,male:8,smiling:8,hair_colour:8,skin_tone:8,rest:24
@@ -105,6 +112,8 @@ if [ $set_name = faces ]; then
     probe_train=10000; probe_test=3000; cls_epochs=2
   elif [ $quick = 0 ]; then
     ae_net=(--z-dim 64 --widths 16,32,64,128 --block-depth 2 --embedding-dims 32 --batch 64 --encoder-head flatten)
+  elif [ $quick = 3 ]; then
+    partition=eyeglasses:2,male:2,smiling:2,hair_colour:2,skin_tone:2,rest:6  # --tiny's z_sem of 16
   else
     partition=eyeglasses:4,male:4,smiling:4,hair_colour:4,skin_tone:4,rest:12  # --quick's z_sem of 32
   fi
@@ -112,7 +121,7 @@ fi
 feature_cls=${attributes[0]}
 
 # A training run to `steps`: started, resumed when an earlier one stopped short, or kept.
-steps_of() { ddim info "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["meta"]["step"])'; }
+steps_of() { ddim info "$1" --json | python3 scripts/ddim_tables.py field - meta.step; }
 train() {  # dir, steps, command and options...
   local dir="$1" steps="$2"; shift 2
   if [ ! -e "$dir/model.pt" ]; then
@@ -201,71 +210,6 @@ for m in "${models[@]}"; do
   done
 done
 
-python3 - "$out" "$quick" "$(( $(date +%s) - start ))" "$title" "$feature_cls" "$set_name" <<'PY'
-import json, sys
-out, mode, secs, title, feature_cls, set_name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
-quick, flag = mode == "1", ("" if set_name == "fonts" else " --faces") + {"0": "", "1": " --quick", "2": " --cpu"}[mode]
-import os
-models = [(m, label) for m, label in [("diffae", "Diff-AE (z_sem in the GAE's part sizes)"),
-                                      ("gae", "DiffuseGAE, post hoc (eq. 11)"), ("gae-ft", "DiffuseGAE, fine-tuned (eq. 12)")]
-          if os.path.exists(f"{out}/dis-{m}/disentanglement.json")]
-load = lambda p: json.load(open(p))
-lines = [f"# DiffuseGAE on {title}" + (" (REDUCED --quick run)" if quick else ""), "",
-         f"Everything below was measured by scripts/diffusegae-tables.sh{flag} in {secs // 60} min.", ""]
-lines += ["## Table 1: linear probes (test accuracy; rows attributes, columns parts; bold: own part)", ""]
-for m, label in models:
-    d = load(f"{out}/dis-{m}/disentanglement.json")
-    parts = d["parts"]
-    lines += [f"### {label}: own part {d['diagonal_accuracy']:.3f}, other attribute parts {d['off_diagonal_accuracy']:.3f}", "",
-              "| attribute | " + " | ".join(parts) + " | whole code | chance |", "|---|" + "---|" * (len(parts) + 2)]
-    for a, r in d["attributes"].items():
-        cells = [(f"**{r['accuracy'][p]:.3f}**" if p == a else f"{r['accuracy'][p]:.3f}") for p in parts]
-        lines.append(f"| {a} ({r['values']}) | " + " | ".join(cells) + f" | {r['whole_code_accuracy']:.3f} | {r['chance']:.3f} |")
-    lines.append("")
-    lines += ["Perplexity (1: perfect; the number of values: chance):", "",
-              "| attribute | " + " | ".join(parts) + " |", "|---|" + "---|" * len(parts)]
-    for a, r in d["attributes"].items():
-        lines.append(f"| {a} ({r['values']}) | " + " | ".join(f"{r['perplexity'][p]:.2f}" for p in parts) + " |")
-    lines.append("")
-lines += ["## Table 2, the paper's protocol: decoded from the code reassembled from the group's parts", "",
-          "Each test image decoded from the code whose part of each attribute comes from another test image "
-          "with the same value of that attribute (S = 20); the plain reconstruction from the image's own code "
-          "is the reference row.", "",
-          "| model | x_T | decoded from | MSE | SSIM | feature dist. |", "|---|---|---|---|---|---|"]
-for m, label in models:
-    for x in ["inferred", "random"]:
-        g = load(f"{out}/reasm-{m}-{x}/reassembly.json")
-        for key, what in [("reassembled", "group's parts"), ("reconstruction", "own code (reference)")]:
-            v = g[key]
-            lines.append(f"| {label} | {x} | {what} | {v['mse']:.5f} | {v['ssim']:.4f} | {v['feature_distance']:.4f} |")
-lines.append("")
-lines += ["## Table 2 (reference): plain reconstruction (test images, pixels in [0, 1])", "",
-          f"Feature distance: squared distance of the unit-normalised features of the {feature_cls} classifier (LPIPS-like).", "",
-          "| model | x_T | MSE T=10 | T=20 | T=50 | SSIM T=10 | T=20 | T=50 | feature dist. T=10 | T=20 | T=50 |",
-          "|---|---|---|---|---|---|---|---|---|---|---|"]
-for m, label in models:
-    for x in ["inferred", "random"]:
-        r = [load(f"{out}/rec-{m}-{x}-T{t}/metrics.json")["mean"] for t in (10, 20, 50)]
-        f = [load(f"{out}/rec-{m}-{x}-T{t}/eval/eval.json")["feature_distance"] for t in (10, 20, 50)]
-        lines.append(f"| {label} | {x} | " + " | ".join(f"{v['mse']:.5f}" for v in r) + " | "
-                     + " | ".join(f"{v['ssim']:.4f}" for v in r) + " | " + " | ".join(f"{v:.4f}" for v in f) + " |")
-lines += ["", "## Attribute-swap success rate", "",
-          "A swap succeeds when the classifier of the swapped attribute sees the donor's value and every other "
-          "classifier the source's (over pairs whose values of the swapped attribute differ).", ""]
-for m, label in models:
-    for x in ["inferred", "random"]:
-        s = load(f"{out}/success-{m}-{x}/swap.json")
-        lines += [f"### {label}, x_T {x} ({s['pairs']} pairs, S = {s['steps']})", ""]
-        lines += [open(f"{out}/success-{m}-{x}/swap.md").read().split("\n\n", 1)[1].strip(), ""]
-lines += ["## Swap grids", ""]
-for m, label in models:
-    for x in ["inferred", "random"]:
-        lines.append(f"- {label}, x_T {x}: " + ", ".join(f"{out}/grids-{m}-{x}/{p}" for p in load(f"{out}/grids-{m}-{x}/swap.json")["pictures"]))
-try:
-    times = [l.split() for l in open(f"{out}/times.txt")]
-    lines += ["", "## Wall times (s)", "", "| step | seconds |", "|---|---|"] + [f"| {n} | {s} |" for n, s in times]
-except FileNotFoundError:
-    pass
-open(f"{out}/tables.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+python3 scripts/ddim_tables.py diffusegae "$out" --size "$size" --set "$set_name" --seconds "$(( $(date +%s) - start ))" \
+  --title "$title" --feature-classifier "$feature_cls" > "$out/tables.md"
+cat "$out/tables.md"

@@ -24,6 +24,7 @@
 #   scripts/direct-inversion-study.sh [--quick] [--model CC] [--classifier C] [--images N]
 #                                     [--guidance W] [--seeds S] [--steps T] [--parts LIST]
 #                                     [--invert-under null,source] [--targets LIST] [--out DIR]
+#                                     [--train-steps N] [--ddim PATH]
 # --targets: the classes edited to (default Sneaker,Bag,Trouser,Dress, Fashion-MNIST's); any model's class
 # names, e.g. `--model models/faces-glasses.pt --classifier C --targets no,yes` adds and removes glasses, and
 # on rendered faces (and fonts) every edit is also scored against the true counterfactual (truth_* columns).
@@ -31,10 +32,11 @@
 # --parts runs only some of tradeoff,landscape,steps,heatmap,picture (table.md comes with tradeoff);
 # --invert-under null (the authors' empty prompt) halves the tradeoff's inversions.
 # Without models it trains a class-conditional denoiser (configs/class-conditional-quick.toml;
-# --quick: 600 steps) and a classifier (3 epochs; --quick: 1). DDIM_THREADS sets --threads;
-# DDIM=path/to/ddim uses that binary instead of installing and building.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# --quick: 600 steps; --train-steps N: N) and a classifier (3 epochs; --quick: 1). table.md comes from
+# scripts/ddim_tables.py direct-inversion. DDIM_THREADS sets --threads; --ddim PATH (or DDIM=PATH) uses
+# that binary instead of installing and building.
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
 out=runs/direct-inversion-study
 quick=0
 n=""
@@ -46,6 +48,7 @@ parts=tradeoff,landscape,steps,heatmap,picture
 model=""
 classifier=""
 targets=Sneaker,Bag,Trouser,Dress
+train_steps_arg=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -59,8 +62,10 @@ while [ $# -gt 0 ]; do
     --targets) targets="$2"; shift ;;
     --invert-under) conditions="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
-    *) echo "direct-inversion-study: unknown option $1 (see --help)" >&2; exit 2 ;;
+    --train-steps) train_steps_arg="$2"; shift ;;
+    --ddim) DDIM="$(abs "$2")"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
   esac
   shift
 done
@@ -78,21 +83,16 @@ else
   strengths=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1
 fi
 steps="${steps_arg:-$steps}"
+train_steps="${train_steps_arg:-$train_steps}"
 for p in ${parts//,/ }; do
   case "$p" in
     tradeoff|landscape|steps|heatmap|picture) ;;
-    *) echo "direct-inversion-study: --parts: no part '$p' (tradeoff, landscape, steps, heatmap, picture)" >&2; exit 2 ;;
+    *) die "--parts: no part '$p' (tradeoff, landscape, steps, heatmap, picture)" ;;
   esac
 done
 want() { [[ ",$parts," == *",$1,"* ]]; }
-if [ -z "${DDIM:-}" ]; then
-  scripts/install-deps.sh >/dev/null
-  scripts/build.sh -DDDIM_BUILD_TESTS=OFF >/dev/null
-fi
-ddim=("${DDIM:-${DDIM_BUILD_DIR:-build}/ddim}")
-[ -n "${DDIM_THREADS:-}" ] && ddim+=(--threads "$DDIM_THREADS")
+use_ddim
 mkdir -p "$out"
-start=$SECONDS
 timed() {  # timed NAME COMMAND...: runs it once (skipped when its output exists) and logs its seconds
   local name="$1"; shift
   if [ ! -e "$out/$name.done" ]; then
@@ -104,14 +104,14 @@ timed() {  # timed NAME COMMAND...: runs it once (skipped when its output exists
 }
 if [ -z "$model" ]; then
   model="$out/model/model.pt"
-  timed train "${ddim[@]}" train --config configs/class-conditional-quick.toml --steps "$train_steps" \
+  timed train ddim train --config configs/class-conditional-quick.toml --steps "$train_steps" \
     --out "$out/model"
 fi
 if [ -z "$classifier" ]; then
   classifier="$out/classifier/model.pt"
-  timed classifier "${ddim[@]}" train-classifier --epochs "$epochs" --out "$out/classifier"
+  timed classifier ddim train-classifier --epochs "$epochs" --out "$out/classifier"
 fi
-edit=("${ddim[@]}" edit --model "$model" --classifier "$classifier" --exclude-same-class)
+edit=(ddim edit --model "$model" --classifier "$classifier" --exclude-same-class)
 # Fig. 7 and the baselines: one w, every method through its knob; Direct Inversion both ways of
 # injecting and both inversion conditions, inversion + guidance under both conditions, SDEdit
 # stochastic under several seeds.
@@ -119,84 +119,8 @@ if want tradeoff; then
 timed tradeoff "${edit[@]}" --limit "$n" --to "$targets" --method direct-inversion,inversion,sdedit \
   --guidance "$w" --merge "$merges" --merge-with eps,xT --invert-under "$conditions" --strength "$strengths" \
   --eta 1 --seeds "$seeds" --inversion-steps "$steps" --steps "$steps" --out "$out/tradeoff"
-python3 - "$out" "$n" "$w" "$seeds" "$targets" > "$out/table.md" <<'PY'
-import csv, sys
-out, n, w, seeds, targets = sys.argv[1:6]
-rows = list(csv.DictReader(open(f"{out}/tradeoff/summary.csv")))
-num = lambda v: float(v) if v else None
-for r in rows:
-    for k in list(r):
-        if k not in ("method", "inversion_condition", "merge_with", "inversion"):
-            r[k] = num(r[k])
-def family(r):
-    if r["method"] == "direct-inversion":
-        return f"direct-inversion ({r['inversion_condition']} inversion, merge with {r['merge_with']})"
-    if r["method"] == "inversion":
-        return f"inversion + guidance ({r['inversion_condition']} inversion)"
-    return f"SDEdit (eta = {r['eta']:g}, {seeds} seeds)"
-def setting(r):
-    if r["method"] == "direct-inversion":
-        return f"λ = {r['merge']:g}"
-    if r["method"] == "sdedit":
-        return f"t0 = {r['strength']:g}"
-    return "-"
-families = []
-for r in rows:
-    if family(r) not in families:
-        families.append(family(r))
-ci = lambda r, k, f: (f + " ± " + f).format(r[k], r[k + "_ci95"])
-# The fixed levels: the median fidelity and median success over every setting of every method,
-# so that both lie inside the range the methods span. Fidelity: SSIM (higher is faithful) and
-# the classifier-feature distance (our LPIPS stand-in; lower is faithful).
-median = lambda v: sorted(v)[len(v) // 2]
-suc = median([r["success_rate"] for r in rows])
-targets = targets.split(",")
-print(f"# Direct Inversion study: {n} test images x {len(targets)} targets ({', '.join(targets)}), w = {w}")
-print()
-print("Pairs whose source class already is the target are left out; ± is the 95% confidence")
-print(f"interval of the mean over the pairs (SDEdit: each pair's score averaged over {seeds} seeds).")
-best = {}
-for metric, higher, fmt in (("ssim", True, "{:.3f}"), ("feature_distance", False, "{:.3f}")):
-    level = median([r[metric] for r in rows])
-    ok = (lambda r: r[metric] >= level) if higher else (lambda r: r[metric] <= level)
-    sign = ">=" if higher else "<="
-    print()
-    print(f"| method | best success with {metric} {sign} {level:.3f} | setting | "
-          f"best {metric} with success >= {suc:.2f} | setting |")
-    print("|---|---|---|---|---|")
-    for f in families:
-        of = [r for r in rows if family(r) == f]
-        a = [r for r in of if ok(r)]
-        b = [r for r in of if r["success_rate"] >= suc]
-        ra = max(a, key=lambda r: (r["success_rate"], r[metric] if higher else -r[metric])) if a else None
-        rb = max(b, key=lambda r: (r[metric] if higher else -r[metric], r["success_rate"])) if b else None
-        cells = ((ci(ra, "success_rate", "{:.2f}"), setting(ra)) if ra else ("unreachable", "-")) + \
-                ((ci(rb, metric, fmt), setting(rb)) if rb else ("unreachable", "-"))
-        print("| {} | {} | {} | {} | {} |".format(f, *cells))
-        if metric == "ssim" and ra and f.startswith("direct-inversion (null inversion, merge with eps"):
-            best["merge"] = ra["merge"]
-# Rendered data (faces, fonts): the distance of each edit to the true counterfactual, the same
-# example drawn with the target class: at each method's closest setting among those that edit
-# (success >= 0.9), and at its closest setting of all (which may be one that barely edits).
-if rows and rows[0].get("truth_mse") is not None:
-    print()
-    print("Distance to the true edit (the example rendered again with the target class; pixels in [0, 1]):")
-    print()
-    print("| method | lowest truth MSE with success >= 0.90 | setting | its success | its truth SSIM | "
-          "its truth feature distance | lowest truth MSE of all settings | setting (its success) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for f in families:
-        of = [r for r in rows if family(r) == f]
-        low = min(of, key=lambda r: r["truth_mse"])
-        ok = [r for r in of if r["success_rate"] >= 0.9]
-        r = min(ok, key=lambda r: r["truth_mse"]) if ok else None
-        cells = (f"{ci(r, 'truth_mse', '{:.4f}')} | {setting(r)} | {ci(r, 'success_rate', '{:.2f}')} | "
-                 f"{ci(r, 'truth_ssim', '{:.3f}')} | {ci(r, 'truth_feature_distance', '{:.3f}')}") if r else \
-                "unreachable | - | - | - | -"
-        print(f"| {f} | {cells} | {ci(low, 'truth_mse', '{:.4f}')} | {setting(low)} "
-              f"({low['success_rate']:.2f}) |")
-open(f"{out}/best-merge.txt", "w").write(f"{best.get('merge', 0.5):g}\n")
-PY
+python3 scripts/ddim_tables.py direct-inversion "$out" --images "$n" --guidance "$w" --seeds "$seeds" \
+  --targets "$targets" --best-merge "$out/best-merge.txt" > "$out/table.md"
 fi
 merge=$(cat "$out/best-merge.txt" 2>/dev/null || echo 0.85)
 # Fig. 8: fidelity over inversion x inference steps at fixed guidance and injection.

@@ -13,8 +13,8 @@
 # Needs clang++ and libFuzzer's runtime (Debian: clang, libclang-rt-14-dev; install them with
 # `scripts/install-deps.sh --fuzz`). Without them it exits with status 77 (ctest: skipped).
 # Run it under `nice` on a shared machine.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
 
 seconds=60
 targets=(idx image cifar config tensor checkpoint)
@@ -25,7 +25,8 @@ while [ $# -gt 0 ]; do
     --corpus) corpus_only=1 ;;
     --targets) IFS=, read -r -a targets <<< "$2"; shift ;;
     [0-9]*) seconds="$1" ;;
-    *) echo "usage: scripts/fuzz.sh [SECONDS] [--smoke] [--corpus] [--targets a,b]" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument $1 (usage: scripts/fuzz.sh [SECONDS] [--smoke] [--corpus] [--targets a,b]; see --help)" ;;
   esac
   shift
 done

@@ -4,8 +4,10 @@
 # header-only libraries (CLI11, spdlog, fmt, nlohmann-json, stb), GoogleTest's sources, gloo's
 # headers and zlib's. Run it where Debian's archive is reachable; it fills .deps/debs
 # (ignored by git), which travels with the working tree.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+#   scripts/gpu-bundle.sh
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
+case "${1:-}" in -h|--help) usage; exit 0 ;; ?*) die "no arguments (see --help)" ;; esac
 mkdir -p .deps/debs
 # (libfmt9 and libspdlog1.10 only so that their CMake package files load: ddim uses both header-only.)
 packages=(libcli11-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 nlohmann-json3-dev libstb-dev libstb0 googletest

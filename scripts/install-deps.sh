@@ -3,7 +3,20 @@
 # already installed it changes nothing and does not touch the network.
 #   scripts/install-deps.sh          # build, run and test
 #   scripts/install-deps.sh --fuzz   # and clang with libFuzzer's runtime, for scripts/fuzz.sh
-set -euo pipefail
+#   scripts/install-deps.sh --dry-run [--fuzz]   # lists what is missing, installs nothing
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
+fuzz=0
+dry_run=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --fuzz) fuzz=1 ;;
+    --dry-run) dry_run=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+  shift
+done
 
 packages=(
   g++ cmake ninja-build pkg-config          # toolchain
@@ -21,7 +34,7 @@ packages=(
   fonts-ebgaramond-extra fonts-sil-gentium
   python3-torch                             # the PyTorch baselines in bench/ and .pt interop tests
 )
-if [ "${1:-}" = "--fuzz" ]; then
+if [ "$fuzz" = 1 ]; then
   packages+=(clang libclang-rt-14-dev)      # scripts/fuzz.sh: clang++ with libFuzzer, ASan and UBSan
 fi
 
@@ -33,6 +46,10 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+if [ "$dry_run" = 1 ]; then
+  echo "install-deps: would install ${missing[*]}"
   exit 0
 fi
 

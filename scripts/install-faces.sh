@@ -4,9 +4,15 @@
 # (facesjs, resvg-js and its prebuilt binary) into tools/faces/node_modules. Idempotent: when all
 # of it is installed it changes nothing and does not touch the network.
 #   scripts/install-faces.sh
-set -euo pipefail
-
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+#   scripts/install-faces.sh --dry-run    # says whether anything is missing, installs nothing
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
+dry_run=0
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  --dry-run) dry_run=1 ;;
+  ?*) die "unknown option $1 (see --help)" ;;
+esac
 dir="$root/tools/faces"
 log="$(mktemp "${TMPDIR:-/tmp}/install-faces.XXXXXX")"
 trap 'rm -f "$log"' EXIT
@@ -18,6 +24,7 @@ fail() {  # one line on stderr, then exit 1; keeps the log of the failed step
 }
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [ "$dry_run" = 1 ]; then echo "install-faces: would install nodejs npm, then tools/faces/node_modules"; exit 0; fi
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || fail "need root (or sudo) to install Node.js; run as root: apt-get update && apt-get install nodejs npm"
@@ -45,6 +52,7 @@ installed() {
 }
 
 if ! installed; then
+  if [ "$dry_run" = 1 ]; then echo "install-faces: would install tools/faces/node_modules (npm ci)"; exit 0; fi
   (cd "$dir" && npm ci --omit=dev --no-audit --no-fund) >"$log" 2>&1 ||
     fail "npm ci failed (log: $log); run: cd tools/faces && npm ci --omit=dev"
   installed || fail "tools/faces/node_modules is incomplete after npm ci; run: cd tools/faces && rm -rf node_modules && npm ci --omit=dev"

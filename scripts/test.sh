@@ -7,8 +7,10 @@
 #   scripts/test.sh --sanitize [CTEST ARGS]
 #     builds the suite with AddressSanitizer and UBSan into build-sanitize/ and runs it (by
 #     default the unit tests and the fuzz corpus replays; give ctest arguments for more).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+#   scripts/test.sh --help      # this text
+# shellcheck source=scripts/common.sh
+source "$(dirname "$0")/common.sh"
+case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 sanitize=0
 if [ "${1:-}" = "--sanitize" ]; then
   sanitize=1
