@@ -57,17 +57,18 @@ def main_job(a):
     pictures.append(("faces interpolation (Fig. 19)", "faces-interpolation.png"))
     for what, f in pictures:
         lines.append(f"| {what} | {f} |")
-    lines += ["", f"Reconstruction of test images ({a.images} Fashion-MNIST at S = 10; pixels in [0, 1], padding cropped):",
+    lines += ["", f"Reconstruction of test images ({a.images} Fashion-MNIST at S = {a.steps}; pixels in [0, 1], padding cropped):",
               "", "| method | MSE | PSNR (dB) | SSIM |", "|---|---|---|---|"]
     rows = [("DDIM inversion", "reconstruct-ddim"), ("fixed-point inversion (K = 3)", "reconstruct-fixed-point"),
-            (f"faces 64x64 ({faces}), fixed-point inversion (K = 3, S = 20, {a.faces} images)", "faces-reconstruct")]
+            (f"faces 64x64 ({faces}), fixed-point inversion (K = 3, S = {a.faces_steps}, {a.faces} images)",
+             "faces-reconstruct")]
     if a.faces_embedder:
         rows.append((f"faces 64x64, U-Net embedder ({a.faces_embedder}, S = 10, {a.faces} images)",
                      "faces-reconstruct-embedder"))
     for name, path in rows:
         m = mean(path)
         lines.append(f"| {name} | {m['mse']:.5f} | {m['psnr']:.2f} | {m['ssim']:.4f} |")
-    lines += ["", f"Sample quality ({a.samples} samples, S = 10): the Fréchet distance on the shipped classifier's features "
+    lines += ["", f"Sample quality ({a.samples} samples, S = {a.steps}): the Fréchet distance on the shipped classifier's features "
               "(models/fashion-mnist-classifier.pt; not Inception FID):", "", "| images | FD |", "|---|---|"]
     for name, path in [("this run's quick model", "fd-quick"), ("the shipped reference model (models/fashion-mnist.pt)",
                        "fd-shipped"), (f"floor: {a.samples} training images", "fd-floor")]:
@@ -164,7 +165,8 @@ def diffae_faces(a):
     for k in ("eyeglasses", "male", "blond"):
         j = load(f"{o}/manipulate-{k}/manipulate.json")
         c = j["classifier"]
-        lines += [f"| {j['class_attribute']} = {j['attribute_name']} (AUROC {c['auroc']:.3f}) | "
+        auroc = "-" if c["auroc"] is None else f"{c['auroc']:.3f}"  # null: the test codes hold one class only
+        lines += [f"| {j['class_attribute']} = {j['attribute_name']} (AUROC {auroc}) | "
                   + " | ".join(f"{s['scale']:+g}" for s in j["scales"]) + " |",
                   "|---|" + "---|" * len(j["scales"]),
                   "| P(attribute) | " + " | ".join(f"{s['probability']:.3f}" for s in j["scales"]) + " |",
@@ -413,7 +415,9 @@ def parser():
 
     def main_job_args(s):
         s.add_argument("--samples", type=int, required=True, help="samples of each Fréchet distance")
+        s.add_argument("--steps", type=int, default=10, help="DDIM steps S of the Fashion-MNIST commands")
         s.add_argument("--faces", type=int, required=True, help="faces reconstructed")
+        s.add_argument("--faces-steps", type=int, default=20, help="DDIM steps S of the faces commands")
         s.add_argument("--faces-model", required=True, help="what the faces model is (models/faces.pt or a config)")
         s.add_argument("--faces-embedder", default="", help="the faces embedder, when the job used one")
 

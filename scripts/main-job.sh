@@ -13,7 +13,8 @@
 # Writes the pictures and summary.md (scripts/ddim_tables.py main-job) into OUT (default runs/main).
 #   --train-faces  trains its own faces denoiser instead (configs/faces-quick.toml, about 20 minutes more;
 #                  at that length its samples are rough) and uses it for the faces
-#   --quick        a smoke run of a minute: a few training steps, a few images (the ctest test)
+#   --quick        a smoke run of a minute: a few training steps, a few images, the Fréchet distances against
+#                  64 test images (the ctest test)
 #   --ddim PATH    this built ddim; nothing is installed or built
 # DDIM_THREADS=N runs every command on N threads. On a CUDA build it runs on the GPU.
 # shellcheck source=scripts/common.sh
@@ -44,10 +45,12 @@ if [ -e "$out/model/model.pt" ]; then
 fi
 # Sizes: the job's, or --quick's (every command once, on a few images).
 if [ "$quick" = 1 ]; then
-  train=(--steps 2 --checkpoint-every 2 --log-every 1)
+  train=(--steps 2 --checkpoint-every 2 --log-every 1 --preview-samples 4 --preview-steps 2)
+  reference=(--limit 64)
   n_grid=4; n_samples=4; n_rec=4; n_fd=16; n_faces=2; frames=3; s=2; s_faces=2
 else
   train=()
+  reference=()
   n_grid=64; n_samples=64; n_rec=200; n_fd=500; n_faces=64; frames=9; s=10; s_faces=20
 fi
 mkdir -p "$out"
@@ -77,11 +80,10 @@ ddim interpolate --model "$out/model/model.pt" --from 0 --to 2 --frames "$frames
   --out "$out/interpolation.png"
 
 step "sample quality on the shipped classifier's features: this run's quick model against the shipped reference model"
-ddim eval --classifier models/fashion-mnist-classifier.pt --model "$out/model/model.pt" --n "$n_fd" --steps "$s" \
-  --out "$out/fd-quick"
-ddim eval --classifier models/fashion-mnist-classifier.pt --model models/fashion-mnist.pt --n "$n_fd" --steps "$s" \
-  --out "$out/fd-shipped"
-ddim eval --classifier models/fashion-mnist-classifier.pt --real --n "$n_fd" --out "$out/fd-floor"
+eval=(ddim eval --classifier models/fashion-mnist-classifier.pt "${reference[@]}")
+"${eval[@]}" --model "$out/model/model.pt" --n "$n_fd" --steps "$s" --out "$out/fd-quick"
+"${eval[@]}" --model models/fashion-mnist.pt --n "$n_fd" --steps "$s" --out "$out/fd-shipped"
+"${eval[@]}" --real --n "$n_fd" --out "$out/fd-floor"
 
 step "faces: the rendered set (cached on first use) and its counterfactuals"
 ddim data grid --data faces --n "$n_grid" --out "$out/faces-grid.png"
@@ -110,5 +112,5 @@ ddim interpolate --model "$faces" --from 0 --to 3 --frames "$frames" --steps "$s
 
 faces_label=$([ "$train_faces" = 1 ] && echo configs/faces-quick.toml || echo models/faces.pt)
 python3 scripts/ddim_tables.py main-job "$out" --seconds "$(( $(date +%s) - start ))" --images "$n_rec" \
-  --samples "$n_fd" --faces "$n_faces" --faces-model "$faces_label" "${embedder[@]}" > "$out/summary.md"
+  --steps "$s" --samples "$n_fd" --faces "$n_faces" --faces-steps "$s_faces" --faces-model "$faces_label" "${embedder[@]}" > "$out/summary.md"
 cat "$out/summary.md"

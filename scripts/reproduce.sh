@@ -7,7 +7,8 @@
 # about 12 minutes on one thread).
 #   scripts/reproduce.sh [NAME ...]     # NAME: fashion-mnist, embedding, independence, faces, diffae-faces,
 #                                       # diffusegae-fonts, diffusegae-faces, faces-glasses (default: all)
-# Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000; faces use N/5),
+# Options: --out DIR (default runs/reproduce), --n N (images per measure, default 1000; faces use N/5;
+# pictures show at most 64), --limit N (the Fréchet distances' reference: the first N test images, default all),
 # --ddim PATH (this built ddim, or DDIM=PATH; else what is missing is installed and build/ddim built).
 # Writes DIR/NAME/ (each command's own output) and DIR/NAME/summary.md, the README's tables
 # (scripts/ddim_tables.py). DDIM_THREADS=N runs every command on N threads (default: all the CPUs).
@@ -15,11 +16,13 @@
 source "$(dirname "$0")/common.sh"
 out="runs/reproduce"
 n=1000
+limit=()
 names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift ;;
     --n) n="$2"; shift ;;
+    --limit) limit=(--limit "$2"); shift ;;
     --ddim) DDIM="$(abs "$2")"; shift ;;
     -h|--help) usage; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -35,6 +38,7 @@ for name in "${names[@]}"; do
   esac
 done
 use_ddim
+ns=$(( n < 64 ? n : 64 ))  # images in a picture
 tables() { python3 scripts/ddim_tables.py "$@"; }
 step() { echo; echo "== $*"; }
 
@@ -44,10 +48,10 @@ fashion_mnist() {
   local start; start=$(date +%s)
   ddim info "$m" > "$o/info.txt"
   step "samples (S = 10) and the Fréchet distance on the shipped classifier's features, with the real-data floor"
-  ddim sample --model "$m" --n 64 --steps 10 --out "$o/samples"
-  ddim eval --classifier "$c" --model "$m" --n "$n" --steps 10 --out "$o/fd-samples-s10"
-  ddim eval --classifier "$c" --model "$m" --n "$n" --steps 50 --out "$o/fd-samples-s50"
-  ddim eval --classifier "$c" --real --n "$n" --out "$o/fd-floor"
+  ddim sample --model "$m" --n "$ns" --steps 10 --out "$o/samples"
+  ddim eval --classifier "$c" "${limit[@]}" --model "$m" --n "$n" --steps 10 --out "$o/fd-samples-s10"
+  ddim eval --classifier "$c" "${limit[@]}" --model "$m" --n "$n" --steps 50 --out "$o/fd-samples-s50"
+  ddim eval --classifier "$c" "${limit[@]}" --real --n "$n" --out "$o/fd-floor"
   step "reconstruction of test images: DDIM inversion and fixed-point inversion (S = 10)"
   ddim reconstruct --model "$m" --limit "$n" --steps 10 --method ddim --out "$o/reconstruct-ddim"
   ddim reconstruct --model "$m" --limit "$n" --steps 10 --method fixed-point --iters 3 --out "$o/reconstruct-fixed-point"
@@ -98,8 +102,8 @@ faces() {
   [ -d tools/faces/node_modules ] || scripts/install-faces.sh >/dev/null
   ddim info "$m" > "$o/info.txt"
   step "samples (S = 10 and 50) and $nf generated faces to embed"
-  ddim sample --model "$m" --n 64 --steps 10 --out "$o/samples"
-  ddim sample --model "$m" --n 64 --steps 50 --out "$o/samples-s50"
+  ddim sample --model "$m" --n "$ns" --steps 10 --out "$o/samples"
+  ddim sample --model "$m" --n "$ns" --steps 50 --out "$o/samples-s50"
   ddim sample --model "$m" --n "$nf" --steps 10 --seed 7 --out "$o/generated"
   step "Table 2: data-set faces against generated faces, by DDIM and fixed-point inversion (S = 10)"
   ddim reconstruct --model "$m" --limit "$nf" --method ddim --out "$o/dataset-ddim"
@@ -146,7 +150,7 @@ diffae_faces() {
   ddim manipulate --model "$ae" --class-attribute hair_colour --attribute class:golden_blond \
     --where hair_colour=black --limit "$nm" --scales 0,1,2,3,4,6 --train-examples 4000 --out "$o/manipulate-blond"
   step "unconditional samples through the latent DDIM over z_sem (Fig. 7)"
-  ddim sample --model "$ae" --latent models/faces-diffae-latent.pt --n 64 --steps 20 --out "$o/samples"
+  ddim sample --model "$ae" --latent models/faces-diffae-latent.pt --n "$ns" --steps 20 --out "$o/samples"
   tables diffae-faces "$o" --seconds "$(( $(date +%s) - start ))" --images "$nd" --manipulated "$nm" \
     > "$o/summary.md"
   cat "$o/summary.md"
