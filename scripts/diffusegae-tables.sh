@@ -16,13 +16,13 @@
 #   scripts/diffusegae-tables.sh --faces --cpu  # the same tables on faces (eyeglasses, male, smiling, hair colour,
 #                                               # skin tone) at 32x32, on the Diff-AE inside models/faces-gae.pt
 # Options: --faces (the faces of configs/reference/faces-glasses-data.toml, rendered first by
-# scripts/reference.sh, instead of fonts), --out DIR (default runs/diffusegae[-faces][-quick|-cpu]), --diffae MODEL.pt (reuse a Diff-AE),
-# --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --gae-ft MODEL.pt (reuse a fine-tuned GAE),
-# --no-finetune (no fine-tuned GAE: its rows are left out), --threads N (CPU threads of every ddim command),
-# --ddim PATH (use this built binary, or DDIM=PATH: no dependency install, no build), --tiny (the ctest
-# smoke run: a few steps of tiny nets on a few hundred images, every table in a minute or two). Finished
-# pieces in DIR are reused and unfinished training runs resumed, so an interrupted run continues. The tables
-# are scripts/ddim_tables.py diffusegae's.
+# scripts/reference.sh, instead of fonts), --out DIR (default runs/diffusegae[-faces][-quick|-cpu|-tiny]),
+# --diffae MODEL.pt (reuse a Diff-AE), --gae MODEL.pt (reuse a post hoc GAE of that Diff-AE), --gae-ft
+# MODEL.pt (reuse a fine-tuned GAE), --no-finetune (no fine-tuned GAE: its rows are left out), --threads N
+# (CPU threads of every ddim command), --ddim PATH (use this built binary, or DDIM=PATH: no dependency
+# install, no build), --tiny (the ctest smoke run: a few steps of tiny nets on a few hundred images, every
+# table in a minute or two). Finished pieces in DIR are reused and unfinished training runs resumed, so an
+# interrupted run continues. The tables are scripts/ddim_tables.py diffusegae's.
 # shellcheck disable=SC2046  # $(part_of M) and $(... echo --random-xt): zero or one word on purpose
 # shellcheck source=scripts/common.sh
 source "$(dirname "$0")/common.sh"

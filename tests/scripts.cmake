@@ -36,7 +36,9 @@ if(TARGET ddim_cli)
 
   # Every reference config as ddim reads it (DDIM_PARSE_ONLY=1): an unknown key or a renamed option fails.
   add_test(NAME Scripts.Reference.ConfigsParse COMMAND ${PROJECT_SOURCE_DIR}/scripts/reference.sh --check)
-  set_tests_properties(Scripts.Reference.ConfigsParse PROPERTIES LABELS cli TIMEOUT 120
+  # The presets of configs/ (the main job's configs/quick.toml and faces-quick.toml among them), likewise.
+  add_test(NAME Scripts.Configs.Parse COMMAND ${DDIM_SCRIPTS_DIR}/configs-parse.sh ${PROJECT_SOURCE_DIR})
+  set_tests_properties(Scripts.Reference.ConfigsParse Scripts.Configs.Parse PROPERTIES LABELS cli TIMEOUT 120
                        ENVIRONMENT "${DDIM_SCRIPTS_ENV}")
 
   # The tiny models and faces the slow script tests share (tests/scripts/tiny-models.sh), made once.
