@@ -35,7 +35,7 @@ TEST_F(EmbedderTest, ShapesAndParameterCounts) {
 }
 
 namespace {
-Dataset squares(int64_t n) {
+Dataset square_images(int64_t n) {
   Dataset d;
   d.spec = "squares";
   auto x = torch::zeros({n, 1, 8, 8}, torch::kUInt8);
@@ -63,7 +63,7 @@ Denoiser tiny_denoiser(const Dataset& data, Checkpoint* ck) {
 
 TEST_F(EmbedderTest, TrainingLowersTheLossAndReloadsExactly) {
   const auto dir = scratch_dir();
-  auto data = squares(32);
+  auto data = square_images(32);
   Checkpoint dck;
   auto denoiser = tiny_denoiser(data, &dck);
   save_checkpoint(dir + "/denoiser.pt", dck);
@@ -93,11 +93,11 @@ TEST_F(EmbedderTest, TrainingLowersTheLossAndReloadsExactly) {
 
 TEST_F(EmbedderTest, AnotherDenoiserIsRefusedUnlessForced) {
   const auto dir = scratch_dir();
-  auto data = squares(32);
+  auto data = square_images(32);
   Checkpoint a, b;
   auto denoiser = tiny_denoiser(data, &a);
   torch::manual_seed(99);
-  tiny_denoiser(squares(48), &b);  // another data set: other weights
+  tiny_denoiser(square_images(48), &b);  // another data set: other weights
   ASSERT_NE(denoiser_fingerprint(a), denoiser_fingerprint(b));
   EmbedderOptions arch;
   arch.arch = EmbedderArch::Conv1;

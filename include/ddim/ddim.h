@@ -19,6 +19,7 @@
 #include "ddim/core/autocast.h"
 #include "ddim/core/device.h"
 #include "ddim/core/error.h"
+#include "ddim/core/fields.h"
 #include "ddim/core/file.h"
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"

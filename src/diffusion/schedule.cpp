@@ -16,20 +16,10 @@ const NameTable<ScheduleKind>& name_table<ScheduleKind>() {
   return table;
 }
 
-nlohmann::json ScheduleOptions::to_json() const {
-  return {{"kind", to_string(kind)},
-          {"min_signal_rate", min_signal_rate},
-          {"max_signal_rate", max_signal_rate},
-          {"timesteps", timesteps}};
-}
+nlohmann::json ScheduleOptions::to_json() const { return fields_to_json(*this); }
 
 ScheduleOptions ScheduleOptions::from_json(const nlohmann::json& j) {
-  ScheduleOptions o;
-  o.kind = from_string<ScheduleKind>(j.at("kind").get<std::string>());
-  o.min_signal_rate = j.value("min_signal_rate", o.min_signal_rate);
-  o.max_signal_rate = j.value("max_signal_rate", o.max_signal_rate);
-  o.timesteps = j.value("timesteps", o.timesteps);
-  return o;
+  return fields_from_json<ScheduleOptions>(j);
 }
 
 Schedule::Schedule(const ScheduleOptions& o) : options_(o) {

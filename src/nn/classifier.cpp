@@ -9,22 +9,10 @@ namespace ddim {
 
 namespace nn = torch::nn;
 
-nlohmann::json ClassifierOptions::to_json() const {
-  return {{"channels", channels},
-          {"image_size", image_size},
-          {"classes", classes},
-          {"features", features},
-          {"dropout", dropout}};
-}
+nlohmann::json ClassifierOptions::to_json() const { return fields_to_json(*this); }
 
 ClassifierOptions ClassifierOptions::from_json(const nlohmann::json& j) {
-  ClassifierOptions o;
-  o.channels = j.value("channels", o.channels);
-  o.image_size = j.value("image_size", o.image_size);
-  o.classes = j.value("classes", o.classes);
-  o.features = j.value("features", o.features);
-  o.dropout = j.value("dropout", o.dropout);
-  return o;
+  return fields_from_json<ClassifierOptions>(j);
 }
 
 Classifier::Classifier(const ClassifierOptions& o) : options_(o) {

@@ -19,22 +19,10 @@ const NameTable<EmbedderArch>& name_table<EmbedderArch>() {
   return table;
 }
 
-nlohmann::json EmbedderOptions::to_json() const {
-  return {{"arch", ddim::to_string(arch)},
-          {"channels", channels},
-          {"image_size", image_size},
-          {"widths", widths},
-          {"block_depth", block_depth}};
-}
+nlohmann::json EmbedderOptions::to_json() const { return fields_to_json(*this); }
 
 EmbedderOptions EmbedderOptions::from_json(const nlohmann::json& j) {
-  EmbedderOptions o;
-  o.arch = from_string<EmbedderArch>(j.value("arch", std::string("unet")));
-  o.channels = j.value("channels", o.channels);
-  o.image_size = j.value("image_size", o.image_size);
-  o.widths = j.value("widths", o.widths);
-  o.block_depth = j.value("block_depth", o.block_depth);
-  return o;
+  return fields_from_json<EmbedderOptions>(j);
 }
 
 void EmbedderOptions::validate() const {

@@ -10,27 +10,9 @@ namespace nn = torch::nn;
 
 // ------------------------------------------------------------------ the network
 
-nlohmann::json GaeOptions::to_json() const {
-  return {{"z_dim", z_dim},
-          {"dis_dim", dis_dim},
-          {"width", width},
-          {"mlp_blocks", mlp_blocks},
-          {"bottleneck_blocks", bottleneck_blocks},
-          {"bottleneck_ratio", bottleneck_ratio},
-          {"groups", groups}};
-}
+nlohmann::json GaeOptions::to_json() const { return fields_to_json(*this); }
 
-GaeOptions GaeOptions::from_json(const nlohmann::json& j) {
-  GaeOptions o;
-  o.z_dim = j.at("z_dim").get<int64_t>();
-  o.dis_dim = j.at("dis_dim").get<int64_t>();
-  o.width = j.value("width", o.width);
-  o.mlp_blocks = j.value("mlp_blocks", o.mlp_blocks);
-  o.bottleneck_blocks = j.value("bottleneck_blocks", o.bottleneck_blocks);
-  o.bottleneck_ratio = j.value("bottleneck_ratio", o.bottleneck_ratio);
-  o.groups = j.value("groups", o.groups);
-  return o;
-}
+GaeOptions GaeOptions::from_json(const nlohmann::json& j) { return fields_from_json<GaeOptions>(j); }
 
 void GaeOptions::validate() const {
   DDIM_CHECK_ARG(z_dim > 0 && dis_dim > 0, "the GAE's code sizes must be positive, got z_sem {} and z_dis {}",

@@ -7,25 +7,12 @@ namespace ddim {
 namespace nn = torch::nn;
 
 nlohmann::json MLPOptions::to_json() const {
-  return {{"kind", "mlp"},
-          {"dim", dim},
-          {"width", width},
-          {"layers", layers},
-          {"embedding_dims", embedding_dims},
-          {"embedding_max_frequency", embedding_max_frequency},
-          {"dropout", dropout}};
+  auto j = fields_to_json(*this);
+  j["kind"] = "mlp";  // what kind of network the description is
+  return j;
 }
 
-MLPOptions MLPOptions::from_json(const nlohmann::json& j) {
-  MLPOptions o;
-  o.dim = j.value("dim", o.dim);
-  o.width = j.value("width", o.width);
-  o.layers = j.value("layers", o.layers);
-  o.embedding_dims = j.value("embedding_dims", o.embedding_dims);
-  o.embedding_max_frequency = j.value("embedding_max_frequency", o.embedding_max_frequency);
-  o.dropout = j.value("dropout", o.dropout);
-  return o;
-}
+MLPOptions MLPOptions::from_json(const nlohmann::json& j) { return fields_from_json<MLPOptions>(j); }
 
 void MLPOptions::validate() const {
   DDIM_CHECK_ARG(dim > 0, "MLP data size must be positive, got {}", dim);

@@ -9,41 +9,12 @@ namespace ddim {
 namespace nn = torch::nn;
 
 nlohmann::json UNetOptions::to_json() const {
-  return {{"kind", "unet"},
-          {"channels", channels},
-          {"widths", widths},
-          {"block_depth", block_depth},
-          {"embedding_dims", embedding_dims},
-          {"embedding_max_frequency", embedding_max_frequency},
-          {"norm", ddim::to_string(norm)},
-          {"groups", groups},
-          {"dropout", dropout},
-          {"attention_resolutions", attention_resolutions},
-          {"attention_heads", attention_heads},
-          {"image_size", image_size},
-          {"cond_dim", cond_dim},
-          {"classes", classes},
-          {"noise_input", noise_input}};
+  auto j = fields_to_json(*this);
+  j["kind"] = "unet";  // what kind of network the description is
+  return j;
 }
 
-UNetOptions UNetOptions::from_json(const nlohmann::json& j) {
-  UNetOptions o;
-  o.channels = j.value("channels", o.channels);
-  o.widths = j.value("widths", o.widths);
-  o.block_depth = j.value("block_depth", o.block_depth);
-  o.embedding_dims = j.value("embedding_dims", o.embedding_dims);
-  o.embedding_max_frequency = j.value("embedding_max_frequency", o.embedding_max_frequency);
-  o.norm = from_string<NormKind>(j.value("norm", std::string("batch")));
-  o.groups = j.value("groups", o.groups);
-  o.dropout = j.value("dropout", o.dropout);
-  o.attention_resolutions = j.value("attention_resolutions", o.attention_resolutions);
-  o.attention_heads = j.value("attention_heads", o.attention_heads);
-  o.image_size = j.value("image_size", o.image_size);
-  o.cond_dim = j.value("cond_dim", o.cond_dim);
-  o.classes = j.value("classes", o.classes);
-  o.noise_input = j.value("noise_input", o.noise_input);
-  return o;
-}
+UNetOptions UNetOptions::from_json(const nlohmann::json& j) { return fields_from_json<UNetOptions>(j); }
 
 void UNetOptions::validate() const {
   DDIM_CHECK_ARG(channels > 0, "U-Net channels must be positive, got {}", channels);

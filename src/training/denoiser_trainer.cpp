@@ -12,38 +12,10 @@
 
 namespace ddim {
 
-nlohmann::json DenoiserTrainOptions::to_json() const {
-  return {{"batch", batch},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"loss", ddim::to_string(loss)},
-          {"ema_decay", ema_decay},
-          {"ema_warmup", ema_warmup},
-          {"warmup", warmup},
-          {"grad_clip", grad_clip},
-          {"preview_samples", preview_samples},
-          {"preview_steps", preview_steps},
-          {"bf16", bf16},
-          {"cond_drop", cond_drop},
-          {"seed", seed}};
-}
+nlohmann::json DenoiserTrainOptions::to_json() const { return fields_to_json(*this); }
 
 DenoiserTrainOptions DenoiserTrainOptions::from_json(const nlohmann::json& j) {
-  DenoiserTrainOptions o;
-  o.batch = j.value("batch", o.batch);
-  o.lr = j.value("lr", o.lr);
-  o.weight_decay = j.value("weight_decay", o.weight_decay);
-  o.loss = from_string<Loss>(j.value("loss", std::string("mae")));
-  o.ema_decay = j.value("ema_decay", o.ema_decay);
-  o.ema_warmup = j.value("ema_warmup", o.ema_warmup);
-  o.warmup = j.value("warmup", o.warmup);
-  o.grad_clip = j.value("grad_clip", o.grad_clip);
-  o.preview_samples = j.value("preview_samples", o.preview_samples);
-  o.preview_steps = j.value("preview_steps", o.preview_steps);
-  o.bf16 = j.value("bf16", o.bf16);
-  o.cond_drop = j.value("cond_drop", o.cond_drop);
-  o.seed = j.value("seed", o.seed);
-  return o;
+  return fields_from_json<DenoiserTrainOptions>(j);
 }
 
 void DenoiserTrainOptions::validate() const {

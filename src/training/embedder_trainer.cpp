@@ -6,38 +6,18 @@
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/diffusion/unrolled.h"
 #include "ddim/io/image.h"
-#include "ddim/pictures/grid.h"
 #include "ddim/metrics/metrics.h"
+#include "ddim/pictures/grid.h"
 #include "io/allocation_budget.h"
 
 #include "training/streams.h"
 
 namespace ddim {
 
-nlohmann::json EmbedderTrainOptions::to_json() const {
-  return {{"batch", batch},
-          {"lr", lr},
-          {"loss", ddim::to_string(loss)},
-          {"steps", steps},
-          {"checkpointing", checkpointing},
-          {"bf16", bf16},
-          {"preview_images", preview_images},
-          {"validation_images", validation_images},
-          {"seed", seed}};
-}
+nlohmann::json EmbedderTrainOptions::to_json() const { return fields_to_json(*this); }
 
 EmbedderTrainOptions EmbedderTrainOptions::from_json(const nlohmann::json& j) {
-  EmbedderTrainOptions o;
-  o.batch = j.value("batch", o.batch);
-  o.lr = j.value("lr", o.lr);
-  o.loss = from_string<Loss>(j.value("loss", std::string("mae")));
-  o.steps = j.value("steps", o.steps);
-  o.checkpointing = j.value("checkpointing", o.checkpointing);
-  o.bf16 = j.value("bf16", o.bf16);
-  o.preview_images = j.value("preview_images", o.preview_images);
-  o.validation_images = j.value("validation_images", o.validation_images);
-  o.seed = j.value("seed", o.seed);
-  return o;
+  return fields_from_json<EmbedderTrainOptions>(j);
 }
 
 EmbedderTrainer::EmbedderTrainer(const Denoiser& denoiser, const DenoiserRef& ref,

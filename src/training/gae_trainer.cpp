@@ -44,40 +44,10 @@ nlohmann::json attribute_names_and_values(const std::vector<Attribute>& attribut
 }
 }  // namespace
 
-nlohmann::json GaeTrainOptions::to_json() const {
-  return {{"batch", batch},
-          {"lr", lr},
-          {"lambda_ss", weights.lambda_ss},
-          {"lambda_ur", weights.lambda_ur},
-          {"gamma", gamma},
-          {"finetune", finetune},
-          {"loss", ddim::to_string(loss)},
-          {"ema_decay", ema_decay},
-          {"ema_warmup", ema_warmup},
-          {"validation_groups", validation_groups},
-          {"preview_images", preview_images},
-          {"preview_steps", preview_steps},
-          {"bf16", bf16},
-          {"seed", seed}};
-}
+nlohmann::json GaeTrainOptions::to_json() const { return fields_to_json(*this); }
 
 GaeTrainOptions GaeTrainOptions::from_json(const nlohmann::json& j) {
-  GaeTrainOptions o;
-  o.batch = j.value("batch", o.batch);
-  o.lr = j.value("lr", o.lr);
-  o.weights.lambda_ss = j.value("lambda_ss", o.weights.lambda_ss);
-  o.weights.lambda_ur = j.value("lambda_ur", o.weights.lambda_ur);
-  o.gamma = j.value("gamma", o.gamma);
-  o.finetune = j.value("finetune", o.finetune);
-  o.loss = from_string<Loss>(j.value("loss", std::string("mae")));
-  o.ema_decay = j.value("ema_decay", o.ema_decay);
-  o.ema_warmup = j.value("ema_warmup", o.ema_warmup);
-  o.validation_groups = j.value("validation_groups", o.validation_groups);
-  o.preview_images = j.value("preview_images", o.preview_images);
-  o.preview_steps = j.value("preview_steps", o.preview_steps);
-  o.bf16 = j.value("bf16", o.bf16);
-  o.seed = j.value("seed", o.seed);
-  return o;
+  return fields_from_json<GaeTrainOptions>(j);
 }
 
 void GaeTrainOptions::validate() const {

@@ -152,26 +152,16 @@ void RunOptions::validate() const {
   DDIM_CHECK_ARG(preview_every >= 0, "the preview interval must not be negative, got {}", preview_every);
 }
 
-nlohmann::json RunOptions::to_json() const {
-  return {{"steps", steps},
-          {"checkpoint_every", checkpoint_every},
-          {"keep", keep},
-          {"log_every", log_every},
-          {"preview_every", preview_every}};
-}
+nlohmann::json RunOptions::to_json() const { return fields_to_json(*this); }
 
 RunOptions RunOptions::from_json(const nlohmann::json& j, const RunOptions& defaults) {
-  RunOptions o = defaults;
   try {
-    o.steps = j.value("steps", o.steps);
-    o.checkpoint_every = j.value("checkpoint_every", o.checkpoint_every);
-    o.keep = j.value("keep", o.keep);
-    o.log_every = j.value("log_every", o.log_every);
-    o.preview_every = j.value("preview_every", o.preview_every);
+    return fields_from_json(j, defaults);
   } catch (const nlohmann::json::exception& e) {
-    DDIM_CHECK_ARG(false, "run options: {}", e.what());
+    throw InvalidArgument(fmt::format("run options: {}", e.what()));
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(fmt::format("run options: {}", e.what()));
   }
-  return o;
 }
 
 RunResult run_training(TrainingTask& task, const RunOptions& o, int64_t start_step, const RunCallbacks& cb) {

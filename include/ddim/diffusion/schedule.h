@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "ddim/core/fields.h"
 #include "ddim/core/names.h"
 
 namespace ddim {
@@ -42,6 +43,14 @@ struct ScheduleOptions {
 
   nlohmann::json to_json() const;
   static ScheduleOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field.required("kind", self.kind);
+    field("min_signal_rate", self.min_signal_rate);
+    field("max_signal_rate", self.max_signal_rate);
+    field("timesteps", self.timesteps);
+  }
 };
 
 /// The signal and noise rates at one time.

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ddim/core/fields.h"
 #include "ddim/data/dataset.h"
 #include "ddim/io/checkpoint.h"
 
@@ -26,6 +27,15 @@ struct ClassifierOptions {
   double dropout = 0.3;
   nlohmann::json to_json() const;
   static ClassifierOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("channels", self.channels);
+    field("image_size", self.image_size);
+    field("classes", self.classes);
+    field("features", self.features);
+    field("dropout", self.dropout);
+  }
 };
 
 class Classifier : public torch::nn::Module {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "ddim/core/fields.h"
 #include "ddim/core/names.h"
 
 namespace ddim {
@@ -33,6 +34,15 @@ struct EmbedderOptions {
 
   nlohmann::json to_json() const;
   static EmbedderOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("arch", self.arch);
+    field("channels", self.channels);
+    field("image_size", self.image_size);
+    field("widths", self.widths);
+    field("block_depth", self.block_depth);
+  }
   /// Throws ddim::InvalidArgument naming the bad value.
   void validate() const;
 };

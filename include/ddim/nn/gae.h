@@ -12,6 +12,8 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "ddim/core/fields.h"
+
 #include <cstdint>
 #include <memory>
 
@@ -28,6 +30,17 @@ struct GaeOptions {
 
   nlohmann::json to_json() const;
   static GaeOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field.required("z_dim", self.z_dim);
+    field.required("dis_dim", self.dis_dim);
+    field("width", self.width);
+    field("mlp_blocks", self.mlp_blocks);
+    field("bottleneck_blocks", self.bottleneck_blocks);
+    field("bottleneck_ratio", self.bottleneck_ratio);
+    field("groups", self.groups);
+  }
   /// Throws ddim::InvalidArgument naming the bad value.
   void validate() const;
 };

@@ -9,6 +9,7 @@
 // layer to D.
 #pragma once
 
+#include "ddim/core/fields.h"
 #include "ddim/nn/network.h"
 
 namespace ddim {
@@ -23,6 +24,16 @@ struct MLPOptions {
 
   nlohmann::json to_json() const;
   static MLPOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("dim", self.dim);
+    field("width", self.width);
+    field("layers", self.layers);
+    field("embedding_dims", self.embedding_dims);
+    field("embedding_max_frequency", self.embedding_max_frequency);
+    field("dropout", self.dropout);
+  }
   void validate() const;
 };
 

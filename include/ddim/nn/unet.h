@@ -25,6 +25,7 @@
 
 #include <vector>
 
+#include "ddim/core/fields.h"
 #include "ddim/nn/blocks.h"
 #include "ddim/nn/network.h"
 
@@ -48,6 +49,24 @@ struct UNetOptions {
 
   nlohmann::json to_json() const;
   static UNetOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("channels", self.channels);
+    field("widths", self.widths);
+    field("block_depth", self.block_depth);
+    field("embedding_dims", self.embedding_dims);
+    field("embedding_max_frequency", self.embedding_max_frequency);
+    field("norm", self.norm);
+    field("groups", self.groups);
+    field("dropout", self.dropout);
+    field("attention_resolutions", self.attention_resolutions);
+    field("attention_heads", self.attention_heads);
+    field("image_size", self.image_size);
+    field("cond_dim", self.cond_dim);
+    field("classes", self.classes);
+    field("noise_input", self.noise_input);
+  }
   /// Throws ddim::InvalidArgument naming the bad value.
   void validate() const;
 };

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "ddim/core/fields.h"
 #include "ddim/data/dataset.h"
 #include "ddim/nn/classifier.h"
 #include "ddim/training/training.h"
@@ -19,7 +20,13 @@ struct ClassifierTrainOptions {
   int64_t batch = 128;
   double lr = 1e-3;
   uint64_t seed = 0;
-  nlohmann::json to_json() const { return {{"batch", batch}, {"lr", lr}, {"seed", seed}}; }
+  nlohmann::json to_json() const { return fields_to_json(*this); }
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("batch", self.batch);
+    field("lr", self.lr);
+    field("seed", self.seed);
+  }
 };
 
 /// Training with cross-entropy and Adam, with the common run machinery (kind "classifier").

@@ -12,6 +12,7 @@
 
 #include <memory>
 
+#include "ddim/core/fields.h"
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/nn/loss.h"
@@ -43,6 +44,23 @@ struct DenoiserTrainOptions {
 
   nlohmann::json to_json() const;
   static DenoiserTrainOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("batch", self.batch);
+    field("lr", self.lr);
+    field("weight_decay", self.weight_decay);
+    field("loss", self.loss);
+    field("ema_decay", self.ema_decay);
+    field("ema_warmup", self.ema_warmup);
+    field("warmup", self.warmup);
+    field("grad_clip", self.grad_clip);
+    field("preview_samples", self.preview_samples);
+    field("preview_steps", self.preview_steps);
+    field("bf16", self.bf16);
+    field("cond_drop", self.cond_drop);
+    field("seed", self.seed);
+  }
   void validate() const;
 };
 

@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "ddim/core/fields.h"
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/methods/trained_embedder.h"
@@ -31,6 +32,19 @@ struct EmbedderTrainOptions {
 
   nlohmann::json to_json() const;
   static EmbedderTrainOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("batch", self.batch);
+    field("lr", self.lr);
+    field("loss", self.loss);
+    field("steps", self.steps);
+    field("checkpointing", self.checkpointing);
+    field("bf16", self.bf16);
+    field("preview_images", self.preview_images);
+    field("validation_images", self.validation_images);
+    field("seed", self.seed);
+  }
 };
 
 class EmbedderTrainer : public TrainingTask {

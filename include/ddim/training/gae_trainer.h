@@ -25,13 +25,14 @@
 
 #include <memory>
 
+#include "ddim/core/fields.h"
 #include "ddim/data/dataset.h"
 #include "ddim/data/group_sampler.h"
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/methods/gae.h"
-#include "ddim/training/gae_losses.h"
 #include "ddim/training/distributed.h"
+#include "ddim/training/gae_losses.h"
 #include "ddim/training/training.h"
 
 namespace ddim {
@@ -53,6 +54,24 @@ struct GaeTrainOptions {
 
   nlohmann::json to_json() const;
   static GaeTrainOptions from_json(const nlohmann::json& j);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("batch", self.batch);
+    field("lr", self.lr);
+    field("lambda_ss", self.weights.lambda_ss);
+    field("lambda_ur", self.weights.lambda_ur);
+    field("gamma", self.gamma);
+    field("finetune", self.finetune);
+    field("loss", self.loss);
+    field("ema_decay", self.ema_decay);
+    field("ema_warmup", self.ema_warmup);
+    field("validation_groups", self.validation_groups);
+    field("preview_images", self.preview_images);
+    field("preview_steps", self.preview_steps);
+    field("bf16", self.bf16);
+    field("seed", self.seed);
+  }
   /// Throws ddim::InvalidArgument naming the bad value.
   void validate() const;
 };

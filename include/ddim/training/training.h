@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "ddim/core/fields.h"
 #include "ddim/data/dataset.h"
 #include "ddim/io/checkpoint.h"
 
@@ -94,6 +95,15 @@ struct RunOptions {
   nlohmann::json to_json() const;
   /// Reads to_json()'s layout over `defaults` (missing keys keep the default's value).
   static RunOptions from_json(const nlohmann::json& j, const RunOptions& defaults);
+  /// The fields to_json writes and from_json reads (core/fields.h).
+  template <class Self, class Field>
+  static void fields(Self& self, Field&& field) {
+    field("steps", self.steps);
+    field("checkpoint_every", self.checkpoint_every);
+    field("keep", self.keep);
+    field("log_every", self.log_every);
+    field("preview_every", self.preview_every);
+  }
 };
 
 struct RunCallbacks {
