@@ -7,8 +7,8 @@
 #include <ddim/diffusion/denoiser.h>
 #include <ddim/diffusion/pipeline.h>
 #include <ddim/io/image.h>
-#include <ddim/pictures/grid.h>
 #include <ddim/io/tensor_io.h>
+#include <ddim/pictures/grid.h>
 
 #include <cstdio>
 

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "ddim/analysis/cloud.h"
 #include "ddim/analysis/evaluation.h"
 #include "ddim/analysis/gravity.h"
 #include "ddim/analysis/independence.h"
@@ -8,7 +9,6 @@
 #include "ddim/core/rng.h"
 #include "ddim/data/toy.h"
 #include "ddim/diffusion/pipeline.h"
-#include "ddim/analysis/cloud.h"
 #include "ddim/methods/manipulation.h"
 #include "ddim/metrics/frechet.h"
 #include "ddim/nn/classifier.h"

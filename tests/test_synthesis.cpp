@@ -1,10 +1,10 @@
 #include <cmath>
 
+#include "ddim/analysis/cloud.h"
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/diffusion/synthesis.h"
 #include "ddim/diffusion/unrolled.h"
-#include "ddim/analysis/cloud.h"
 #include "ddim/nn/unet.h"
 #include "support.h"
 

@@ -30,7 +30,7 @@ torch::Device parse_device(const std::string& text) {
   }
   DDIM_CHECK(at::hasCUDA(),
              "device '{}': this build of ddim has no CUDA support (LibTorch {} for CPU); use "
-             "the cpu device, or rebuild against a CUDA LibTorch (README, 'GPU build')",
+             "the cpu device, or rebuild against a CUDA LibTorch (docs/guide/building-for-gpus.md)",
              text, torch_version());
   const auto count = static_cast<int>(torch::cuda::device_count());
   DDIM_CHECK(count > 0, "device '{}': this build has CUDA but no GPU is visible", text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "data/part.h"
 #include "ddim/core/error.h"
 #include "ddim/core/limits.h"
 #include "ddim/core/rng.h"
@@ -13,7 +14,6 @@
 #include "ddim/io/cifar10.h"
 #include "ddim/io/idx.h"
 #include "ddim/io/image.h"
-#include "data/part.h"
 
 namespace fs = std::filesystem;
 

@@ -5,11 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "data/part.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
 #include "ddim/core/process.h"
 #include "ddim/data/image_folder.h"
-#include "data/part.h"
 
 #ifndef DDIM_FACES_GENERATOR_DIR
 #define DDIM_FACES_GENERATOR_DIR "tools/faces"
@@ -156,18 +156,19 @@ std::string faces_generator_dir() {
     if (renderer_complete(c)) return c;
   std::error_code ec;
   for (const auto& c : candidates)
-    if (fs::is_regular_file(c + "/render.mjs", ec)) return c;  // packages missing: check_faces_generator says so
+    if (fs::is_regular_file(c + "/render.mjs", ec))
+      return c;  // packages missing: check_faces_generator says so
   return DDIM_FACES_SOURCE_DIR;
 }
 
 void check_faces_generator() {
   const auto dir = faces_generator_dir();
   DDIM_CHECK(program_exists("node"),
-             "faces: node is not installed; install Node.js 18 or newer (from a source tree: {})", kInstall);
+             "faces: node is not installed; run {} (it installs Node.js and the renderer)", kInstall);
   DDIM_CHECK(fs::is_regular_file(dir + "/render.mjs"), "faces: the renderer {}/render.mjs is missing", dir);
   DDIM_CHECK(renderer_complete(dir),
-             "faces: the renderer's npm packages are not installed in {}/node_modules; run `npm ci --omit=dev` "
-             "there (from a source tree: {})",
+             "faces: the renderer's npm packages are not installed in {}/node_modules; run {} (an installed "
+             "ddim: `npm ci --omit=dev` in that folder)",
              dir, kInstall);
 }
 

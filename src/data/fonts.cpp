@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <map>
 
+#include "data/part.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
 #include "ddim/core/limits.h"
 #include "ddim/core/rng.h"
 #include "ddim/io/image.h"
-#include "data/part.h"
 
 // The stb_truetype implementation lives in this translation unit only.
 #define STB_TRUETYPE_IMPLEMENTATION

@@ -6,11 +6,11 @@
 #include <cctype>
 #include <filesystem>
 
+#include "data/part.h"
 #include "ddim/core/error.h"
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"
 #include "ddim/io/image.h"
-#include "data/part.h"
 
 namespace fs = std::filesystem;
 

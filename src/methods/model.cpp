@@ -29,7 +29,7 @@ ModelKind denoiser_kind(const Denoiser& denoiser) {
 
 const Denoiser& Model::require_denoiser() const {
   DDIM_CHECK(denoiser.has_value(), "{}: is a ddim {} checkpoint, but a denoiser is needed here", path,
-                 to_string(kind));
+             to_string(kind));
   return *denoiser;
 }
 
@@ -55,8 +55,8 @@ Model model_from_checkpoint(const Checkpoint& ck, const std::string& what, const
     m.classifier->network->to(o.device);
     m.kind = ModelKind::Classifier;
   } else {
-    DDIM_FAIL("{}: is a ddim checkpoint of unknown kind '{}' (known: denoiser, gae, embedder, classifier)", what,
-              kind);
+    DDIM_FAIL("{}: is a ddim checkpoint of unknown kind '{}' (known: denoiser, gae, embedder, classifier)",
+              what, kind);
   }
   if (m.denoiser) {
     m.denoiser->to(o.device);

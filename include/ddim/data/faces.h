@@ -20,7 +20,7 @@
 // Attributes (CelebA's names where CelebA has the attribute): male, eyeglasses, glasses (the
 // style), beard, facial_hair (the style), smiling, hair_colour, hair_style, skin_tone (1 the
 // lightest to 11 the darkest), and, derived, bald, black_hair, brown_hair, blond_hair,
-// red_hair, no_beard. The README's table lists the values.
+// red_hair, no_beard. docs/guide/data.md (Faces) lists the values.
 #pragma once
 
 #include <torch/torch.h>

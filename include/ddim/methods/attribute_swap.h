@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "ddim/data/dataset.h"
-#include "ddim/methods/embedding.h"
 #include "ddim/data/group_sampler.h"
+#include "ddim/methods/embedding.h"
 #include "ddim/methods/gae.h"
 #include "ddim/methods/interpolation.h"
 #include "ddim/nn/classifier.h"
@@ -101,11 +101,10 @@ struct GroupReassembly {
 };
 
 /// The first `n` examples of `data` (images of the model's shape with attribute labels) as
-/// centres; members drawn by GroupSampler (ddim/data/group_sampler.h) over `data` (another example with the same
-/// value whenever there is one) from embedding.seed. A `rest` part, which no member is known
-/// to share, comes from x_C itself (a partition without rest gives the strict protocol). Both
-/// decodings start from x_C's own inferred x_T, or from the same random x_T with random_xt.
-/// `progress` counts decoded images (2n).
+/// centres; members drawn by GroupSampler (ddim/data/group_sampler.h) over `data` (another example with the
+/// same value whenever there is one) from embedding.seed. A `rest` part, which no member is known to share,
+/// comes from x_C itself (a partition without rest gives the strict protocol). Both decodings start from
+/// x_C's own inferred x_T, or from the same random x_T with random_xt. `progress` counts decoded images (2n).
 GroupReassembly reassemble_groups(const PartitionedModel& model, const Dataset& data, int64_t n,
                                   const SwapOptions& options, const ProgressFn& progress = {});
 
