@@ -4,6 +4,7 @@
 // counterfactuals of fonts and faces through the Dataset (data/counterfactual.h).
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "ddim/core/error.h"
@@ -150,21 +151,48 @@ TEST(Faces, GlassesChangeOnlyTheEyeBand) {
   EXPECT_EQ(tried, 6);
 }
 
-// Hair colour: the pixels that change were hair, and are hair of the new colour.
+// Hair colour: the pixels that change were hair, and are hair of the new colour. facesjs paints
+// the hair, the long hair behind the head, the beard and the eyebrows in the hair colour. The
+// hair region is where the face differs from itself bald and beardless; the eyebrows are where
+// that bald face in the new colour differs from it in a third colour (both overridden, so that
+// whatever else an override of the colour did would cancel out). Every changed pixel lies in one
+// of them (none on the skin, the eyes or the mouth), and most of the hair region changes.
 TEST(Faces, HairColourChangesOnlyHairPixels) {
   const auto o = small_options();
-  const std::vector<std::pair<std::string, std::string>> colours = {{"auburn", "#B55239"},
-                                                                    {"golden_blond", "#e9c67b"}};
-  for (int64_t i = 0; i < 6; ++i) {
+  const std::vector<std::pair<std::string, std::string>> colours = {
+      {"auburn", "#B55239"}, {"golden_blond", "#e9c67b"}, {"ash_blond", "#D7BF91"}};
+  const auto differs = [](const torch::Tensor& x, const torch::Tensor& y) {
+    return (x.to(torch::kInt32) - y.to(torch::kInt32)).abs().amax(0) > 0;
+  };
+  int with_hair = 0;
+  for (int64_t i = 0; i < 40 && with_hair < 6; ++i) {
     const auto face = render_faces({{i, {}}}, o);
     const auto& own = face.attributes[0];
     if (own.at("hair_style") == "bald") continue;
-    const auto& [name, hex] = own.at("hair_colour") == "auburn" ? colours[1] : colours[0];
-    const auto other = render_faces({{i, {{"hair_colour", name}}}}, o);
-    const auto a = face.images[0].to(torch::kInt32), b = other.images[0].to(torch::kInt32);
-    const auto changed = (a - b).abs().amax(0) > 0;
+    ++with_hair;
+    std::vector<std::pair<std::string, std::string>> others;  // the new colour, then the third
+    for (const auto& c : colours)
+      if (c.first != own.at("hair_colour")) others.push_back(c);
+    const auto& [name, hex] = others[0];
+    // The face in the new colour; bald and beardless in its own, the new and the third colour.
+    const std::map<std::string, std::string> bare = {{"hair_style", "bald"}, {"beard", "no"}};
+    auto bare_new = bare, bare_third = bare;
+    bare_new["hair_colour"] = name;
+    bare_third["hair_colour"] = others[1].first;
+    const auto r = render_faces({{i, {{"hair_colour", name}}}, {i, bare}, {i, bare_new}, {i, bare_third}}, o);
+    const auto a = face.images[0].to(torch::kInt32), b = r.images[0].to(torch::kInt32);
+    const auto changed = differs(a, b);
+    const auto hair = differs(face.images[0], r.images[1]);
+    const auto eyebrows = differs(r.images[2], r.images[3]);
     const int64_t n = changed.sum().item<int64_t>();
     ASSERT_GT(n, 0) << "face " << i;
+    const auto outside = changed & ~(hair | eyebrows);
+    EXPECT_EQ(outside.sum().item<int64_t>(), 0)
+        << "face " << i << " (" << own.at("hair_style") << "): " << outside.sum().item<int64_t>() << " of "
+        << n << " changed pixels lie outside the hair and the eyebrows, at (row, column) "
+        << outside.nonzero().slice(0, 0, 5);
+    EXPECT_GE((changed & hair).sum().item<double>() / hair.sum().item<double>(), 0.6)
+        << "face " << i << ": the hair region has " << hair.sum().item<int64_t>() << " pixels";
     // Changed pixels move towards the new hair colour (facesjs shades hair with dark overlays,
     // so they need not reach it; anti-aliased edges move partly).
     const auto target = rgb(hex).view({3, 1, 1});
@@ -173,8 +201,9 @@ TEST(Faces, HairColourChangesOnlyHairPixels) {
     for (const auto& [k, v] : own)
       if (k != "hair_colour" && k != "black_hair" && k != "brown_hair" && k != "blond_hair" &&
           k != "red_hair")
-        EXPECT_EQ(other.attributes[0].at(k), v) << k;
+        EXPECT_EQ(r.attributes[0].at(k), v) << k;
   }
+  EXPECT_EQ(with_hair, 6) << "fewer than 6 of the first 40 faces have hair";
 }
 
 // What the labels say is drawn: the labelled hair colour is on the face (no hat hides it), and
@@ -203,8 +232,12 @@ TEST(Faces, LabelsMatchWhatIsDrawn) {
     }
     if (glasses.values[glasses.labels[i].item<int64_t>()] == "yes") {
       ++with_glasses;
-      const auto bare = render_faces({{id, {{"eyeglasses", "no"}}}}, big).images[0].to(torch::kInt32);
-      EXPECT_GT((bare - face).abs().sum().item<int64_t>(), 0) << "face " << id;
+      const auto bare = render_faces({{id, {{"eyeglasses", "no"}}}}, big).images[0];
+      // The band of the eyes, as in GlassesChangeOnlyTheEyeBand.
+      const auto [top, bottom] = changed_rows(face.to(torch::kUInt8), bare);
+      ASSERT_GE(top, 0) << "face " << id << ": taking the glasses off changed no pixel";
+      EXPECT_GE(top, 0.35) << "face " << id;
+      EXPECT_LE(bottom, 0.78) << "face " << id;
     }
   }
   EXPECT_GT(with_glasses, 0) << "--p eyeglasses=0.5 drew no glasses in 12 faces";
@@ -363,11 +396,27 @@ TEST(Counterfactuals, FacesThroughTheDataset) {
     flipped.push_back(own.back() == "yes" ? "no" : "yes");
   }
   EXPECT_TRUE(torch::equal(counterfactuals(train, rows, "eyeglasses", own), train.storage.slice(0, 0, 4)));
+  // Every draw has its own stream, so the set rendered with glasses on every face (or on none) holds
+  // face i as it is with glasses set (or taken off): the counterfactual is that set's image on disk,
+  // written by the renderer's other mode and read back by the loader.
   const auto changed = counterfactuals(train, rows, "eyeglasses", flipped);
+  std::map<std::string, Dataset> forced;
+  for (const std::string value : {"no", "yes"}) {
+    const auto dir = shared_dir("faces-32-glasses-" + value, [&](const std::string& d) {
+      auto o = set_options();
+      o.count = 10;
+      o.jobs = 1;
+      o.p["eyeglasses"] = value == "yes" ? 1.0 : 0.0;
+      render_face_set(d + "/set", o);
+    });
+    forced.emplace(value, load_faces(dir + "/set", Split::Train));
+  }
   for (size_t i = 0; i < rows.size(); ++i) {
-    const auto want =
-        render_faces({{train.ids[rows[i]].item<int64_t>(), {{"eyeglasses", flipped[i]}}}}, set_options());
-    EXPECT_TRUE(torch::equal(changed[i], want.images[0])) << "row " << i;
+    const auto& set = forced.at(flipped[i]);
+    const auto id = train.ids[rows[i]].item<int64_t>();
+    ASSERT_EQ(set.ids[id].item<int64_t>(), id);  // faces 0..8 are the training faces of the first ten
+    EXPECT_TRUE(torch::equal(changed[i], set.storage[id])) << "row " << i << ", eyeglasses " << flipped[i];
+    EXPECT_FALSE(torch::equal(changed[i], train.storage[rows[i]])) << "row " << i;
   }
   // Resized data: counterfactuals come resized like the images.
   DataSource s;
@@ -395,12 +444,28 @@ TEST(Counterfactuals, FontsThroughTheDataset) {
   }
   EXPECT_TRUE(torch::equal(counterfactuals(data, rows, "font_colour", own),
                            data.storage.index_select(0, torch::tensor(rows))));
+  // The changed glyph is the example's coverage (the font's rasteriser) blended between its
+  // background and the other font colour by fonts.h's formula, computed here from the example's
+  // labels rather than by the renderer.
   const auto changed = counterfactuals(data, rows, "font_colour", other);
   const auto fonts = load_default_fonts();
+  const auto label = [&](const std::string& name, int64_t row) {
+    return data.attributes[find_attribute(data.attributes, name, "")].labels[row].item<int64_t>();
+  };
   for (size_t i = 0; i < rows.size(); ++i) {
-    auto t = glyph_tuple_at(data.ids[rows[i]].item<int64_t>());
-    t.font_colour = (c.labels[rows[i]].item<int64_t>() + 1) % static_cast<int64_t>(c.values.size());
-    EXPECT_TRUE(torch::equal(changed[i], render_glyph(fonts, t, 32))) << "row " << i;
+    const auto r = rows[i];
+    const auto& fg =
+        font_colours()[(c.labels[r].item<int64_t>() + 1) % static_cast<int64_t>(c.values.size())];
+    const auto& bg = background_colours()[label("background_colour", r)];
+    const auto a =
+        fonts.fonts[label("font", r)].coverage(label("letter", r), label("size", r), 32).to(torch::kInt32);
+    const auto blend = [&](int fg_c, int bg_c) {
+      return (bg_c * (255 - a) + fg_c * a + 127).div(255, "floor").unsqueeze(0);
+    };
+    const auto want = torch::cat({blend(fg.r, bg.r), blend(fg.g, bg.g), blend(fg.b, bg.b)}).to(torch::kUInt8);
+    EXPECT_TRUE(torch::equal(changed[i], want))
+        << "row " << i << ": "
+        << (changed[i].to(torch::kInt32) - want.to(torch::kInt32)).abs().max().item<int>() << " off at most";
   }
   // A set without a generator has none.
   DataSource toy;

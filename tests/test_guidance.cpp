@@ -159,7 +159,10 @@ TEST_F(TrainedConditional, GuidedSamplesShowTheirClass) {
   EXPECT_EQ(d.network().classes(), 2);
   EXPECT_EQ(d.data().class_index("bottom", 2), 1);
   ASSERT_GT(classifier_->network->options().classes, 1);
-  EXPECT_GT(probability(*images_, 0) + probability(*images_, 1), 0.99);  // two classes
+  // The judge reads the real images: the mean probability it gives each its own class (1.000000
+  // measured on 2026-12-07, AMD EPYC; an untrained classifier gives about 0.5).
+  EXPECT_GT(score_edits(*images_, *images_, *labels_, classifier_).target_probability.mean().item<double>(),
+            0.95);
   const auto seeds = torch::randn({64, 1, 8, 8});
   const auto grid = make_time_grid(d.schedule(), 10);
   for (int64_t c : {0, 1}) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "ddim/ddim.h"
 #include "support.h"
@@ -16,18 +17,22 @@ namespace {
 // at about twice the shipped model's 0.00791.
 constexpr double kPinnedInversionMse = 0.016;
 // Model independence of the two Fashion-MNIST models (64 seeds, S = 10): random-pair distance
-// over same-seed distance, pinned at about half of the 7.2 measured on 500 seeds when shipped.
-constexpr double kPinnedIndependence = 3.5;
+// over same-seed distance, 7.03 on these seeds (7.2 on 500 seeds when shipped), pinned halfway to
+// chance (1, two unrelated models), as the colour ratio below: 4.0 (measured 2026-12-07, AMD EPYC).
+constexpr double kPinnedIndependence = 4.0;
 // Fixed-point inversion (K = 3, S = 10) of the first 8 test faces, pinned at about twice the
 // shipped faces model's 0.00234 on 100 test faces (0.00195 on the first 16).
 constexpr double kPinnedFacesMse = 0.005;
 
 // Diff-AE reconstruction (z_sem and the inferred x_T, T = 20) of the first 8 test faces, pinned at about
-// twice the shipped faces Diff-AE's 0.0123.
+// twice the shipped faces Diff-AE's 0.0123 (0.01235 measured 2026-12-07, AMD EPYC). It tests the decoder
+// and the inversion, not z_sem: inverted and decoded under another face's z_sem the same faces measured
+// 0.0128 and 0.0126 (codes rolled by 1 and 3), under a zero z_sem 0.0086, all within the bound; the colour
+// ratio below is what tests z_sem.
 constexpr double kPinnedDiffAeMse = 0.025;
 // z_sem decoded from random x_T keeps a face's colours: the distance of the decoding's mean colour to its own
 // face's over that to the other faces' (8 test faces, T = 20), pinned at 0.85, about halfway from the 0.70
-// measured when shipped to chance (1).
+// measured when shipped (0.702 on 2026-12-07, AMD EPYC) to chance (1).
 constexpr double kPinnedOwnColourRatio = 0.85;
 // Classifier-free guided samples (w = 3, S = 10) of the class-conditional Fashion-MNIST model: the share the
 // shipped classifier assigns to the class asked for, pinned below the 0.9875 (79 of 80) measured when
@@ -42,19 +47,21 @@ constexpr double kPinnedGlassesAccuracy = 0.9;
 constexpr double kPinnedFontsDiffAeMse = 0.01;
 // DiffuseGAE's Table 1 on the shipped fine-tuned GAE (linear probes fitted on the subset's training codes,
 // measured on its test codes): the mean accuracy of the attributes on their own parts over that on the other
-// attributes' parts (0.968 against 0.399 when shipped), and for every attribute the lead of its own part over
-// the best other part (at least 0.266, size: 1.000 against 0.734).
-constexpr double kPinnedFontsOwnPartMargin = 0.27;
-constexpr double kPinnedFontsOwnPartLead = 0.08;
+// attributes' parts (0.968 against 0.399 when shipped; margin 0.569 measured 2026-12-07, AMD EPYC), and for
+// every attribute the lead of its own part over every other part (at least 0.264, size over letter, on
+// 2026-12-07; 0.266 when shipped), each pinned at about half.
+constexpr double kPinnedFontsOwnPartMargin = 0.28;
+constexpr double kPinnedFontsOwnPartLead = 0.13;
 
 // DiffuseGAE's Table 1 on the shipped faces GAE (probes fitted on the codes of 1,800 training faces of the
 // glasses set, measured on 200 test faces): own part over the other attribute parts, pinned at about half the
-// 0.175 measured when shipped (the Diff-AE's z_sem cut in the same sizes: 0.001 on the whole set), and the
-// lead of male's, hair colour's and skin tone's own parts over every other attribute's part, at least 0.08
-// when shipped (hair colour over skin tone); glasses and smiling lead nowhere: the Diff-AE's z_sem hardly
-// reads them (docs/reference/diffusegae-faces/probe-curve.md).
+// 0.175 measured when shipped and on 2026-12-07 (AMD EPYC) (the Diff-AE's z_sem cut in the same sizes: 0.001
+// on the whole set), and the lead of male's, hair colour's and skin tone's own parts over every other
+// attribute's part, at least 0.08 when shipped and on 2026-12-07 (hair colour over skin tone; the others
+// 0.105 and more), pinned at half; glasses and smiling lead nowhere: the Diff-AE's z_sem hardly reads them
+// (docs/reference/diffusegae-faces/probe-curve.md).
 constexpr double kPinnedFacesOwnPartMargin = 0.09;
-constexpr double kPinnedFacesOwnPartLead = 0.03;
+constexpr double kPinnedFacesOwnPartLead = 0.04;
 
 std::string shipped(const std::string& name) { return test::source_dir() + "/models/" + name; }
 
@@ -172,7 +179,8 @@ TEST(ShippedModels, TheTwoFashionMnistModelsSendASeedToNearlyTheSameImage) {
   const Shipped b("fashion-mnist-3level.pt");
   auto gen = make_generator(0);
   const auto seeds = randn({64, 1, 32, 32}, gen);
-  EXPECT_GT(model_independence(a.denoiser, b.denoiser, seeds, 10).ratio(), kPinnedIndependence);
+  const double ratio = model_independence(a.denoiser, b.denoiser, seeds, 10).ratio();
+  EXPECT_GT(ratio, kPinnedIndependence);
 }
 
 TEST(ShippedModels, TheFacesModelIsAReleaseOf64By64Faces) {
@@ -212,7 +220,8 @@ TEST(ShippedModels, TheFacesDiffAeReconstructsAndItsSemanticCodeKeepsTheFace) {
   const auto faces = test_faces(8).all();
   EmbedOptions options;
   options.steps = 20;
-  EXPECT_LT(reconstruct_images(m.denoiser, faces, options).report.mean_mse(), kPinnedDiffAeMse);
+  const double mse = reconstruct_images(m.denoiser, faces, options).report.mean_mse();
+  EXPECT_LT(mse, kPinnedDiffAeMse);
   const auto random = reconstruct_images(m.denoiser, faces, options, nullptr, /*random_xt=*/true).outputs;
   const auto colours = [](const torch::Tensor& images) {
     return images.mean({2, 3}).unsqueeze(0);
@@ -250,6 +259,32 @@ Dataset trained_split(const Checkpoint& ck, Split split) {
   return source.load();
 }
 
+// An fp16 release: every floating-point tensor of every state is stored as fp16 (integer buffers
+// as they were), not only named so in the metadata.
+void expect_fp16_storage(const Checkpoint& ck, const std::string& name) {
+  int64_t half = 0;
+  for (const auto& [state, tensors] : ck.states)
+    for (const auto& [key, t] : tensors) {
+      if (!t.is_floating_point()) continue;
+      EXPECT_EQ(t.scalar_type(), torch::kHalf) << name << ": " << state << "/" << key;
+      ++half;
+    }
+  EXPECT_GT(half, 0) << name;
+}
+
+// The parameters and buffers of a loaded network are the file's fp16 tensors widened to fp32, bit for bit.
+void expect_weights_are_widened(const torch::nn::Module& network, const TensorDict& stored,
+                                const std::string& name) {
+  const auto loaded = module_state(network);
+  ASSERT_EQ(loaded.size(), stored.size()) << name;
+  for (const auto& [key, t] : loaded) {
+    const auto& s = stored.at(key);
+    if (!s.is_floating_point()) continue;
+    EXPECT_EQ(t.scalar_type(), torch::kFloat32) << name << ": " << key;
+    EXPECT_TRUE(torch::equal(t, s.to(torch::kFloat32))) << name << ": " << key;
+  }
+}
+
 // The fonts Diff-AE and its two DiffuseGAEs ship as fp16 releases (models/README.md measures what fp16
 // storage changes); the Diff-AE reconstructs test glyphs from z_sem and the inferred x_T.
 TEST(ShippedModels, TheFontsDiffAeIsAnFp16ReleaseThatReconstructsTestGlyphs) {
@@ -257,8 +292,11 @@ TEST(ShippedModels, TheFontsDiffAeIsAnFp16ReleaseThatReconstructsTestGlyphs) {
     const auto ck = load_checkpoint(shipped(name));
     EXPECT_TRUE(ck.meta.value("released", false)) << name;
     EXPECT_EQ(ck.meta.value("storage", std::string()), "fp16") << name;
+    expect_fp16_storage(ck, name);
   }
   const Shipped m("fonts-diffae.pt");
+  // The network computes with the stored fp16 weights, widened exactly to fp32.
+  expect_weights_are_widened(m.denoiser.network(), m.checkpoint.states.at("ema"), "fonts-diffae.pt");
   const auto glyphs = trained_split(m.checkpoint, Split::Test).all().slice(0, 0, 8);
   EmbedOptions options;
   options.steps = 20;
@@ -312,6 +350,7 @@ TEST(ShippedModels, TheFacesGaeReadsGenderHairAndSkinFromTheirOwnParts) {
   const auto ck = load_checkpoint(path);
   EXPECT_TRUE(ck.meta.value("released", false));
   EXPECT_EQ(ck.meta.value("storage", std::string()), "fp16");
+  expect_fp16_storage(ck, "faces-gae.pt");
   const PartitionedModel m(gae_from_checkpoint(ck, path));
   const auto train = glasses_faces(Split::Train), test = glasses_faces(Split::Test);
   ASSERT_EQ(train.example_shape(), m.denoiser().data().shape);
