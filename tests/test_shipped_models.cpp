@@ -59,7 +59,7 @@ constexpr double kPinnedFontsOwnPartLead = 0.13;
 // on the whole set), and the lead of male's, hair colour's and skin tone's own parts over every other
 // attribute's part, at least 0.08 when shipped and on 2026-12-07 (hair colour over skin tone; the others
 // 0.105 and more), pinned at half; glasses and smiling lead nowhere: the Diff-AE's z_sem hardly reads them
-// (docs/reference/diffusegae-faces/probe-curve.md).
+// (docs/results/diffusegae-faces/probe-curve.md).
 constexpr double kPinnedFacesOwnPartMargin = 0.09;
 constexpr double kPinnedFacesOwnPartLead = 0.04;
 
@@ -251,7 +251,7 @@ TEST(ShippedModels, TheGlassesConditionedFacesModelDrawsGlassesWhenAsked) {
 }
 
 // The split of the data set a shipped model was trained on (its checkpoint's data options: for the fonts
-// models the subset of scripts/reference/fonts-diffae.sh, rendered on first use).
+// models the subset of configs/reference/fonts-diffae.toml, rendered on first use).
 Dataset trained_split(const Checkpoint& ck, Split split) {
   auto source = DataSource::from_json(ck.meta.at("data_options"));
   source.options.split = split;
@@ -326,7 +326,7 @@ TEST(ShippedModels, TheFontsGaeReadsTheAttributesFromTheirOwnParts) {
   }
 }
 
-// The faces of scripts/reference/faces-glasses.sh (glasses on half of them), the first 2,000 rendered for
+// The faces of configs/reference/faces-glasses-data.toml (glasses on half of them), the first 2,000 rendered for
 // this binary at 64x64 and read at 32x32 as the shipped glasses models read them: face i does not depend on
 // the set's size, so these are the first faces of those models' set.
 Dataset glasses_faces(Split split) {
