@@ -44,6 +44,15 @@ fi
 # A bad file gives one clear line and a non-zero status.
 if "$tmp/build/sample_seeds" "$tmp/missing.pt" "$tmp/x.png" 2>"$tmp/err.txt"; then exit 1; fi
 grep -q "missing.pt" "$tmp/err.txt" || { cat "$tmp/err.txt" >&2; exit 1; }
+# The README's ten lines are this example, word for word, and run from a folder with models/.
+readme_block=$(awk '/^## The library in ten lines/{f=1;next} f&&/^```cpp/{g=1;next} g&&/^```/{exit} g{print}' "$src/README.md")
+[ "$readme_block" = "$(cat "$src/examples/ten_lines.cpp")" ] ||
+  { echo "README.md's ten lines and examples/ten_lines.cpp differ" >&2; exit 1; }
+mkdir -p "$tmp/ten" && ln -sfn "$src/models" "$tmp/ten/models"
+(cd "$tmp/ten" && "$tmp/build/ten_lines")
+python3 -c "import sys; d=open(sys.argv[1],'rb').read(24); w=int.from_bytes(d[16:20],'big'); sys.exit(0 if d[:8]==b'\x89PNG\r\n\x1a\n' and w > 200 else 1)" "$tmp/ten/samples.png" ||
+  { echo "ten_lines wrote no grid of eight samples" >&2; exit 1; }
+
 # The installed package renders faces with its own renderer (share/ddim/faces), not the source
 # tree's: a user's install need not keep the source tree. DDIM_FACES_GENERATOR would override it.
 if [ -d "$src/tools/faces/node_modules" ]; then
