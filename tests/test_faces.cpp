@@ -2,6 +2,7 @@
 // counterfactuals (only the expected region changes; the own value changes nothing), labels
 // that match the pixels, the split, the loader's checks of a damaged set, and the
 // counterfactuals of fonts and faces through the Dataset (data/counterfactual.h).
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -345,6 +346,40 @@ TEST(Faces, ADamagedSetFailsClearly) {
   write_text(d + "/faces.json", "{\"format\": 1, \"size\": 32}");
   expect_error(d, "faces.json: not a faces manifest");
   expect_error(scratch_dir() + "/absent", "no such directory");
+}
+
+// A manifest's count is a number from a file: compared with the files there are before it drives
+// any loop (a count of 10^15 once kept the loader counting until it was killed).
+TEST(Faces, AHugeCountInTheManifestIsRefusedAtOnce) {
+  for (int64_t n = 0; n < 45; ++n) {  // the computed split sizes are face_split's, counted
+    int64_t test = 0;
+    for (int64_t i = 0; i < n; ++i) test += face_split(i) == Split::Test;
+    EXPECT_EQ(faces_in_split(n, Split::Test), test) << n;
+    EXPECT_EQ(faces_in_split(n, Split::Train), n - test) << n;
+    EXPECT_EQ(faces_in_split(n, Split::All), n) << n;
+  }
+  const auto src = face_set();
+  for (const std::string count : {"1000000000000000", "9223372036854775807"}) {
+    const auto dir = scratch_dir() + "/count-" + count;
+    fs::copy(src, dir, fs::copy_options::recursive);
+    auto manifest = read_text(dir + "/faces.json");
+    const auto at = manifest.find("\"count\"");
+    ASSERT_NE(at, std::string::npos);
+    const auto begin = manifest.find_first_of("0123456789", at),
+               end = manifest.find_first_not_of("0123456789", begin);
+    manifest.replace(begin, end - begin, count);
+    write_text(dir + "/faces.json", manifest);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      load_faces(dir, Split::Train);
+      ADD_FAILURE() << "no error for a count of " << count;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("train/ holds 36 images but faces.json counts"), std::string::npos)
+          << e.what();
+    }
+    // A hang detector, not a timing: the refusal reads one folder listing.
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+  }
 }
 
 TEST(Faces, BadRequestsAreNamed) {

@@ -174,6 +174,12 @@ void check_faces_generator() {
 
 Split face_split(int64_t index) { return index % 10 == 9 ? Split::Test : Split::Train; }
 
+int64_t faces_in_split(int64_t count, Split split) {
+  const int64_t test = count / 10;  // the indices 9, 19, ... below count
+  if (split == Split::Test) return test;
+  return split == Split::Train ? count - test : count;
+}
+
 FaceSet render_face_set(const std::string& dir, const FaceOptions& options,
                         const std::function<void(int64_t, int64_t)>& progress) {
   options.validate();
@@ -245,8 +251,7 @@ Part load_faces_part(const std::string& dir, Split split, const DataOptions& o) 
     const std::string sub = (fs::path(dir) / to_string(part)).string();
     DDIM_CHECK(is_dir(sub), "faces:{}: {}/ is missing; {}", dir, to_string(part), again);
     const auto listed = list_images(sub);
-    int64_t expected = 0;
-    for (int64_t i = 0; i < set.options.count; ++i) expected += face_split(i) == part;
+    const int64_t expected = faces_in_split(set.options.count, part);
     DDIM_CHECK(static_cast<int64_t>(listed.size()) == expected,
                "faces:{}: {}/ holds {} images but faces.json counts {} there; {}", dir, to_string(part),
                listed.size(), expected, again);

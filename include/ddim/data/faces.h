@@ -86,6 +86,9 @@ void check_faces_generator();
 
 /// Test when index % 10 == 9, else train.
 Split face_split(int64_t index);
+/// How many of faces 0..count-1 face_split puts in `split`, computed rather than counted: a
+/// manifest's count is checked against the files before it drives any loop.
+int64_t faces_in_split(int64_t count, Split split);
 
 /// Renders faces 0..count-1 into `dir` (created; files of the same names are replaced) and
 /// returns the finished set. `progress(done, total)` is called as images are written. Throws
