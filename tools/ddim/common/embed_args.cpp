@@ -1,5 +1,7 @@
 #include "common/embed_args.h"
 
+#include "common/app.h"
+#include "common/options.h"
 #include "common/progress.h"
 #include "ddim/training/embedder_trainer.h"
 

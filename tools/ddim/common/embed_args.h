@@ -6,7 +6,6 @@
 #include <chrono>
 #include <memory>
 
-#include "common/common.h"
 #include "common/sampling_args.h"
 #include "ddim/methods/embedding.h"
 #include "ddim/nn/embedder.h"

@@ -1,5 +1,6 @@
 #include "common/gae_args.h"
 
+#include "common/data_args.h"
 #include "ddim/core/error.h"
 
 namespace ddim::cli {

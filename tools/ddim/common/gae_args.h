@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "common/common.h"
 #include "common/sampling_args.h"
+#include "ddim/data/dataset.h"
 #include "ddim/methods/gae.h"
 
 namespace ddim::cli {

@@ -1,5 +1,6 @@
 #include "common/inputs.h"
 
+#include "common/data_args.h"
 #include "ddim/core/error.h"
 #include "ddim/data/counterfactual.h"
 #include "ddim/diffusion/pipeline.h"

@@ -4,12 +4,12 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "common/common.h"
 #include "ddim/data/dataset.h"
 
 namespace ddim::cli {

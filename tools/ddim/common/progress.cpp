@@ -15,6 +15,10 @@ std::string format_duration(double seconds) {
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 Progress::Progress(std::string label, int64_t total, std::string unit, bool enabled, int64_t start)
     : label_(std::move(label)),
       unit_(std::move(unit)),

@@ -41,4 +41,7 @@ class Progress {
 /// "1:02:03" or "2:03" for a number of seconds.
 std::string format_duration(double seconds);
 
+/// Seconds since `start`.
+double seconds_since(std::chrono::steady_clock::time_point start);
+
 }  // namespace ddim::cli

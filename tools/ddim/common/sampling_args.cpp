@@ -1,5 +1,6 @@
 #include "common/sampling_args.h"
 
+#include "common/options.h"
 #include "ddim/methods/model.h"
 
 namespace ddim::cli {

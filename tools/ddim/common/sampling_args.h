@@ -1,7 +1,10 @@
 // Options shared by the commands that run the DDIM sampler or its inversion.
 #pragma once
 
-#include "common/common.h"
+#include <CLI/CLI.hpp>
+
+#include <string>
+
 #include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/denoiser.h"
 

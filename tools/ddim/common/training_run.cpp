@@ -5,7 +5,10 @@
 #include <cmath>
 #include <csignal>
 
+#include "common/options.h"
+#include "common/parallel.h"
 #include "common/progress.h"
+#include "common/run_dir.h"
 #include "ddim/core/error.h"
 #include "ddim/io/image.h"
 #include "ddim/pictures/annotate.h"

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "common/common.h"
+#include "common/parallel.h"
 #include "ddim/training/training.h"
 
 namespace ddim::cli {
