@@ -2,7 +2,7 @@
 //   independence  the same seeds through two denoisers (seed paper Fig. 10)
 //   inversion     noise, latent and sample statistics ("there and back again", section 4)
 //   gravity       the gravitational map and embedding regions of a 2-D model (Fig. 9)
-// (disentanglement and swap, on partitioned codes, are in cmd_analyze_gae.cpp)
+// (disentanglement, swap and reassembly, on partitioned codes, are in analyze_gae.cpp)
 #include <cmath>
 #include <filesystem>
 

@@ -1,4 +1,4 @@
-// `ddim analyze` on partitioned codes (DiffuseGAE; kept apart from cmd_analyze.cpp, whose
+// `ddim analyze` on partitioned codes (DiffuseGAE; kept apart from analyze.cpp, whose
 // analyses are of the seed space):
 //   disentanglement  linear probes for every (part, attribute) pair (its Table 1)
 //   swap             the attribute-swap success rate under attribute classifiers on real images

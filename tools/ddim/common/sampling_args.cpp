@@ -1,6 +1,7 @@
 #include "common/sampling_args.h"
 
 #include "common/options.h"
+#include "ddim/core/error.h"
 #include "ddim/methods/model.h"
 
 namespace ddim::cli {
@@ -69,6 +70,11 @@ Denoiser load_model(const Checkpoint& ck, const std::string& path, const Sampler
 
 Denoiser load_model(const std::string& path, const SamplerArgs& a, const torch::Device& device) {
   return load_model(load_checkpoint(path), path, a, device);
+}
+
+void require_autoencoder(const Denoiser& d, const std::string& path) {
+  DDIM_CHECK_ARG(d.network().conditioning() == Conditioning::Semantic,
+                 "{} is not a diffusion autoencoder (train one with ddim train --arch diffae)", path);
 }
 
 }  // namespace ddim::cli

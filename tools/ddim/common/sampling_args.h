@@ -58,4 +58,8 @@ Denoiser load_model(const Checkpoint& ck, const std::string& path, const Sampler
 /// The same from the file.
 Denoiser load_model(const std::string& path, const SamplerArgs& a, const torch::Device& device);
 
+/// Throws ddim::InvalidArgument naming `path` unless `d` is a diffusion autoencoder (the commands
+/// of z_sem: encode, decode, train-latent, manipulate).
+void require_autoencoder(const Denoiser& d, const std::string& path);
+
 }  // namespace ddim::cli
