@@ -7,13 +7,13 @@
 #include <string>
 
 #include "commands.h"
-#include "common.h"
+#include "common/common.h"
+#include "common/strict_config.h"
+#include "common/unknown_command.h"
 #include "ddim/core/device.h"
 #include "ddim/core/error.h"
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"
-#include "strict_config.h"
-#include "unknown_command.h"
 
 int main(int argc, char** argv) {
   using namespace ddim::cli;

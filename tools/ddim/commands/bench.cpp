@@ -1,0 +1,271 @@
+// `ddim bench`: speed and memory of the hot loops, one JSON line each, for side-by-side
+// comparisons with the PyTorch baselines in bench/ (bench/run.sh runs both).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "commands.h"
+#include "common/common.h"
+#include "ddim/core/rng.h"
+#include "ddim/diffusion/ddim.h"
+#include "ddim/diffusion/synthesis.h"
+#include "ddim/nn/unet.h"
+#include "ddim/training/denoiser_trainer.h"
+#include "ddim/training/embedder_trainer.h"
+#include "ddim/training/training.h"
+
+namespace ddim::cli {
+namespace {
+
+struct BenchArgs {
+  std::vector<int64_t> widths = {32, 64, 96, 128};
+  int64_t block_depth = 2;
+  int64_t embedding_dims = 32;
+  int64_t image_size = 32;
+  int64_t channels = 1;
+  int64_t batch = 64;
+  int64_t iters = 20;
+  int64_t warmup = 3;
+  int64_t steps = 10;
+  bool bf16 = false;
+  bool nchw = false;
+  EmbedderArch arch = EmbedderArch::UNet;  // train-embedder
+  bool checkpointing = false;
+};
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+UNetOptions unet_options(const BenchArgs& a) {
+  UNetOptions o;
+  o.channels = a.channels;
+  o.image_size = a.image_size;
+  o.widths = a.widths;
+  o.block_depth = a.block_depth;
+  o.embedding_dims = a.embedding_dims;
+  o.validate();
+  return o;
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+nlohmann::ordered_json report(const std::string& what, const BenchArgs& a, const torch::Device& device,
+                              double seconds, double images) {
+  nlohmann::ordered_json j;
+  j["impl"] = "ddim";
+  j["what"] = what;
+  j["device"] = device.str();
+  j["threads"] = torch::get_num_threads();
+  j["widths"] = a.widths;
+  j["image_size"] = a.image_size;
+  j["channels"] = a.channels;
+  j["batch"] = a.batch;
+  j["iters"] = a.iters;
+  j["bf16"] = a.bf16;
+  j["channels_last"] = !a.nchw;
+  j["seconds"] = seconds;
+  j["images_per_s"] = images / seconds;
+  j["peak_rss_mb"] = peak_rss_mb();
+  return j;
+}
+
+// Random uint8 images of the benchmarked shape: what the training benchmarks learn from.
+Dataset synthetic_images(const BenchArgs& a) {
+  Dataset data;
+  data.spec = "synthetic";
+  data.storage = torch::randint(0, 256, {4 * a.batch, a.channels, a.image_size, a.image_size},
+                                torch::TensorOptions().dtype(torch::kUInt8));
+  return data;
+}
+
+// A randomly initialised U-Net as a frozen denoiser on `device`, in the benchmarked layout
+// and precision.
+Denoiser frozen_denoiser(const BenchArgs& a, const torch::Device& device) {
+  auto net = std::make_shared<UNet>(unet_options(a));
+  net->to(device);
+  net->eval();
+  net->set_channels_last(!a.nchw);
+  for (auto& p : net->parameters()) p.set_requires_grad(false);
+  DataInfo info;
+  info.shape = {a.channels, a.image_size, a.image_size};
+  Denoiser denoiser(net, ScheduleOptions{}, Standardizer::identity(a.channels), info);
+  denoiser.set_mixed_precision(a.bf16);
+  return denoiser;
+}
+
+// Seconds for `a.iters` training steps after `a.warmup` untimed ones; the loss is read once,
+// at the end, as the training loop reads it only at log points.
+double time_training_steps(TrainingTask& task, const BenchArgs& a, const torch::Device& device) {
+  for (int64_t i = 0; i < a.warmup; ++i) task.step(i);
+  synchronize(device);
+  torch::Tensor last;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.iters; ++i) last = task.step(a.warmup + i);
+  last.item<float>();
+  synchronize(device);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run_bench_train(const BenchArgs& a) {
+  const auto device = init_runtime();
+  DenoiserTrainOptions t;
+  t.batch = a.batch;
+  t.preview_samples = 0;
+  t.bf16 = a.bf16;
+  DenoiserTrainer trainer(unet_options(a).to_json(), ScheduleOptions{}, synthetic_images(a), nullptr, t,
+                          device);
+  trainer.model().set_channels_last(!a.nchw);
+  const double s = time_training_steps(trainer, a, device);
+  auto j = report("train", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["parameters"] = count_parameters(trainer.model());
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+int run_bench_sample(const BenchArgs& a) {
+  const auto device = init_runtime();
+  const auto denoiser = frozen_denoiser(a, device);
+  const auto grid = make_time_grid(denoiser.schedule(), a.steps);
+  auto gen = make_generator(global_options().seed);
+  torch::NoGradGuard no_grad;
+  auto run = [&] {
+    auto seeds = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
+    return ddim_sample(denoiser.eps_fn(), seeds, grid).x;
+  };
+  for (int64_t i = 0; i < a.warmup; ++i) run();
+  synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.iters; ++i) run();
+  synchronize(device);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = report("sample", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["steps"] = a.steps;
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+// Gradient descent on seeds through the unrolled sampler: seconds per iteration and peak
+// memory, with and without per-step checkpointing (run each in its own process: peak RSS is
+// per process).
+int run_bench_synthesize(const BenchArgs& a, bool checkpointing) {
+  const auto device = init_runtime();
+  const auto denoiser = frozen_denoiser(a, device);
+  SynthesisOptions so;
+  so.steps = a.steps;
+  so.iterations = a.warmup;
+  so.checkpointing = checkpointing;
+  so.batch = a.batch;
+  auto gen = make_generator(global_options().seed);
+  auto targets = rand({a.batch, a.channels, a.image_size, a.image_size}, gen);
+  if (a.warmup > 0) synthesize_seeds(denoiser, targets, 1, {}, so, gen);
+  synchronize(device);
+  so.iterations = a.iters;
+  const auto rss_before = peak_rss_mb();
+  const auto start = std::chrono::steady_clock::now();
+  synthesize_seeds(denoiser, targets, 1, {}, so, gen);
+  synchronize(device);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = report("synthesize", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["steps"] = a.steps;
+  j["checkpointing"] = checkpointing;
+  j["seconds_per_iteration"] = s / static_cast<double>(a.iters);
+  j["peak_rss_mb_before_timing"] = rss_before;
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+// Training an embedding network through a frozen denoiser (S unrolled DDIM steps): images/s.
+int run_bench_train_embedder(const BenchArgs& a) {
+  const auto device = init_runtime();
+  EmbedderOptions arch;
+  arch.arch = a.arch;
+  arch.channels = a.channels;
+  arch.image_size = a.image_size;
+  arch.widths = unet_options(a).widths;
+  arch.block_depth = a.block_depth;
+  EmbedderTrainOptions t;
+  t.batch = a.batch;
+  t.steps = a.steps;
+  t.checkpointing = a.checkpointing;
+  t.bf16 = a.bf16;
+  t.preview_images = 0;
+  t.validation_images = 1;
+  EmbedderTrainer trainer(frozen_denoiser(a, device), DenoiserRef{}, arch, synthetic_images(a), nullptr, t,
+                          device);
+  trainer.embedder().set_channels_last(!a.nchw);
+  const double s = time_training_steps(trainer, a, device);
+  auto j = report("train-embedder", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["arch"] = to_string(a.arch);
+  j["steps"] = a.steps;
+  j["checkpointing"] = a.checkpointing;
+  j["parameters"] = count_parameters(trainer.embedder());
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+void add_common(CLI::App* sub, BenchArgs& a) {
+  add_list_option(sub, "--widths", a.widths, "U-Net widths");
+  sub->add_option("--block-depth", a.block_depth, "Residual blocks per resolution")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_option("--embedding-dims", a.embedding_dims, "Noise embedding size")
+      ->check(kPositive)
+      ->capture_default_str();
+  sub->add_option("--image-size", a.image_size, "Image side")->check(kPositive)->capture_default_str();
+  sub->add_option("--channels", a.channels, "Image channels")->check(kPositive)->capture_default_str();
+  sub->add_option("--batch", a.batch, "Batch size")->check(kPositive)->capture_default_str();
+  sub->add_option("--iters", a.iters, "Timed iterations")->check(kPositive)->capture_default_str();
+  sub->add_option("--warmup", a.warmup, "Untimed iterations first")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_flag("--bf16", a.bf16,
+                "bf16 autocast (GPUs with bf16 tensor cores; CPUs with AVX512-BF16 or AMX)");
+  sub->add_flag("--nchw", a.nchw, "Use the NCHW layout instead of channels-last (to measure what it gives)");
+}
+
+}  // namespace
+
+void setup_bench(CLI::App& app) {
+  auto* bench = app.add_subcommand(
+      "bench", "Measure speed and peak memory (one JSON line); bench/run.sh compares with PyTorch");
+  bench->require_subcommand(1);
+  auto train = std::make_shared<BenchArgs>();
+  auto* t = bench->add_subcommand("train", "Training steps of the paper's U-Net on synthetic data: images/s");
+  add_common(t, *train);
+  on_run(t, [train] { return run_bench_train(*train); });
+  auto sample = std::make_shared<BenchArgs>();
+  auto* s = bench->add_subcommand("sample", "DDIM sampling with the paper's U-Net: images/s");
+  add_common(s, *sample);
+  s->add_option("--steps", sample->steps, "DDIM steps")->check(kPositive)->capture_default_str();
+  on_run(s, [sample] { return run_bench_sample(*sample); });
+  auto syn = std::make_shared<BenchArgs>();
+  auto ckpt = std::make_shared<bool>(false);
+  syn->batch = 16;
+  syn->iters = 5;
+  syn->warmup = 1;
+  auto* y = bench->add_subcommand("synthesize",
+                                  "Gradient descent on seeds through S DDIM steps: s/iteration, peak memory");
+  add_common(y, *syn);
+  y->add_option("--steps", syn->steps, "DDIM steps S unrolled")->check(kPositive)->capture_default_str();
+  y->add_flag("--checkpointing", *ckpt, "Per-step gradient checkpointing");
+  on_run(y, [syn, ckpt] { return run_bench_synthesize(*syn, *ckpt); });
+  auto emb = std::make_shared<BenchArgs>();
+  emb->batch = 16;
+  emb->iters = 5;
+  emb->warmup = 1;
+  auto* e = bench->add_subcommand(
+      "train-embedder", "Embedder training steps through a frozen denoiser of these widths: images/s");
+  add_common(e, *emb);
+  add_enum_option(e, "--arch", emb->arch, "Embedder architecture");
+  e->add_option("--steps", emb->steps, "DDIM steps S unrolled")->check(kPositive)->capture_default_str();
+  e->add_flag("--checkpointing", emb->checkpointing, "Per-step gradient checkpointing");
+  on_run(e, [emb] { return run_bench_train_embedder(*emb); });
+}
+
+}  // namespace ddim::cli
