@@ -109,6 +109,11 @@ Attribute make_attribute(const std::string& name, const std::vector<std::string>
   return {name, values, labels};
 }
 
+// An attribute's values for a one-line message.
+std::string values_list(const Attribute& a) {
+  return printable(fmt::format("{}", fmt::join(a.values, ", ")), 300);
+}
+
 void check_names(const std::vector<std::string>& names, const std::string& where) {
   DDIM_CHECK(!names.empty(), "{}: no attribute names", where);
   std::set<std::string> seen;
@@ -185,8 +190,9 @@ size_t find_attribute(const std::vector<Attribute>& attributes, const std::strin
                       const std::string& what) {
   for (size_t i = 0; i < attributes.size(); ++i)
     if (attributes[i].name == name) return i;
-  DDIM_CHECK_ARG(false, "unknown attribute '{}' of {} (valid: {})", name, what,
-                 fmt::join(attribute_names(attributes), ", "));
+  // Names from a manifest may hold any character: the message stays one line.
+  DDIM_CHECK_ARG(false, "unknown attribute '{}' of {} (valid: {})", printable(name), what,
+                 printable(fmt::format("{}", fmt::join(attribute_names(attributes), ", ")), 300));
   return 0;
 }
 
@@ -209,14 +215,14 @@ AttributeCondition parse_attribute_condition(const std::string& text,
   const auto eq = text.find('=');
   DDIM_CHECK_ARG(eq != std::string::npos && eq > 0 && eq + 1 < text.size(),
                  "{}: condition '{}' is not NAME=VALUE[,VALUE...] (e.g. letter=A..Z or size=small,large)",
-                 what, text);
+                 what, printable(text));
   AttributeCondition c;
   c.attribute = trim(text.substr(0, eq));
   const auto& a = attributes[find_attribute(attributes, c.attribute, what)];
   auto index_of = [&](const std::string& value) -> int64_t {
     const auto it = std::find(a.values.begin(), a.values.end(), value);
-    DDIM_CHECK_ARG(it != a.values.end(), "{}: '{}' is not a value of {} (its values: {})", what, value,
-                   a.name, fmt::join(a.values, ", "));
+    DDIM_CHECK_ARG(it != a.values.end(), "{}: '{}' is not a value of {} (its values: {})", what,
+                   printable(value), printable(a.name), values_list(a));
     return it - a.values.begin();
   };
   std::set<int64_t> values;
@@ -226,7 +232,7 @@ AttributeCondition parse_attribute_condition(const std::string& text,
     const auto end = std::min(list.find(',', begin), list.size());
     const auto item = trim(list.substr(begin, end - begin));
     begin = end + 1;
-    DDIM_CHECK_ARG(!item.empty(), "{}: condition '{}' has an empty value", what, text);
+    DDIM_CHECK_ARG(!item.empty(), "{}: condition '{}' has an empty value", what, printable(text));
     const auto dots = item.find("..");
     // A value name that contains ".." itself is taken whole.
     if (dots == std::string::npos || std::find(a.values.begin(), a.values.end(), item) != a.values.end()) {
@@ -235,7 +241,7 @@ AttributeCondition parse_attribute_condition(const std::string& text,
     }
     const auto first = index_of(trim(item.substr(0, dots))), last = index_of(trim(item.substr(dots + 2)));
     DDIM_CHECK_ARG(first <= last, "{}: the range '{}' of {} runs backwards (its values in order: {})", what,
-                   item, a.name, fmt::join(a.values, ", "));
+                   printable(item), printable(a.name), values_list(a));
     for (int64_t v = first; v <= last; ++v) values.insert(v);
   }
   c.values.assign(values.begin(), values.end());

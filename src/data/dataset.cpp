@@ -93,7 +93,7 @@ torch::Tensor select_where(const DataOptions& o, const std::vector<Attribute>& a
     conditions.push_back(parse_attribute_condition(text, attributes, what + " --where"));
   auto kept = meets_conditions(conditions, attributes).nonzero().view({-1});
   DDIM_CHECK_ARG(kept.size(0) > 0, "{}: no {} example meets --where {}", what, to_string(o.split),
-                 fmt::join(o.where, " --where "));
+                 printable(fmt::format("{}", fmt::join(o.where, " --where ")), 300));
   if (o.limit > 0 && kept.size(0) > o.limit) kept = kept.narrow(0, 0, o.limit);
   return kept;
 }

@@ -61,8 +61,8 @@ void FaceOptions::validate() const {
   DDIM_CHECK_ARG(count >= 1, "faces: the count must be at least 1, got {}", count);
   DDIM_CHECK_ARG(jobs >= 0, "faces: the renderer's jobs must not be negative, got {}", jobs);
   for (const auto& [name, prob] : p)
-    DDIM_CHECK_ARG(prob >= 0 && prob <= 1, "faces: the probability of {} must be in [0, 1], got {}", name,
-                   prob);
+    DDIM_CHECK_ARG(prob >= 0 && prob <= 1, "faces: the probability of {} must be in [0, 1], got {}",
+                   printable(name), prob);
 }
 
 std::vector<std::string> FaceOptions::arguments() const {
@@ -88,10 +88,16 @@ FaceSet read_face_set(const std::string& dir) {
   try {
     set.manifest = nlohmann::json::parse(bytes.begin(), bytes.end());
     const auto& m = set.manifest;
-    DDIM_CHECK(m.at("format").get<int>() == 1, "{}: unknown format {}", path, m.at("format").dump());
-    set.options.size = m.at("size").get<int64_t>();
-    set.options.count = m.at("count").get<int64_t>();
-    set.options.seed = m.at("seed").get<uint64_t>();
+    // Integers only: nlohmann converts a float such as 1e99 with an undefined cast.
+    auto integer = [&](const char* key) {
+      const auto& v = m.at(key);
+      DDIM_CHECK(v.is_number_integer(), "{}: {} must be an integer, got {}", path, key, printable(v.dump()));
+      return v;
+    };
+    DDIM_CHECK(integer("format") == 1, "{}: unknown format {}", path, printable(m.at("format").dump()));
+    set.options.size = integer("size").get<int64_t>();
+    set.options.count = integer("count").get<int64_t>();
+    set.options.seed = integer("seed").get<uint64_t>();
     for (const auto& [name, prob] : m.at("p").items()) set.options.p[name] = prob.get<double>();
     set.options.uniform = m.at("uniform").get<std::vector<std::string>>();
     for (const auto& a : m.at("attributes")) {
@@ -282,12 +288,13 @@ Part load_faces_part(const std::string& dir, Split split, const DataOptions& o) 
     const auto& want = set.attributes[k];
     auto& a = found[k];
     DDIM_CHECK(a.name == want.name, "{}/attributes.csv: attribute {} is '{}' where faces.json has '{}'; {}",
-               dir, k + 1, a.name, want.name, again);
+               dir, k + 1, printable(a.name), printable(want.name), again);
     std::vector<int64_t> remap;
     for (const auto& v : a.values) {
       const auto it = std::find(want.values.begin(), want.values.end(), v);
       DDIM_CHECK(it != want.values.end(), "{}/attributes.csv: '{}' is not a value of {} (faces.json: {})",
-                 dir, v, a.name, fmt::join(want.values, ", "));
+                 dir, printable(v), printable(a.name),
+                 printable(fmt::format("{}", fmt::join(want.values, ", ")), 300));
       remap.push_back(it - want.values.begin());
     }
     a.labels = torch::tensor(remap, torch::kInt64).index_select(0, a.labels);

@@ -157,6 +157,60 @@ int main(int argc, char** argv) {
     if (e.name.size() >= 8 && e.name.compare(e.name.size() - 8, 8, "data.pkl") == 0)
       put("checkpoint", "denoiser-unet-1x8x8.pkl", zip.read(e, 1 << 20));
   put("checkpoint", "denoiser-unet-1x8x8.pt", file);
-  std::printf("make_corpus: wrote %s/{idx,image,cifar,config,tensor,checkpoint}\n", g_dir.c_str());
+  // Release checkpoints with fp16 and bf16 weights (release_checkpoint).
+  for (const auto& [dtype, tag] : {std::pair{torch::kHalf, "fp16"}, std::pair{torch::kBFloat16, "bf16"}}) {
+    save_checkpoint(name, release_checkpoint(ck, dtype));
+    put("checkpoint", std::string("denoiser-unet-1x8x8-release-") + tag + ".pt", read_file(name));
+    std::remove(name);
+  }
+
+  // Faces sets (fuzz_faces.cpp): image counts, flags, faces.json, NUL, attributes.csv.
+  auto faces = [](int train, int test, int flags, const std::string& manifest, const std::string& csv) {
+    std::string s = {static_cast<char>(train), static_cast<char>(test), static_cast<char>(flags)};
+    return s + manifest + std::string(1, '\0') + csv;
+  };
+  auto manifest = [](int count) {
+    return "{\"format\": 1, \"size\": 16, \"count\": " + std::to_string(count) +
+           ", \"seed\": 0, \"p\": {\"male\": 0.5}, \"uniform\": [], \"attributes\": [{\"name\": \"male\", "
+           "\"values\": [\"no\", \"yes\"]}, {\"name\": \"hair_colour\", \"values\": [\"black\", \"blond\", "
+           "\"red\"]}]}";
+  };
+  std::string rows = "file,male,hair_colour\n";
+  for (int i = 0; i < 10; ++i) {
+    char row[64];
+    std::snprintf(row, sizeof row, "%s/%06d.png,%s,%s\n", i == 9 ? "test" : "train", i, i % 2 ? "yes" : "no",
+                  i % 3 ? "black" : "red");
+    rows += row;
+  }
+  put("faces", "ten.bin", faces(9, 1, 0, manifest(10), rows));
+  put("faces", "ten-test-limit-where.bin", faces(9, 1, 4 | 8 | 16, manifest(10), rows));
+  put("faces", "count-too-large.bin", faces(9, 1, 0, manifest(1000000000), rows));
+  put("faces", "misnamed.bin", faces(9, 1, 1, manifest(10), rows));
+  put("faces", "no-attributes-file.bin", std::string({9, 1, 0}) + manifest(10));
+  std::string wrong = rows;
+  wrong.replace(wrong.find(",no,"), 4, ",maybe,");
+  put("faces", "wrong-value.bin", faces(9, 1, 0, manifest(10), wrong));
+
+  // Attributes files (fuzz_attributes.cpp) beside a.png, b.png, sub/a.png and sub/c.png.
+  put("attributes", "csv.csv",
+      "file,letter,size\na.png,A,small\nb.png,B,large\nsub/a.png,A,large\nc.png,C,small\n");
+  put("attributes", "quoted.csv",
+      "\xEF\xBB\xBF\"file\",\"a,b\",n\r\na.png,\"x\"\"y\",1\r\n\nb.png,z,2.5\nsub/a.png,z,10\nsub/"
+      "c.png,x,-1\n");
+  put("attributes", "celeba.txt", "4\nMale Smiling\na.png -1 1\nb.png 1 1\nsub/a.png 0 -1\nc.png 1 -1\n");
+  put("attributes", "celeba-count-differs.txt", "99999999\nMale\na.png 1\n");
+  put("attributes", "missing-row.csv", "file,letter\na.png,A\nsub/c.png,C\n");
+  put("attributes", "repeated-row.csv", "file,letter\na.png,A\n./a.png,B\nb.png,B\nsub/a.png,A\nc.png,C\n");
+
+  // --where conditions (fuzz_where.cpp): the condition, NUL, the attributes.
+  put("where", "range.txt", "letter=A..C");
+  put("where", "list.txt", "size = small , large");
+  put("where", "numbers.txt", std::string("font=0..10") + '\0' + "font=0,1,2,10,11;size=s");
+  put("where", "dots-in-a-value.txt", std::string("letter=a..z,b..c") + '\0' + "letter=a..z,b,c");
+  put("where", "unknown.txt", "nope=1");
+  put("where", "empty-value.txt", "letter=A,,B");
+  put("where", "backwards.txt", "letter=C..A");
+  std::printf("make_corpus: wrote %s/{idx,image,cifar,config,tensor,checkpoint,faces,attributes,where}\n",
+              g_dir.c_str());
   return 0;
 }
