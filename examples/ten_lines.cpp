@@ -5,6 +5,7 @@ int main() {  // eight Fashion-MNIST samples from fixed seeds, S = 10 as in the 
   const auto& data = denoiser.data();                                    // the shape it was trained on
   auto generator = ddim::make_generator(/*seed=*/7);
   const auto seeds = ddim::randn({8, data.shape[0], data.shape[1], data.shape[2]}, generator);
-  const auto images = data.crop(ddim::generate(denoiser, seeds, ddim::make_time_grid(denoiser.schedule(), 10), {}, 64));
+  const auto grid = ddim::make_time_grid(denoiser.schedule(), /*steps=*/10);
+  const auto images = data.crop(ddim::generate(denoiser, seeds, grid, {}, /*batch=*/64));
   ddim::write_png("samples.png", ddim::make_grid(images, 8));
 }

@@ -326,9 +326,9 @@ TEST(ShippedModels, TheFontsGaeReadsTheAttributesFromTheirOwnParts) {
   }
 }
 
-// The faces of configs/reference/faces-glasses-data.toml (glasses on half of them), the first 2,000 rendered for
-// this binary at 64x64 and read at 32x32 as the shipped glasses models read them: face i does not depend on
-// the set's size, so these are the first faces of those models' set.
+// The faces of configs/reference/faces-glasses-data.toml (glasses on half of them), the first 2,000 rendered
+// for this binary at 64x64 and read at 32x32 as the shipped glasses models read them: face i does not depend
+// on the set's size, so these are the first faces of those models' set.
 Dataset glasses_faces(Split split) {
   const auto dir = test::shared_dir("shipped-glasses-faces", [](const std::string& d) {
     FaceOptions o;

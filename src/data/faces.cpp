@@ -138,13 +138,15 @@ bool renderer_complete(const std::string& dir) {
          fs::is_directory(dir + "/node_modules/@resvg/resvg-js", ec);
 }
 
-// Where an installed ddim keeps the renderer: PREFIX/share/ddim/faces beside PREFIX/bin/ddim
-// (so that a relocated install finds its own), then the prefix it was configured for.
-std::vector<std::string> installed_renderer_dirs() {
+// Where the renderer may be, in order: PREFIX/share/ddim/faces beside the running PREFIX/bin
+// program (an installed ddim, relocated or not, never depends on a source tree), the source
+// tree's tools/faces (a ddim run from its build folder), the prefix it was configured for.
+std::vector<std::string> renderer_dirs() {
   std::vector<std::string> dirs;
   std::error_code ec;
   const auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) dirs.push_back((exe.parent_path().parent_path() / "share" / "ddim" / "faces").string());
+  dirs.push_back(DDIM_FACES_SOURCE_DIR);
   dirs.push_back(DDIM_FACES_INSTALL_DIR);
   return dirs;
 }
@@ -154,10 +156,7 @@ std::vector<std::string> installed_renderer_dirs() {
 std::string faces_generator_dir() {
   const auto dir = env("DDIM_FACES_GENERATOR");
   if (!dir.empty()) return dir;
-  // An installed package first, so that it never depends on a source tree; the source tree's
-  // tools/faces for a ddim run from its build folder.
-  auto candidates = installed_renderer_dirs();
-  candidates.insert(candidates.begin() + 1, DDIM_FACES_SOURCE_DIR);
+  const auto candidates = renderer_dirs();
   for (const auto& c : candidates)
     if (renderer_complete(c)) return c;
   std::error_code ec;

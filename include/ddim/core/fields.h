@@ -39,16 +39,15 @@ struct HasFields<
 
 [[noreturn]] void throw_not_an_object(const nlohmann::json& j);
 
-template <class Json>
 struct FieldWriter {
-  Json& j;
+  nlohmann::json& j;
   template <class T>
   void operator()(const char* key, const T& value) const {
     if constexpr (std::is_enum_v<T>) {
       j[key] = name_table<T>().name(value);
     } else if constexpr (HasFields<T>::value) {
-      Json nested = Json::object();
-      T::fields(value, FieldWriter<Json>{nested});
+      nlohmann::json nested = nlohmann::json::object();
+      T::fields(value, FieldWriter{nested});
       j[key] = std::move(nested);
     } else {
       j[key] = value;
@@ -90,15 +89,7 @@ struct FieldReader {
 template <class T>
 nlohmann::json fields_to_json(const T& options) {
   nlohmann::json j = nlohmann::json::object();
-  T::fields(options, detail::FieldWriter<nlohmann::json>{j});
-  return j;
-}
-
-/// The same in the order the fields are listed.
-template <class T>
-nlohmann::ordered_json fields_to_ordered_json(const T& options) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  T::fields(options, detail::FieldWriter<nlohmann::ordered_json>{j});
+  T::fields(options, detail::FieldWriter{j});
   return j;
 }
 
