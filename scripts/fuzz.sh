@@ -6,7 +6,7 @@
 # findings per target; exits 1 when a target found a crash, a hang or a memory blow-up (the
 # input is saved under build-fuzz/fuzz-findings/<target>/, to be added to regressions/ once fixed).
 #
-#   scripts/fuzz.sh [SECONDS] [--targets idx,image,cifar,config,tensor,checkpoint,faces,attributes,where]
+#   scripts/fuzz.sh [SECONDS] [--targets idx,image,cifar,config,tensor,checkpoint,renders,faces,attributes,where]
 #   scripts/fuzz.sh --smoke     # 3 seconds each: the ctest test fuzz.libfuzzer
 #   scripts/fuzz.sh --corpus    # regenerate tests/fuzz/corpus with fuzz_make_corpus
 #
@@ -17,7 +17,7 @@
 source "$(dirname "$0")/common.sh"
 
 seconds=60
-targets=(idx image cifar config tensor checkpoint faces attributes where)
+targets=(idx image cifar config tensor checkpoint renders faces attributes where)
 corpus_only=0
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -197,12 +197,20 @@ TEST_F(AttributesTest, EveryImageNeedsARowAndEveryRowAnImage) {
   write_text(dir + "/attrs.csv", "file,shade\na.png,dark\nsub/c.png,light\n");
   expect_error([&] { load_dataset(parse_data_spec("folder:" + root), o); },
                root + "/b.png: the image has no row in " + dir + "/attrs.csv");
+  write_text(dir + "/attrs.csv", "file,shade\na.png,dark\nb.png,mid\nd.png,none\n");
+  expect_error([&] { load_dataset(parse_data_spec("folder:" + root), o); },
+               "attrs.csv:4: no image 'd.png' under " + root);
+  write_text(dir + "/attrs.csv", "file,shade\na.png,dark\nc.png,light\nsub/c.png,light\n");
+  expect_error([&] { load_dataset(parse_data_spec("folder:" + root), o); },
+               "attrs.csv:4: image 'sub/c.png' already has a row (line 3)");
+  // More rows than images: refused before a row is parsed (a table's length must not drive
+  // the work), with a CelebA count above the images likewise.
   write_text(dir + "/attrs.csv", "file,shade\na.png,dark\nb.png,mid\nc.png,light\nd.png,none\n");
   expect_error([&] { load_dataset(parse_data_spec("folder:" + root), o); },
-               "attrs.csv:5: no image 'd.png' under " + root);
-  write_text(dir + "/attrs.csv", "file,shade\na.png,dark\nb.png,mid\nc.png,light\nsub/c.png,light\n");
+               "attrs.csv: more rows than the 3 images there are to label");
+  write_text(dir + "/attrs.csv", "4\nshade\na.png 1\nb.png 1\nc.png 0\n");
   expect_error([&] { load_dataset(parse_data_spec("folder:" + root), o); },
-               "attrs.csv:5: image 'sub/c.png' already has a row (line 4)");
+               "attrs.csv:1: declares 4 images but there are only 3 to label");
   // A base name two images share must be given as a path.
   write_png(root + "/other/c.png", torch::full({1, 4, 4}, 0.3));
   write_text(dir + "/attrs.csv", "file,shade\na.png,dark\nb.png,mid\nc.png,light\nother/c.png,x\n");

@@ -210,6 +210,75 @@ TEST(CliHostile, BrokenConfigsAreUsageErrorsNamingFileLineAndKey) {
   }
 }
 
+namespace {
+
+// A data set is a file from other people: its numbers are checked against the files there
+// are before they drive any loop or allocation. Each fault ends in one line and status 1, at
+// once (the bound is a hang detector for a loader that would count to 10^15 or parse a
+// million rows; the refusals take a fraction of a second).
+void expect_one_line_error(const std::vector<std::string>& args, const std::string& part) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_ddim(args);
+  EXPECT_LT(seconds_since(start), 10.0) << part;
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
+  EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
+}
+
+// A faces set as `ddim data render-faces` writes one (faces.json, train/ and test/ by index,
+// attributes.csv), of ten 16x16 faces, crafted without the renderer.
+std::string crafted_face_set(const std::string& dir, const std::string& count = "10") {
+  write_text(dir + "/faces.json", "{\"format\": 1, \"size\": 16, \"count\": " + count +
+                                      ", \"seed\": 0, \"p\": {}, \"uniform\": [], \"attributes\": "
+                                      "[{\"name\": \"male\", \"values\": [\"no\", \"yes\"]}]}");
+  std::string rows = "file,male\n";
+  for (int i = 0; i < 10; ++i) {
+    const auto file = fmt::format("{}/{:06d}.png", i % 10 == 9 ? "test" : "train", i);
+    write_text(dir + "/" + file, encode_png(torch::rand({3, 16, 16})));
+    rows += fmt::format("{},{}\n", file, i % 2 ? "yes" : "no");
+  }
+  write_text(dir + "/attributes.csv", rows);
+  return "faces:" + dir;
+}
+
+}  // namespace
+
+TEST(CliHostile, ADataSetsNumbersAreCheckedAgainstItsFilesBeforeTheyDriveTheWork) {
+  const auto dir = scratch_dir();
+  auto r = run_ddim({"data", "info", "--data", crafted_face_set(dir + "/good")});
+  ASSERT_EQ(r.status, 0) << r.err;  // the crafted set is a good one
+  // A huge count: compared with the files, not counted up to.
+  for (const std::string count : {"1000000000000000", "9223372036854775807"})
+    expect_one_line_error({"data", "info", "--data", crafted_face_set(dir + "/huge-" + count, count)},
+                          "train/ holds 9 images but faces.json counts");
+  // A count that disagrees with the files.
+  expect_one_line_error({"data", "info", "--data", crafted_face_set(dir + "/eleven", "11")},
+                        "train/ holds 9 images but faces.json counts 10 there");  // 11 faces: 1 in test/
+  expect_one_line_error({"data", "info", "--data", crafted_face_set(dir + "/eight", "8")},
+                        "train/ holds 9 images but faces.json counts 8 there");
+  // A count that is not an integer.
+  expect_one_line_error({"data", "info", "--data", crafted_face_set(dir + "/real", "1e3")},
+                        "faces.json: count must be an integer, got 1000.0");
+  // A huge label table: a million rows for ten faces, refused before its rows are parsed.
+  const auto set = crafted_face_set(dir + "/table");
+  std::string rows = "file,male\n";
+  for (int i = 0; i < 1000000; ++i) rows += fmt::format("train/{:06d}.png,no\n", i);
+  write_text(dir + "/table/attributes.csv", rows);
+  expect_one_line_error({"data", "info", "--data", set},
+                        "attributes.csv: more rows than the 10 images there are to label");
+  // The same for an image folder's attributes file, and a CelebA count beyond its images.
+  for (int i = 0; i < 3; ++i)
+    write_text(fmt::format("{}/folder/{}.png", dir, i), encode_png(torch::rand({3, 8, 8})));
+  write_text(dir + "/labels.csv", rows);
+  expect_one_line_error(
+      {"data", "info", "--data", "folder:" + dir + "/folder", "--attributes", dir + "/labels.csv"},
+      "labels.csv: more rows than the 3 images there are to label");
+  write_text(dir + "/celeba.txt", "999999999999\nMale\n0.png 1\n");
+  expect_one_line_error(
+      {"data", "info", "--data", "folder:" + dir + "/folder", "--attributes", dir + "/celeba.txt"},
+      "celeba.txt:1: declares 999999999999 images but there are only 3 to label");
+}
+
 TEST(CliHostile, SigtermDuringTheFinalPreviewExitsPromptlyWithTheCheckpointWritten) {
   const auto dir = scratch_dir();
   write_mnist_fixture(dir + "/mnist", 16, 4);

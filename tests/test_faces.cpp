@@ -418,6 +418,45 @@ TEST(Faces, AMissingRendererNamesTheInstallCommand) {
   ::unsetenv("DDIM_FACES_GENERATOR");
 }
 
+// The renderer is another program: what it writes is read back as a file from other people.
+// A stand-in renderer that writes too few bytes, labels of the wrong kind or nothing at all
+// (and exits 0) gets one line saying what it wrote, not a crash or a shape error.
+TEST(Faces, WhatARendererWritesIsCheckedWhenReadBack) {
+  const auto dir = scratch_dir();
+  write_text(dir + "/node_modules/facesjs/package.json", "{}");
+  fs::create_directories(dir + "/node_modules/@resvg/resvg-js");
+  write_text(dir + "/render.mjs", R"(
+import { writeFileSync } from "node:fs";
+const out = process.argv[process.argv.indexOf("--out") + 1];
+const mode = process.env.FAKE_RENDERER;
+const face = 32 * 32 * 3;
+if (mode === "short") { writeFileSync(out, Buffer.alloc(face - 1)); writeFileSync(out + ".json", "[{}]"); }
+if (mode === "labels") { writeFileSync(out, Buffer.alloc(face)); writeFileSync(out + ".json", "[{\"male\": 1}]"); }
+if (mode === "count") { writeFileSync(out, Buffer.alloc(face)); writeFileSync(out + ".json", "[]"); }
+if (mode === "no-labels") writeFileSync(out, Buffer.alloc(face));
+)");
+  ::setenv("DDIM_FACES_GENERATOR", dir.c_str(), 1);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"short", "the faces renderer wrote 3071 bytes for 1 faces of 32x32 (3072 bytes each)"},
+      {"labels", "the faces renderer's labels are not what it should write"},
+      {"count", "the faces renderer labelled 0 of 1 faces"},
+      {"no-labels", "the faces renderer wrote no labels"},
+      {"nothing", "the faces renderer wrote no images"}};
+  for (const auto& [mode, part] : cases) {
+    ::setenv("FAKE_RENDERER", mode.c_str(), 1);
+    try {
+      render_faces({{0, {}}}, small_options());
+      ADD_FAILURE() << "no error for " << mode;
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find(part), std::string::npos) << mode << ": " << m;
+      EXPECT_EQ(m.find('\n'), std::string::npos) << mode << ": " << m;
+    }
+  }
+  ::unsetenv("FAKE_RENDERER");
+  ::unsetenv("DDIM_FACES_GENERATOR");
+}
+
 // Counterfactuals through the Dataset: the own value reproduces the stored example; another
 // value is the oracle's (faces) or the renderer's (fonts) image of the changed tuple.
 TEST(Counterfactuals, FacesThroughTheDataset) {

@@ -30,8 +30,8 @@ struct Line {
 };
 
 // The non-blank lines of a file, with their 1-based numbers; a UTF-8 byte-order mark and
-// carriage returns are dropped.
-std::vector<Line> read_lines(const std::string& path) {
+// carriage returns are dropped. Stops past `max_lines` (when >= 0): the caller refuses the file.
+std::vector<Line> read_lines(const std::string& path, int64_t max_lines) {
   const auto bytes = read_file(path);
   std::string text(bytes.begin(), bytes.end());
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
@@ -41,6 +41,7 @@ std::vector<Line> read_lines(const std::string& path) {
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (!trim(line).empty()) lines.push_back({number, line});
+    if (max_lines >= 0 && static_cast<int64_t>(lines.size()) > max_lines) break;
   }
   return lines;
 }
@@ -123,12 +124,14 @@ void check_names(const std::vector<std::string>& names, const std::string& where
   }
 }
 
-AttributeTable read_celeba(const std::string& path, const std::vector<Line>& lines) {
+AttributeTable read_celeba(const std::string& path, const std::vector<Line>& lines, int64_t max_rows) {
   AttributeTable t;
   t.path = path;
   const auto count = trim(lines[0].text);
   DDIM_CHECK(count.size() <= 12, "{}:{}: image count '{}' is too large", path, lines[0].number, count);
   const int64_t declared = std::stoll(count);
+  DDIM_CHECK(max_rows < 0 || declared <= max_rows, "{}:{}: declares {} images but there are only {} to label",
+             path, lines[0].number, declared, max_rows);
   DDIM_CHECK(lines.size() >= 2, "{}: CelebA layout (an image count on line 1) but no attribute names", path);
   const auto names = split_whitespace(lines[1].text);
   check_names(names, fmt::format("{}:{}", path, lines[1].number));
@@ -267,13 +270,18 @@ std::vector<Attribute> select_attributes(const std::vector<Attribute>& attribute
   return out;
 }
 
-AttributeTable read_attribute_table(const std::string& path) {
-  const auto lines = read_lines(path);
+AttributeTable read_attribute_table(const std::string& path, int64_t max_rows) {
+  // Rows follow one header line (CSV) or two (CelebA: the count, the names); a third past the
+  // bound is enough to refuse the file.
+  const auto lines = read_lines(path, max_rows < 0 ? -1 : max_rows + 3);
   DDIM_CHECK(!lines.empty(), "{}: empty attributes file", path);
   const auto first = trim(lines[0].text);
   const bool celeba =
       std::all_of(first.begin(), first.end(), [](unsigned char c) { return std::isdigit(c); });
-  return celeba ? read_celeba(path, lines) : read_csv(path, lines);
+  const auto rows = static_cast<int64_t>(lines.size()) - (celeba ? 2 : 1);
+  DDIM_CHECK(max_rows < 0 || rows <= max_rows, "{}: more rows than the {} images there are to label", path,
+             max_rows);
+  return celeba ? read_celeba(path, lines, max_rows) : read_csv(path, lines);
 }
 
 std::vector<Attribute> attributes_for_files(const AttributeTable& table, const std::string& root,

@@ -213,23 +213,32 @@ FaceRenders render_faces(const std::vector<FaceRequest>& requests, const FaceOpt
   args.insert(args.begin(), {"oracle", "--requests", req, "--out", out});
   run_renderer(args, {});
 
-  const int64_t n = static_cast<int64_t>(requests.size()), s = options.size;
-  const auto bytes = read_file(out);
-  DDIM_CHECK(static_cast<int64_t>(bytes.size()) == n * s * s * 3,
-             "the faces renderer wrote {} bytes for {} faces of {}x{} (expected {})", bytes.size(), n, s, s,
-             n * s * s * 3);
+  std::error_code ec;
+  DDIM_CHECK(fs::is_regular_file(out, ec) && fs::is_regular_file(out + ".json", ec),
+             "the faces renderer wrote no {}", fs::is_regular_file(out, ec) ? "labels" : "images");
+  return parse_face_renders(read_file(out), read_file(out + ".json"), static_cast<int64_t>(requests.size()),
+                            options.size);
+}
+
+FaceRenders parse_face_renders(const std::vector<char>& pixels, const std::vector<char>& labels, int64_t n,
+                               int64_t s) {
+  DDIM_CHECK_ARG(n >= 1 && s >= 1 && s <= 512, "faces: {} faces of {}x{} pixels cannot be read back", n, s,
+                 s);
+  const auto face = static_cast<size_t>(3 * s * s);  // divided, not multiplied: n is any number
+  DDIM_CHECK(pixels.size() % face == 0 && pixels.size() / face == static_cast<size_t>(n),
+             "the faces renderer wrote {} bytes for {} faces of {}x{} ({} bytes each)", pixels.size(), n, s,
+             s, face);
   FaceRenders result;
-  result.images = torch::from_blob(const_cast<char*>(bytes.data()), {n, s, s, 3}, torch::kUInt8)
+  result.images = torch::from_blob(const_cast<char*>(pixels.data()), {n, s, s, 3}, torch::kUInt8)
                       .permute({0, 3, 1, 2})
                       .contiguous();
-  const auto labels = read_file(out + ".json");
   try {
     const auto j = nlohmann::json::parse(labels.begin(), labels.end());
     DDIM_CHECK(j.is_array() && static_cast<int64_t>(j.size()) == n,
                "the faces renderer labelled {} of {} faces", j.is_array() ? j.size() : 0, n);
     for (const auto& face : j) result.attributes.push_back(face.get<std::map<std::string, std::string>>());
   } catch (const nlohmann::json::exception& e) {
-    DDIM_FAIL("the faces renderer's labels are not JSON: {}", printable(e.what(), 160));
+    DDIM_FAIL("the faces renderer's labels are not what it should write: {}", printable(e.what(), 160));
   }
   return result;
 }
@@ -279,7 +288,8 @@ Part load_faces_part(const std::string& dir, Split split, const DataOptions& o) 
   }
 
   Part part;
-  const auto table = read_attribute_table((fs::path(dir) / "attributes.csv").string());
+  const auto table =
+      read_attribute_table((fs::path(dir) / "attributes.csv").string(), static_cast<int64_t>(all.size()));
   auto found = attributes_for_files(table, dir, all, files);
   DDIM_CHECK(found.size() == set.attributes.size(), "{}/attributes.csv has {} attributes, faces.json {}; {}",
              dir, found.size(), set.attributes.size(), again);

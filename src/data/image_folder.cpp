@@ -151,9 +151,10 @@ Part load_folder_part(const std::string& dir, Split split, const DataOptions& o)
   Part part;
   if (!o.attributes_file.empty()) {
     // Checked before decoding any image. Rows may name any image under dir, of either split.
-    const auto table = read_attribute_table(o.attributes_file);
+    const auto under = list_images(dir);
+    const auto table = read_attribute_table(o.attributes_file, static_cast<int64_t>(under.size()));
     if (!o.label_attribute.empty()) find_attribute(table.attributes, o.label_attribute, "folder:" + dir);
-    part.attributes = attributes_for_files(table, dir, list_images(dir), files);
+    part.attributes = attributes_for_files(table, dir, under, files);
     part.default_attribute = part.attributes.front().name;
     if (!o.where.empty()) {
       const auto kept = select_where(o, part.attributes, "folder:" + dir);

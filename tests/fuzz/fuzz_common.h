@@ -32,16 +32,17 @@ inline void set_small_limits() {
 
 /// Runs `body` on one input and checks how it fails, if it does. `anywhere`: the message may
 /// name the input anywhere (a reader of a folder names the file under it that is wrong, a
-/// parser of a flag quotes it after the flag's name), not only at its start.
+/// parser of a flag quotes it after the flag's name), not only at its start. `name`: what the
+/// message names when the input is not a file (the faces renderer's output).
 template <class Body>
-void run(Body&& body, bool anywhere = false) {
+void run(Body&& body, bool anywhere = false, const std::string& name = kWhat) {
   try {
     body();
   } catch (const ddim::Error& e) {
     const std::string m = e.what();
     // DDIM_FUZZ_VERBOSE=1: print each refusal (to see how far a seed input gets).
     if (std::getenv("DDIM_FUZZ_VERBOSE") != nullptr) std::fprintf(stderr, "refused: %s\n", m.c_str());
-    const auto at = m.find(kWhat);
+    const auto at = m.find(name);
     if (at == std::string::npos || (!anywhere && at != 0)) finding("message does not name the input", m);
     if (m.find('\n') != std::string::npos) finding("message of several lines", m);
   } catch (const std::exception& e) {

@@ -164,6 +164,37 @@ int main(int argc, char** argv) {
     std::remove(name);
   }
 
+  // A Diff-AE and a DiffuseGAE: whole files, and their pickles after the selector byte that
+  // serves their own records.
+  for (const auto& [kind, tag] : {std::pair{'A', "diffae"}, std::pair{'G', "gae"}}) {
+    save_checkpoint(name, kind == 'A' ? fuzz::tiny_diffae_checkpoint() : fuzz::tiny_gae_checkpoint());
+    const auto bytes = read_file(name);
+    std::remove(name);
+    put("checkpoint", std::string(tag) + "-1x8x8.pt", bytes);
+    const ddim::detail::ZipView archive(std::string_view(bytes.data(), bytes.size()), "corpus");
+    for (const auto& e : archive.entries())
+      if (e.name.size() >= 8 && e.name.compare(e.name.size() - 8, 8, "data.pkl") == 0) {
+        auto pickle = archive.read(e, 1 << 20);
+        pickle.insert(pickle.begin(), kind);
+        put("checkpoint", std::string(tag) + "-1x8x8.pkl", pickle);
+      }
+  }
+
+  // The faces renderer's output (fuzz_renders.cpp): faces - 1, side - 1, labels, NUL, pixels.
+  auto renders = [](int n, int side, const std::string& labels, size_t pixels) {
+    std::string s = {static_cast<char>(n - 1), static_cast<char>(side - 1)};
+    s += labels + std::string(1, '\0');
+    for (size_t i = 0; i < pixels; ++i) s += static_cast<char>(i * 7);
+    return s;
+  };
+  const std::string two =
+      "[{\"male\": \"yes\", \"glasses\": \"no\"}, {\"male\": \"no\", \"glasses\": \"yes\"}]";
+  put("renders", "two-4x4.bin", renders(2, 4, two, 2 * 4 * 4 * 3));
+  put("renders", "too-few-bytes.bin", renders(2, 4, two, 2 * 4 * 4 * 3 - 5));
+  put("renders", "one-label-of-two.bin", renders(2, 4, "[{\"male\": \"yes\"}]", 2 * 4 * 4 * 3));
+  put("renders", "labels-not-strings.bin", renders(1, 2, "[{\"male\": 1}]", 2 * 2 * 3));
+  put("renders", "nothing.bin", renders(3, 8, "", 0));
+
   // Faces sets (fuzz_faces.cpp): image counts, flags, faces.json, NUL, attributes.csv.
   auto faces = [](int train, int test, int flags, const std::string& manifest, const std::string& csv) {
     std::string s = {static_cast<char>(train), static_cast<char>(test), static_cast<char>(flags)};
@@ -210,7 +241,8 @@ int main(int argc, char** argv) {
   put("where", "unknown.txt", "nope=1");
   put("where", "empty-value.txt", "letter=A,,B");
   put("where", "backwards.txt", "letter=C..A");
-  std::printf("make_corpus: wrote %s/{idx,image,cifar,config,tensor,checkpoint,faces,attributes,where}\n",
-              g_dir.c_str());
+  std::printf(
+      "make_corpus: wrote %s/{idx,image,cifar,config,tensor,checkpoint,renders,faces,attributes,where}\n",
+      g_dir.c_str());
   return 0;
 }

@@ -10,6 +10,9 @@
 
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/io/checkpoint.h"
+#include "ddim/methods/gae.h"
+#include "ddim/nn/diffae.h"
+#include "ddim/nn/gae.h"
 #include "ddim/nn/network.h"
 
 namespace ddim::fuzz {
@@ -33,6 +36,63 @@ inline Checkpoint tiny_denoiser_checkpoint() {
   ck.states["ema"] = module_state(*net);
   ck.states["model"] = module_state(*net);
   ck.blobs["optimizer"] = std::string("\x01\x02\x03", 3);
+  return ck;
+}
+
+/// A Diff-AE (kind "denoiser", network "diffae") on 1x8x8 images with a z_sem of 4.
+inline Checkpoint tiny_diffae_checkpoint() {
+  torch::manual_seed(0);
+  DiffAEOptions o;
+  o.unet.channels = 1;
+  o.unet.widths = {2, 4};
+  o.unet.block_depth = 1;
+  o.unet.embedding_dims = 2;
+  o.unet.image_size = 8;
+  o.unet.norm = NormKind::Group;
+  o.unet.groups = 2;
+  o.z_dim = 4;
+  auto net = make_network(o.to_json());
+  Standardizer stats{torch::full({1}, 0.5f), torch::full({1}, 0.25f)};
+  DataInfo data;
+  data.spec = "toy";
+  data.shape = {1, 8, 8};
+  Denoiser d(net, ScheduleOptions{}, stats, data);
+  Checkpoint ck;
+  ck.meta = d.describe();
+  ck.meta["kind"] = "denoiser";
+  ck.meta["step"] = 1;
+  ck.states["ema"] = module_state(*net);
+  return ck;
+}
+
+/// A DiffuseGAE (kind "gae") over tiny_diffae_checkpoint: z_dis of 4 in two parts.
+inline Checkpoint tiny_gae_checkpoint() {
+  const auto ae = tiny_diffae_checkpoint();
+  torch::manual_seed(0);
+  GaeOptions o;
+  o.z_dim = 4;
+  o.dis_dim = 4;
+  o.width = 8;
+  o.mlp_blocks = 1;
+  o.bottleneck_blocks = 1;
+  o.bottleneck_ratio = 2;
+  o.groups = 2;
+  Gae gae(o);
+  const std::vector<std::string> names = {"a", "b"};
+  Checkpoint ck;
+  ck.meta["kind"] = "gae";
+  ck.meta["gae"] = o.to_json();
+  ck.meta["partition"] = Partition::equal(names, 4).to_json();
+  ck.meta["attributes"] = nlohmann::json::array(
+      {{{"name", "a"}, {"values", {"no", "yes"}}}, {{"name", "b"}, {"values", {"x", "y", "z"}}}});
+  AutoencoderRef ref;
+  ref.path = "diffae.pt";
+  ck.meta["autoencoder"] = ref.to_json();
+  ck.meta["autoencoder_model"] = ae.meta;
+  ck.meta["step"] = 1;
+  ck.states["model"] = module_state(gae);
+  ck.states["ema"] = module_state(gae);
+  ck.states["autoencoder"] = ae.states.at("ema");
   return ck;
 }
 

@@ -76,8 +76,10 @@ struct AttributeTable {
 /// Reads an attributes file in either layout above. Throws ddim::Error naming the file (and
 /// the line) when it is missing, empty or malformed: a row with the wrong number of fields,
 /// a CelebA value other than -1, 0 or 1, a row count that differs from the declared one, an
-/// empty or repeated attribute name.
-AttributeTable read_attribute_table(const std::string& path);
+/// empty or repeated attribute name. With `max_rows` >= 0 (the images there are to label), a
+/// file with more rows, or a CelebA count above it, is refused before any row is parsed: a
+/// table is a file from other people, and its size must not drive the work.
+AttributeTable read_attribute_table(const std::string& path, int64_t max_rows = -1);
 
 /// The attributes of `files`, images under `root` as list_images returns them (full paths).
 /// A row names an image by its path relative to `root` or, when that is unique under `root`,

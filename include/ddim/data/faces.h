@@ -113,6 +113,13 @@ struct FaceRenders {
 /// value, or a derived attribute (bald, black_hair, ...) that cannot be set directly.
 FaceRenders render_faces(const std::vector<FaceRequest>& requests, const FaceOptions& options);
 
+/// The oracle's output files as render_faces reads them back: `pixels`, n faces of size x size
+/// RGB bytes, row-major, and `labels`, a JSON array of n objects of attribute -> value. The
+/// renderer is another program: too few bytes, malformed or missing labels throw ddim::Error
+/// with one line saying what it wrote.
+FaceRenders parse_face_renders(const std::vector<char>& pixels, const std::vector<char>& labels, int64_t n,
+                               int64_t size);
+
 /// The face index of a file of a rendered set ("…/train/000123.png" -> 123); throws
 /// ddim::Error naming the file when its name is not an index.
 int64_t face_file_index(const std::string& path);
