@@ -34,6 +34,13 @@ std::function<bool()> install_stop_handler() {
 
 int stop_signal() { return g_stop_signal; }
 
+void request_stop(int sig) noexcept {
+  g_stop_signal = sig;
+  ddim::request_interrupt(sig);
+}
+
+void reset_stop_request() noexcept { g_stop_signal = 0; }
+
 Parallel init_parallel(int timeout_s, torch::Device& device) {
   Parallel p;
   const auto env = distributed_env();

@@ -17,6 +17,11 @@ namespace ddim::cli {
 std::function<bool()> install_stop_handler();
 /// The signal that requested the stop (0: none).
 int stop_signal();
+/// Requests the stop as the signal `sig` would (a host's own handler, or a callback that
+/// failed); async-signal-safe.
+void request_stop(int sig) noexcept;
+/// Forgets a stop request (a host that runs several commands in one process).
+void reset_stop_request() noexcept;
 
 /// Data-parallel context of a training command: the process group when the process was
 /// started by torchrun or srun (RANK/WORLD_SIZE or SLURM_* in the environment).

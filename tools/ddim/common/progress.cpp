@@ -7,6 +7,14 @@
 #include <cstdio>
 
 namespace ddim::cli {
+namespace {
+ProgressObserver& observer() {
+  static ProgressObserver o;
+  return o;
+}
+}  // namespace
+
+void set_progress_observer(ProgressObserver o) { observer() = std::move(o); }
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -41,6 +49,7 @@ void Progress::update(int64_t done, const std::string& status) {
   if (!enabled_) return;
   meter_.update(done, elapsed());
   status_ = status;
+  if (observer()) observer()(label_, unit_, done, meter_.total(), status);
   const auto now = std::chrono::steady_clock::now();
   if (tty_) {
     if (now - last_draw_ >= std::chrono::milliseconds(100) || done >= meter_.total()) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "ddim/core/rate.h"
@@ -37,6 +38,13 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_draw_, last_log_;
   int64_t last_logged_percent_ = -1;
 };
+
+/// Called on every Progress::update with the bar's label, unit ("step" for training runs),
+/// units done and total, and status: a host that runs commands in its own process (Python's
+/// on_step) follows the work through it. Empty: none (the default).
+using ProgressObserver = std::function<void(const std::string& label, const std::string& unit, int64_t done,
+                                            int64_t total, const std::string& status)>;
+void set_progress_observer(ProgressObserver observer);
 
 /// "1:02:03" or "2:03" for a number of seconds.
 std::string format_duration(double seconds);
