@@ -32,7 +32,8 @@ packages=(
   fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-crosextra-carlito
   fonts-crosextra-caladea fonts-open-sans fonts-go fonts-quicksand fonts-tlwg-purisa-ttf
   fonts-ebgaramond-extra fonts-sil-gentium
-  python3-torch                             # the PyTorch baselines in bench/ and .pt interop tests
+  python3-torch                             # the PyTorch baselines in bench/, .pt interop tests, `import ddim`
+  python3-dev pybind11-dev python3-pytest   # the Python module (python/) and its tests
 )
 if [ "$fuzz" = 1 ]; then
   packages+=(clang libclang-rt-14-dev)      # scripts/fuzz.sh: clang++ with libFuzzer, ASan and UBSan
