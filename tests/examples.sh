@@ -67,4 +67,22 @@ if [ -d "$src/tools/faces/node_modules" ]; then
 else
   echo "tools/faces/node_modules is missing (scripts/install-faces.sh): the installed renderer was not tried" >&2
 fi
+# The installed Python module: `import ddim` from the prefix's site packages, not the build
+# tree, and the same bits as the installed tool.
+site=$(find "$tmp/prefix/lib" -maxdepth 3 -type d -name ddim -path '*-packages/ddim' | head -1)
+if [ -n "$site" ]; then
+  (cd "$tmp" && PYTHONPATH="$(dirname "$site")" /usr/bin/python3 - "$tmp" "$site" <<'PY'
+import sys, torch, ddim
+tmp, site = sys.argv[1], sys.argv[2]
+assert ddim.__file__.startswith(site), ddim.__file__
+ddim.set_threads(1)
+m = ddim.load(tmp + "/model/model.pt")
+ours = m.sample(n=8, seed=3, steps=10)
+assert torch.equal(ours, ddim.load_tensor(tmp + "/sample/samples.pt")), "installed ddim and ddim sample differ"
+print("python: import ddim from", site)
+PY
+  ) || { echo "the installed Python module failed" >&2; exit 1; }
+else
+  echo "no Python module was installed (python3-torch, pybind11-dev, python3-dev): import ddim was not tried" >&2
+fi
 echo "examples: built against $tmp/prefix and ran"
