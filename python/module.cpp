@@ -304,6 +304,10 @@ PYBIND11_MODULE(_ddim, m) {
       "exit status (0; 128 + the signal when a trainer stopped on Ctrl-C after saving). Errors raise\n"
       "UsageError or FileError; on_progress(label, unit, done, total, status) follows every progress bar.");
 
+  m.def(
+      "help", [](const std::vector<std::string>& command) { return ddim::cli::help(command); },
+      py::arg("command"), "The --help text of a ddim command ([\"analyze\", \"independence\"]).");
+
   // ------------------------------------------------------------------ data
   py::class_<ddim::Dataset>(m, "Dataset", "A data set as ddim loads it (ddim.data.load).")
       .def_readonly("spec", &ddim::Dataset::spec)

@@ -25,7 +25,7 @@ import torch  # first: loads LibTorch and the tensor types the extension exchang
 
 from . import _ddim
 from ._ddim import Error, FileError, UsageError, make_grid, seed_to_image, set_threads, torch_version, write_png
-from . import data
+from . import commands, data
 from .commands import RunResult, cli, run, train, train_classifier, train_embedder, train_gae, train_latent
 from .model import Model, load
 
@@ -39,6 +39,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "cli",
+    "commands",
     "data",
     "load",
     "load_tensor",

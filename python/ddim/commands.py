@@ -134,3 +134,24 @@ def _train(command, data, out, on_step, options):
                 on_step(done, total, status)
 
     return RunResult(cli([command] + _arguments(options), progress), resume or out)
+
+
+# Every other command as a function of this module: ``ddim.commands.analyze("independence",
+# model=..., out=...)`` is ``ddim analyze independence --model ... --out ...``; each function's
+# docstring is the command's --help.
+COMMANDS = ["data", "schedule", "sample", "invert", "reconstruct", "interpolate", "synthesize", "cloud",
+            "analyze", "eval", "encode", "decode", "manipulate", "swap", "edit", "info", "export", "bench"]
+
+
+def _command(name):
+    def call(*positional, on_progress=None, **options):
+        return run(name, *positional, on_progress=on_progress, **options)
+
+    call.__name__ = call.__qualname__ = name.replace("-", "_")
+    call.__doc__ = ("``ddim %s`` in this process; returns a RunResult (its out directory's JSON files,\n"
+                    "tensors and metrics). Keyword arguments are the options below.\n\n%s" % (name, _ddim.help([name])))
+    return call
+
+
+for _name in COMMANDS:
+    globals()[_name.replace("-", "_")] = _command(_name)

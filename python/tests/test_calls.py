@@ -6,7 +6,7 @@ import os
 import torch
 
 import ddim
-from conftest import run_cli
+from conftest import SOURCE, run_cli
 
 
 def test_the_version_is_the_tools():
@@ -112,3 +112,28 @@ def test_training_in_process_is_ddim_train(tmp_path):
     theirs = dict(ddim.load(tmp_path / "cli" / "model.pt").named_parameters())
     assert ours.keys() == theirs.keys()
     assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_an_analysis_returns_the_clis_json(tiny, tmp_path):
+    r = ddim.commands.analyze("inversion", model=tiny, n=3, steps="2,3", lambdas=3, out=tmp_path / "py", threads=1)
+    run_cli("analyze", "inversion", "--model", tiny, "--n", 3, "--steps", "2,3", "--lambdas", 3, "--out",
+            tmp_path / "cli")
+    theirs = {}
+    for name in os.listdir(tmp_path / "cli"):
+        if name.endswith(".json"):
+            with open(tmp_path / "cli" / name) as f:
+                theirs[name] = json.load(f)
+    assert r.json and r.json.keys() == theirs.keys()
+    strip = lambda j: {k: v for k, v in j.items() if "second" not in k}  # noqa: E731 (wall times differ)
+    assert all(strip(r.json[k]) == strip(theirs[k]) for k in theirs)
+    assert "Usage: ddim analyze" in ddim.commands.analyze.__doc__ or "Subcommands" in ddim.commands.analyze.__doc__
+
+
+def test_diffae_encode_is_ddim_encode(tmp_path):
+    model = os.path.join(SOURCE, "models", "fonts-diffae.pt")
+    m = ddim.load(model)
+    assert m.kind == "diffae"
+    run_cli("encode", "--model", model, "--data", "fonts", "--limit", 3, "--out", tmp_path)
+    images = ddim.data.load("fonts", split="test", limit=3, resize=m.data["shape"][-1], pad_to=0,
+                            label=m.data.get("class_attribute") or None).images
+    assert torch.equal(m.encode(images), ddim.load_tensor(tmp_path / "zsem.pt"))

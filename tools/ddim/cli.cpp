@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "commands.h"
@@ -41,18 +42,17 @@ class SignalsRestored {
 
 }  // namespace
 
-int run(int argc, char** argv, bool rethrow) {
-  // A fresh start: a host may run several command lines in one process.
-  global_options() = GlobalOptions{};
-  selected_action() = nullptr;
-  reset_stop_request();
-  ddim::clear_interrupt();
-  SignalsRestored signals;
-  CLI::App app{
+// The program's options and commands, bound to the global options and to `max_image_pixels`.
+std::unique_ptr<CLI::App> make_app(int64_t& max_image_pixels) {
+  // The registries the commands fill are keyed by the options of one application.
+  forget_value_names();
+  forget_data_options();
+  auto owned = std::make_unique<CLI::App>(
       "ddim: train DDIM diffusion denoisers, sample them, and embed images into their seed\n"
       "(latent noise) space by inversion, gradient descent and embedding networks.\n"
       "Every option can also come from a TOML file (--config; configs/ has presets).",
-      "ddim"};
+      "ddim");
+  auto& app = *owned;
   app.require_subcommand(1);
   // Usage errors are one line, like every other error.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
@@ -79,13 +79,26 @@ int run(int argc, char** argv, bool rethrow) {
   app.add_option("--log-level", g.log_level, "Console log level: trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
-  int64_t max_image_pixels = ddim::InputLimits{}.max_image_pixels;
   app.add_option("--max-image-pixels", max_image_pixels,
                  "Largest image accepted, in pixels (width x height, also after padding or resizing): "
                  "larger files are refused before they are decoded")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   register_commands(app);
+  return owned;
+}
+
+int run(int argc, char** argv, bool rethrow) {
+  // A fresh start: a host may run several command lines in one process.
+  global_options() = GlobalOptions{};
+  selected_action() = nullptr;
+  reset_stop_request();
+  ddim::clear_interrupt();
+  SignalsRestored signals;
+  int64_t max_image_pixels = ddim::InputLimits{}.max_image_pixels;
+  const auto owned = make_app(max_image_pixels);
+  auto& app = *owned;
+  const auto& g = global_options();
   set_root_app(&app);
 
   if (const auto unknown = unknown_command(app, argc, argv)) {
@@ -136,6 +149,21 @@ int run(int argc, char** argv, bool rethrow) {
     spdlog::error("{}", e.what());
     return 1;
   }
+}
+
+std::string help(const std::vector<std::string>& command) {
+  int64_t max_image_pixels = 0;
+  const auto app = make_app(max_image_pixels);
+  CLI::App* sub = app.get();
+  for (const auto& name : command) {
+    CLI::App* next = nullptr;
+    for (auto* s : sub->get_subcommands({})) {
+      if (s->get_name() == name) next = s;
+    }
+    DDIM_CHECK_ARG(next != nullptr, "ddim {}: no such command", fmt::join(command, " "));
+    sub = next;
+  }
+  return sub->help();
 }
 
 }  // namespace ddim::cli

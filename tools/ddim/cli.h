@@ -3,6 +3,9 @@
 // (`ddim.cli(...)`), which runs commands in its own process and wants errors as exceptions.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace ddim::cli {
 
 /// Runs the command line argv[0..argc) as the ddim program does and returns its exit status:
@@ -12,5 +15,9 @@ namespace ddim::cli {
 /// options at their defaults, no stop request) and puts the caller's SIGINT and SIGTERM
 /// handlers back when it ends.
 int run(int argc, char** argv, bool rethrow = false);
+
+/// The `--help` text of a command ({"analyze", "independence"}; {} for the program's own).
+/// Throws ddim::InvalidArgument for an unknown command.
+std::string help(const std::vector<std::string>& command);
 
 }  // namespace ddim::cli

@@ -29,6 +29,8 @@ std::optional<Dataset> validation_split(const DataSource& source) {
   return source.with_split(Split::Test).load();
 }
 
+void forget_data_options() { data_options_registry().clear(); }
+
 void render_missing_faces() {
   for (const auto& [sub, source] : data_options_registry()) {
     if (!sub->parsed() || source->spec.empty()) continue;  // empty: the model's own data

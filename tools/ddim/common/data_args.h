@@ -20,6 +20,8 @@ void add_data_options(CLI::App* sub, DataSource& source, Split split = Split::Tr
 /// cache holds none yet: 30,000 faces at 64x64, once, with a progress bar. A cache folder
 /// that exists and is not a set is left to the loader, which says what is wrong with it.
 void render_missing_faces();
+/// Forgets the data options add_data_options registered (a new application's are new objects).
+void forget_data_options();
 /// The source with the global --seed (toy sets are a function of it).
 DataSource seeded(DataSource source);
 /// The test split of a training source, for validation, when the set has one.

@@ -109,4 +109,6 @@ std::string effective_config() {
   return out;
 }
 
+void forget_value_names() { value_names().clear(); }
+
 }  // namespace ddim::cli

@@ -18,6 +18,8 @@ namespace ddim::cli {
 /// Remembers how to print an option's stored value back as a name (enum options store their
 /// value's number): what effective_config() writes.
 void register_value_names(const CLI::Option* option, std::function<std::string(const std::string&)> name_of);
+/// Forgets every registration (keyed by option: a new application's options are new objects).
+void forget_value_names();
 
 /// An option whose values are the names of enum E's table (ddim/core/names.h): CLI11 checks and
 /// converts them with a CheckedTransformer over the same table, `--help` lists them, and
