@@ -405,3 +405,20 @@ INSTANTIATE_TEST_SUITE_P(
                  },
                  2, "unknown device 'tpu'"}),
     [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
+
+// `ddim bench sample --profile`: the JSON line gains the run's rate against the machine's, and
+// the tables follow it, convolutions first among the groups of a U-Net.
+TEST(CliBench, ProfilePrintsTheRateAndTheTables) {
+  const auto r =
+      run_ddim({"bench", "sample", "--profile", "--widths", "8,16", "--block-depth", "1", "--batch", "2",
+                "--iters", "1", "--warmup", "0", "--steps", "2", "--image-size", "16", "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out.substr(0, r.out.find('\n')));
+  EXPECT_GT(j.at("gflop_per_iteration").get<double>(), 0);
+  EXPECT_GT(j.at("gemm_gflop_s").get<double>(), 0);
+  EXPECT_NEAR(j.at("fraction_of_gemm").get<double>(),
+              j.at("gflop_s").get<double>() / j.at("gemm_gflop_s").get<double>(), 1e-9);
+  EXPECT_NE(r.out.find("| group | share | ms per iteration | GFLOP/s |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| convolution |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| operator | calls | share | ms |"), std::string::npos) << r.out;
+}

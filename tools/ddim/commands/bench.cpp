@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "common/common.h"
+#include "ddim/core/profile.h"
 #include "ddim/core/rng.h"
 #include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/synthesis.h"
@@ -32,6 +33,7 @@ struct BenchArgs {
   bool nchw = false;
   EmbedderArch arch = EmbedderArch::UNet;  // train-embedder
   bool checkpointing = false;
+  bool profile = false;  // train, sample: also the per-operator table
 };
 
 double peak_rss_mb() {
@@ -112,6 +114,45 @@ double time_training_steps(TrainingTask& task, const BenchArgs& a, const torch::
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// --profile: one more iteration under the operator profiler, and the machine's matrix-product
+// rate, printed as Markdown tables after the JSON line; the line gains the run's GFLOP/s and
+// its fraction of that rate (bf16 runs against the bf16 rate).
+void profile_iteration(nlohmann::ordered_json& j, const BenchArgs& a, double seconds,
+                       const std::function<void()>& iteration) {
+  if (!a.profile) return;
+  const auto p = profile_ops(iteration);
+  const double per_iter = seconds / static_cast<double>(a.iters);
+  const double gemm32 = gemm_gflops(2048, torch::kFloat), gemm16 = gemm_gflops(2048, torch::kBFloat16);
+  const double gemm = a.bf16 ? gemm16 : gemm32;
+  const double rate = p.flops / per_iter / 1e9;
+  j["gflop_per_iteration"] = p.flops / 1e9;
+  j["gflop_s"] = rate;
+  j["gemm_gflop_s"] = gemm;
+  j["fraction_of_gemm"] = rate / gemm;
+  j["cpu"] = cpu_description();
+  std::cout << j.dump() << "\n\n";
+  std::cout << fmt::format(
+      "{} ({}, batch {}, {} threads) on {}\n\nMatrix products 2048x2048: {:.0f} GFLOP/s fp32, {:.0f} GFLOP/s "
+      "bf16. This run: {:.3f} GFLOP of convolutions and matrix products per iteration, {:.1f} ms per "
+      "iteration timed: {:.0f} GFLOP/s, {:.0f}% of the {} rate.\n\n",
+      j["what"].get<std::string>(), a.bf16 ? "bf16 autocast" : "fp32", a.batch, torch::get_num_threads(),
+      cpu_description(), gemm32, gemm16, p.flops / 1e9, per_iter * 1e3, rate, 100 * rate / gemm,
+      a.bf16 ? "bf16" : "fp32");
+  std::cout << "| group | share | ms per iteration | GFLOP/s |\n|---|---:|---:|---:|\n";
+  for (const auto& g : p.by_group()) {
+    const double ms = g.self_us / 1e3;
+    std::cout << fmt::format("| {} | {:.1f}% | {:.2f} | {} |\n", g.name, 100 * g.self_us / p.total_us, ms,
+                             g.flops > 0 ? fmt::format("{:.0f}", g.flops / (g.self_us * 1e3)) : "");
+  }
+  std::cout << "\n| operator | calls | share | ms |\n|---|---:|---:|---:|\n";
+  for (size_t i = 0; i < std::min<size_t>(p.ops.size(), 15); ++i) {
+    const auto& o = p.ops[i];
+    std::cout << fmt::format("| {} | {} | {:.1f}% | {:.2f} |\n", o.name, o.calls,
+                             100 * o.self_us / p.total_us, o.self_us / 1e3);
+  }
+  std::cout << std::flush;
+}
+
 int run_bench_train(const BenchArgs& a) {
   const auto device = init_runtime();
   DenoiserTrainOptions t;
@@ -124,6 +165,10 @@ int run_bench_train(const BenchArgs& a) {
   const double s = time_training_steps(trainer, a, device);
   auto j = report("train", a, device, s, static_cast<double>(a.batch * a.iters));
   j["parameters"] = count_parameters(trainer.model());
+  if (a.profile) {
+    profile_iteration(j, a, s, [&] { trainer.step(a.warmup + a.iters).item<float>(); });
+    return 0;
+  }
   std::cout << j.dump() << std::endl;
   return 0;
 }
@@ -146,6 +191,10 @@ int run_bench_sample(const BenchArgs& a) {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto j = report("sample", a, device, s, static_cast<double>(a.batch * a.iters));
   j["steps"] = a.steps;
+  if (a.profile) {
+    profile_iteration(j, a, s, [&] { run(); });
+    return 0;
+  }
   std::cout << j.dump() << std::endl;
   return 0;
 }
@@ -238,11 +287,17 @@ void setup_bench(CLI::App& app) {
   auto train = std::make_shared<BenchArgs>();
   auto* t = bench->add_subcommand("train", "Training steps of the paper's U-Net on synthetic data: images/s");
   add_common(t, *train);
+  t->add_flag("--profile", train->profile,
+              "Also profile one step: time per operator and per group (convolutions, batch norm, SiLU, ...), "
+              "GFLOP/s and the fraction of the machine's matrix-product rate, as Markdown tables");
   on_run(t, [train] { return run_bench_train(*train); });
   auto sample = std::make_shared<BenchArgs>();
   auto* s = bench->add_subcommand("sample", "DDIM sampling with the paper's U-Net: images/s");
   add_common(s, *sample);
   s->add_option("--steps", sample->steps, "DDIM steps")->check(kPositive)->capture_default_str();
+  s->add_flag("--profile", sample->profile,
+              "Also profile one sampling run: time per operator and per group, GFLOP/s and the fraction of "
+              "the machine's matrix-product rate, as Markdown tables");
   on_run(s, [sample] { return run_bench_sample(*sample); });
   auto syn = std::make_shared<BenchArgs>();
   auto ckpt = std::make_shared<bool>(false);
