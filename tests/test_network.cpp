@@ -169,3 +169,51 @@ TEST_F(Network, MlpShapesAndZeroStart) {
   EXPECT_EQ(y.abs().max().item<float>(), 0.0f);
   EXPECT_EQ(make_network(o.to_json())->describe(), o.to_json());
 }
+
+// The bf16 fast paths (network.h): swish as x sigmoid(x) and upsampling through fp32 under
+// gradients are within the plain bf16 kernels' own error against fp32, values and gradients,
+// and the fp32 paths are the plain operations themselves.
+namespace {
+
+struct Errors {
+  double value_max, value_mean, grad_max, grad_mean;
+};
+
+// f on x in `dtype` against f in fp32 on the same x: the errors of the values and of the
+// gradients of sum(f(x) w).
+Errors errors_against_fp32(const std::function<torch::Tensor(const torch::Tensor&)>& f,
+                           const torch::Tensor& x, const torch::Tensor& w,
+                           const std::function<torch::Tensor(const torch::Tensor&)>& ref) {
+  auto xf = x.clone().set_requires_grad(true);
+  auto yf = ref(xf);
+  (yf * w).sum().backward();
+  auto xb = x.to(torch::kBFloat16).set_requires_grad(true);
+  auto yb = f(xb);
+  (yb.to(torch::kFloat) * w).sum().backward();
+  const auto dv = (yb.detach().to(torch::kFloat) - yf.detach()).abs();
+  const auto dg = (xb.grad().to(torch::kFloat) - xf.grad()).abs();
+  return {dv.max().item<double>(), dv.mean().item<double>(), dg.max().item<double>(),
+          dg.mean().item<double>()};
+}
+
+void expect_within(const Errors& fast, const Errors& plain, const char* what) {
+  EXPECT_LE(fast.value_max, 1.5 * plain.value_max) << what;
+  EXPECT_LE(fast.value_mean, 1.5 * plain.value_mean) << what;
+  EXPECT_LE(fast.grad_max, 1.5 * plain.grad_max) << what;
+  EXPECT_LE(fast.grad_mean, 1.5 * plain.grad_mean) << what;
+}
+
+}  // namespace
+
+TEST_F(Network, Bf16SwishAndUpsamplingAreWithinThePlainBf16KernelsError) {
+  const auto x = torch::randn({4, 8, 8, 8}) * 3;
+  const auto size = std::vector<int64_t>{16, 16};
+  // fp32: exactly the plain operations.
+  EXPECT_TRUE(torch::equal(swish(x), torch::silu(x)));
+  EXPECT_TRUE(torch::equal(upsample2x(x), torch::upsample_bilinear2d(x, size, false)));
+  const auto silu = [](const torch::Tensor& t) { return torch::silu(t); };
+  const auto up = [&](const torch::Tensor& t) { return torch::upsample_bilinear2d(t, size, false); };
+  const auto w = torch::randn({4, 8, 8, 8}), w2 = torch::randn({4, 8, 16, 16});
+  expect_within(errors_against_fp32(swish, x, w, silu), errors_against_fp32(silu, x, w, silu), "swish");
+  expect_within(errors_against_fp32(upsample2x, x, w2, up), errors_against_fp32(up, x, w2, up), "upsampling");
+}

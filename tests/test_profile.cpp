@@ -56,6 +56,7 @@ TEST(Profile, GroupsNameTheUNetsOperators) {
   EXPECT_EQ(op_group("aten::mkldnn_convolution"), "convolution");
   EXPECT_EQ(op_group("aten::native_batch_norm_backward"), "batch norm");
   EXPECT_EQ(op_group("aten::silu_"), "SiLU");
+  EXPECT_EQ(op_group("aten::sigmoid_backward"), "SiLU");
   EXPECT_EQ(op_group("aten::upsample_bilinear2d_backward"), "upsampling");
   EXPECT_EQ(op_group("aten::avg_pool2d"), "pooling");
   EXPECT_EQ(op_group("aten::cat"), "concatenation");

@@ -144,7 +144,7 @@ torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& nois
   }
   k = 0;
   for (int64_t l = levels - 1; l >= 0; --l) {
-    x = torch::upsample_bilinear2d(x, {x.size(2) * 2, x.size(3) * 2}, /*align_corners=*/false);
+    x = upsample2x(x);
     for (int64_t d = 0; d < o.block_depth; ++d, ++k) {
       x = torch::cat({x, skips.back()}, 1);
       skips.pop_back();

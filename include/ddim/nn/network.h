@@ -9,9 +9,11 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <vector>
 
 #include "ddim/core/names.h"
 
@@ -75,7 +77,30 @@ torch::Tensor null_condition(int64_t n, int64_t classes);
 /// Number of trainable parameters.
 int64_t count_parameters(const torch::nn::Module& module);
 
-/// Swish (SiLU), the activation of the paper's networks: x sigmoid(x), as one fused kernel.
-inline torch::Tensor swish(const torch::Tensor& x) { return torch::silu(x); }
+/// Swish (SiLU), the activation of the paper's networks: x sigmoid(x), as one fused kernel,
+/// except for bf16 on the CPU with LibTorch 1.x, whose bf16 SiLU kernels are slower than the two
+/// operations (1.5x forward, 2.3x forward and backward, 64x64x32x32 on the 2-core AVX-512 CPU of
+/// docs/results/cpu-profile.md); the result differs by bf16 rounding only.
+inline torch::Tensor swish(const torch::Tensor& x) {
+#if TORCH_VERSION_MAJOR < 2
+  if (x.scalar_type() == torch::kBFloat16 && x.device().is_cpu()) return x * torch::sigmoid(x);
+#endif
+  return torch::silu(x);
+}
+
+/// Bilinear upsampling by 2 ([N, C, H, W] -> [N, C, 2H, 2W], align_corners false: Keras's
+/// UpSampling2D(interpolation="bilinear")). With gradients, a bf16 input on the CPU goes through
+/// fp32 with LibTorch 1.x, whose bf16 backward is 3.7x slower than fp32's (64x96x16x16, same
+/// machine): the forward result is the same bf16 rounding, the gradient a more exact one.
+inline torch::Tensor upsample2x(const torch::Tensor& x) {
+  const std::vector<int64_t> size = {x.size(2) * 2, x.size(3) * 2};
+#if TORCH_VERSION_MAJOR < 2
+  if (x.scalar_type() == torch::kBFloat16 && x.device().is_cpu() && x.requires_grad() &&
+      torch::GradMode::is_enabled())
+    return torch::upsample_bilinear2d(x.to(torch::kFloat), size, /*align_corners=*/false)
+        .to(torch::kBFloat16);
+#endif
+  return torch::upsample_bilinear2d(x, size, /*align_corners=*/false);
+}
 
 }  // namespace ddim
