@@ -4,7 +4,8 @@
 // header includes only headers of its own layer or of lower ones (the ctest test
 // Layout.LowerLayersNeverIncludeUpperOnes checks it, cmake/check_layers.cmake):
 //
-//   core/       errors, enum names, seeded RNG, interrupts, limits, devices, bf16, files, processes
+//   core/       errors, enum names, seeded RNG, interrupts, limits, devices, bf16, files, processes,
+//               operator profiles
 //   io/         file formats: IDX, PNG/JPEG/BMP, CIFAR-10, .pt tensors, checkpoints, configs
 //   pictures/   image grids and seed pictures, charts (PLplot), labelled figures
 //   data/       data sets by spec (--data), attributes, faces, fonts, GROUP sampling, counterfactuals
@@ -25,6 +26,7 @@
 #include "ddim/core/limits.h"
 #include "ddim/core/names.h"
 #include "ddim/core/process.h"
+#include "ddim/core/profile.h"
 #include "ddim/core/rate.h"
 #include "ddim/core/rng.h"
 
