@@ -169,6 +169,11 @@ class Model:
         """Diff-AE: the semantic codes z_sem [N, d] of images in [0, 1]."""
         return self._core.encode(images, batch)
 
+    def decode(self, codes, seeds=None, seed=0, steps=_STEPS, end="x0", batch=_BATCH):
+        """Diff-AE: semantic codes z_sem [N, d] (and x_T ``seeds``, or random ones from ``seed``)
+        -> images in [0, 1]: ``ddim decode``, the same bits."""
+        return self.sample(n=codes.shape[0], seeds=seeds, seed=seed, steps=steps, end=end, batch=batch, codes=codes)
+
     def condition(self, x0):
         """The network's condition of clean standardised images (Diff-AE: z_sem), with autograd."""
         return self._core.condition(x0)

@@ -129,11 +129,20 @@ def test_an_analysis_returns_the_clis_json(tiny, tmp_path):
     assert "Usage: ddim analyze" in ddim.commands.analyze.__doc__ or "Subcommands" in ddim.commands.analyze.__doc__
 
 
-def test_diffae_encode_is_ddim_encode(tmp_path):
+def test_diffae_encode_and_decode_are_the_clis(tmp_path):
     model = os.path.join(SOURCE, "models", "fonts-diffae.pt")
     m = ddim.load(model)
     assert m.kind == "diffae"
     run_cli("encode", "--model", model, "--data", "fonts", "--limit", 3, "--out", tmp_path)
     images = ddim.data.load("fonts", split="test", limit=3, resize=m.data["shape"][-1], pad_to=0,
                             label=m.data.get("class_attribute") or None).images
-    assert torch.equal(m.encode(images), ddim.load_tensor(tmp_path / "zsem.pt"))
+    zsem = ddim.load_tensor(tmp_path / "zsem.pt")
+    assert torch.equal(m.encode(images), zsem)
+    # decode: the CLI's x_T, and random ones from the seed.
+    run_cli("decode", "--model", model, "--zsem", tmp_path / "zsem.pt", "--xT", tmp_path / "xT.pt", "--steps", 3,
+            "--out", tmp_path / "given")
+    xt = ddim.load_tensor(tmp_path / "xT.pt")
+    assert torch.equal(m.decode(zsem, seeds=xt, steps=3), ddim.load_tensor(tmp_path / "given" / "images.pt"))
+    run_cli("decode", "--model", model, "--zsem", tmp_path / "zsem.pt", "--seed", 4, "--steps", 3, "--out",
+            tmp_path / "random")
+    assert torch.equal(m.decode(zsem, seed=4, steps=3), ddim.load_tensor(tmp_path / "random" / "images.pt"))
