@@ -49,10 +49,74 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, NormKind norm, int
   }
 }
 
+// Eval-mode batch norm is a per-channel affine map, a x + b (a = 1 / sqrt(var + eps),
+// b = -mean a: the paper's norm has no learnt scale or shift), and conv1 is linear, so
+//   conv1(a x + b) = conv1'(x) + conv1(b),  conv1' = conv1 with its weights scaled by a.
+// conv1(b) is a constant map: inside the image every 3x3 tap sees b and it is the constant
+// sum W b, folded into the bias; on the one-pixel border the zero padding hides taps, so
+// there the exact difference is added (computed once per H x W). One pass over the
+// activations (the norm's) is saved; the result equals the plain path to rounding. The fold
+// is cached while the weights need no gradient (a change of them or of the statistics makes
+// a new one) and made afresh, differentiably, when they do (fine-tuning in eval mode).
+torch::Tensor ResidualBlockImpl::folded_norm_conv1(const torch::Tensor& x) {
+  const auto& mean = batch_norm_->running_mean;
+  const auto& var = batch_norm_->running_var;
+  const auto& w = conv1_->weight;
+  const bool differentiable =
+      torch::GradMode::is_enabled() && (w.requires_grad() || conv1_->bias.requires_grad());
+  auto fold = [&](Folded& f) {
+    const auto a = torch::rsqrt(var + batch_norm_->options.eps());
+    const auto b = -mean * a;
+    f.weight = (w * a.view({1, -1, 1, 1})).contiguous(w.suggest_memory_format());
+    f.bias = conv1_->bias + (w * b.view({1, -1, 1, 1})).sum({1, 2, 3});
+    f.shift = b;
+  };
+  Folded fresh;
+  Folded* f = &folded_;
+  if (differentiable) {
+    fold(fresh);
+    f = &fresh;
+  } else {
+    const std::vector<int64_t> versions = {w._version(), conv1_->bias._version(), mean._version(),
+                                           var._version()};
+    if (versions != folded_.versions || !folded_.weight.defined() || folded_.weight.device() != w.device()) {
+      folded_ = Folded{};
+      fold(folded_);
+      folded_.versions = versions;
+    }
+  }
+  const int64_t height = x.size(2), width = x.size(3);
+  auto& border = f->borders[{height, width}];
+  if (!border.defined()) {
+    // conv1(b) over an H x W image with zero padding, less its value inside the image.
+    const auto plane = f->shift.view({1, -1, 1, 1}).expand({1, in_, height, width});
+    const auto full = torch::conv2d(plane, w, {}, 1, 1);
+    border = full - (f->bias - conv1_->bias).view({1, -1, 1, 1});
+  }
+  auto h = torch::conv2d(x, f->weight.to(x.scalar_type()), f->bias.to(x.scalar_type()), 1, 1);
+  const auto corr = border.to(h.scalar_type());
+  if (differentiable || x.requires_grad() || height < 3 || width < 3) return h + corr;
+  // The border only, in place: the top and bottom rows, then the left and right columns.
+  for (const int64_t row : {int64_t{0}, height - 1}) h.narrow(2, row, 1).add_(corr.narrow(2, row, 1));
+  for (const int64_t col : {int64_t{0}, width - 1})
+    h.narrow(2, 1, height - 2).narrow(3, col, 1).add_(corr.narrow(2, 1, height - 2).narrow(3, col, 1));
+  return h;
+}
+
+void set_norm_folding(torch::nn::Module& network, bool on) {
+  if (auto* self = network.as<ResidualBlockImpl>()) self->set_norm_folding(on);
+  for (const auto& m : network.modules(/*include_self=*/false))
+    if (auto* block = m->as<ResidualBlockImpl>()) block->set_norm_folding(on);
+}
+
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& temb,
                                          const torch::Tensor& cond) {
   auto residual = residual_ ? residual_->forward(x) : x;
   torch::Tensor h;
+  if (batch_norm_ && !is_training() && fold_norm_) {
+    h = swish(folded_norm_conv1(x));
+    return conv2_->forward(h) + residual;  // no dropout in eval mode
+  }
   if (batch_norm_) {
     h = batch_norm_->forward(x);
   } else {

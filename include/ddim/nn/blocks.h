@@ -5,6 +5,9 @@
 
 #include <torch/torch.h>
 
+#include <map>
+#include <vector>
+
 #include "ddim/core/names.h"
 
 namespace ddim {
@@ -25,8 +28,22 @@ class ResidualBlockImpl : public torch::nn::Module {
   /// x: [B, in, H, W]; temb: [B, temb_dim] and cond: [B, cond_dim] when modulated.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb = {},
                         const torch::Tensor& cond = {});
+  /// In eval mode, fold the batch norm into conv1 (the default; blocks.cpp); off: the plain
+  /// norm-then-convolution path, to compare with.
+  void set_norm_folding(bool on) { fold_norm_ = on; }
 
  private:
+  /// Eval mode: the batch norm folded into conv1 (see blocks.cpp).
+  torch::Tensor folded_norm_conv1(const torch::Tensor& x);
+  bool fold_norm_ = true;
+  struct Folded {
+    std::vector<int64_t> versions;  ///< of the tensors it was made from: a change refolds
+    torch::Tensor weight, bias;     ///< conv1's, scaled by the norm, and its bias inside the image
+    torch::Tensor shift;            ///< the norm's shift, [in]
+    std::map<std::pair<int64_t, int64_t>, torch::Tensor> borders;  ///< the border terms by H x W
+  };
+  Folded folded_;
+
   torch::nn::Conv2d residual_{nullptr}, conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d batch_norm_{nullptr};
   torch::nn::GroupNorm group_norm_{nullptr};
@@ -35,6 +52,9 @@ class ResidualBlockImpl : public torch::nn::Module {
   int64_t in_, out_;
 };
 TORCH_MODULE(ResidualBlock);
+
+/// set_norm_folding on every residual block of `network`.
+void set_norm_folding(torch::nn::Module& network, bool on);
 
 /// Multi-head self-attention over the H x W positions, with a GroupNorm in front, a
 /// zero-initialised output projection and a residual connection (so a fresh block is the
