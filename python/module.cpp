@@ -23,6 +23,7 @@
 #include "ddim/core/error.h"
 #include "ddim/core/interrupt.h"
 #include "ddim/core/rng.h"
+#include "ddim/data/counterfactual.h"
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/io/checkpoint.h"
@@ -344,6 +345,18 @@ PYBIND11_MODULE(_ddim, m) {
           "{name: {'values': [...], 'labels': int64 [N]}}")
       .def_property_readonly("info",
                              [](const ddim::Dataset& d) { return to_py(ddim::DataInfo::of(d).to_json()); })
+      .def_property_readonly("has_counterfactuals",
+                             [](const ddim::Dataset& d) { return ddim::has_counterfactuals(d); })
+      .def(
+          "counterfactuals",
+          [](const ddim::Dataset& d, const std::vector<int64_t>& rows, const std::string& attribute,
+             const std::vector<std::string>& values) {
+            LongCall call;
+            return ddim::counterfactuals(d, rows, attribute, values);
+          },
+          py::arg("rows"), py::arg("attribute"), py::arg("values"),
+          "Examples rows[i] rendered again with `attribute` set to values[i] (fonts and faces sets):\n"
+          "uint8 [N, C, H, W] like `storage`; an example's own value reproduces it.")
       .def("__len__", &ddim::Dataset::size)
       .def("__repr__", [](const ddim::Dataset& d) {
         return fmt::format("<ddim.Dataset {} {} [{}]>", d.spec, ddim::to_string(d.split),

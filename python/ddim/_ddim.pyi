@@ -26,6 +26,8 @@ class Dataset:
     label_attribute: str
     attributes: Dict[str, Dict[str, Any]]
     info: Dict[str, Any]
+    has_counterfactuals: bool
+    def counterfactuals(self, rows: Sequence[int], attribute: str, values: Sequence[str]) -> torch.Tensor: ...
     def __len__(self) -> int: ...
 
 def load_data(spec: str, split: str = ..., limit: int = ..., pad_to: int = ..., crop: int = ..., resize: int = ...,

@@ -3,6 +3,7 @@
 import json
 import os
 
+import pytest
 import torch
 
 import ddim
@@ -146,3 +147,17 @@ def test_diffae_encode_and_decode_are_the_clis(tmp_path):
     run_cli("decode", "--model", model, "--zsem", tmp_path / "zsem.pt", "--seed", 4, "--steps", 3, "--out",
             tmp_path / "random")
     assert torch.equal(m.decode(zsem, seed=4, steps=3), ddim.load_tensor(tmp_path / "random" / "images.pt"))
+
+
+def test_counterfactuals_of_a_fonts_set():
+    fonts = ddim.data.load("fonts", split="test", limit=3)
+    assert fonts.has_counterfactuals
+    size = fonts.attributes["size"]
+    own = [size["values"][int(k)] for k in size["labels"][:2]]
+    assert torch.equal(fonts.counterfactuals([0, 1], "size", own), fonts.storage[:2])  # its own value: itself
+    other = [v for v in size["values"] if v != own[0]][0]
+    changed = fonts.counterfactuals([0], "size", [other])
+    assert changed.shape == (1, *fonts.storage.shape[1:]) and not torch.equal(changed[0], fonts.storage[0])
+    with pytest.raises(ddim.UsageError, match="wings"):
+        fonts.counterfactuals([0], "wings", ["yes"])
+    assert not ddim.data.load("fashion-mnist", split="test", limit=1).has_counterfactuals
