@@ -19,10 +19,10 @@
 #include "cli.h"
 #include "common/parallel.h"
 #include "common/progress.h"
+#include "common/sampling_args.h"
 #include "ddim/core/device.h"
 #include "ddim/core/error.h"
 #include "ddim/core/interrupt.h"
-#include "ddim/core/rng.h"
 #include "ddim/data/counterfactual.h"
 #include "ddim/data/dataset.h"
 #include "ddim/diffusion/pipeline.h"
@@ -99,8 +99,8 @@ class LongCall {
 
 // ------------------------------------------------------------------ JSON
 
-py::object to_py(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
-py::object to_py(const nlohmann::ordered_json& j) {
+template <class Json>  // nlohmann::json or ordered_json
+py::object to_py(const Json& j) {
   return py::module_::import("json").attr("loads")(j.dump());
 }
 
@@ -161,11 +161,25 @@ ddim::EmbedOptions embed_options(const std::string& method, int64_t steps, const
 
 // ------------------------------------------------------------------ the model
 
+// A module's named tensors as (name, tensor) pairs, the tensors themselves (no copies).
+std::vector<std::pair<std::string, torch::Tensor>> named(
+    const torch::OrderedDict<std::string, torch::Tensor>& tensors) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& t : tensors) out.emplace_back(t.key(), t.value());
+  return out;
+}
+
 // ddim::Model with the Python surface's conveniences.
 struct PyModel {
   ddim::Model m;
 
   const ddim::Denoiser& denoiser() const { return m.require_denoiser(); }
+  /// The network whatever the kind: the denoiser's, the embedder's or the classifier's.
+  torch::nn::Module& network() const {
+    if (m.embedder) return *m.embedder->network;
+    if (m.classifier) return *m.classifier->network;
+    return denoiser().network();
+  }
   ddim::Embedder* embedder_network() const { return m.embedder ? m.embedder->network.get() : nullptr; }
 };
 
@@ -177,10 +191,6 @@ ddim::Condition class_condition(const ddim::Denoiser& d, const py::object& cls, 
   const auto k = d.data().class_index(name, d.network().classes());
   return ddim::Condition(d.class_condition(torch::full({n}, k, torch::kInt64)), guidance);
 }
-
-// Random streams of `ddim sample` (tools/ddim/commands/sample.cpp), so that a call and the
-// command with the same seed give the same bits.
-constexpr uint64_t kEtaStream = 0xe7a;
 
 torch::Tensor sample(const PyModel& self, int64_t n, std::optional<torch::Tensor> seeds_in, uint64_t seed,
                      int64_t steps, double eta, bool clip, const std::string& end, int64_t batch,
@@ -194,10 +204,7 @@ torch::Tensor sample(const PyModel& self, int64_t n, std::optional<torch::Tensor
   torch::Tensor seeds = seeds_in ? *seeds_in : torch::Tensor();
   if (!seeds.defined()) {
     DDIM_CHECK_ARG(n > 0, "n must be positive, got {}", n);
-    auto gen = ddim::make_generator(seed);
-    std::vector<int64_t> shape = {n};
-    shape.insert(shape.end(), d.data().shape.begin(), d.data().shape.end());
-    seeds = ddim::randn(shape, gen);
+    seeds = ddim::random_seeds(d.data(), n, seed);  // as `ddim sample --seed` draws them
   } else {
     std::vector<int64_t> want = {seeds.size(0)};
     want.insert(want.end(), d.data().shape.begin(), d.data().shape.end());
@@ -217,7 +224,7 @@ torch::Tensor sample(const PyModel& self, int64_t n, std::optional<torch::Tensor
   ddim::SampleOptions o;
   o.eta = eta;
   if (clip) o.clip_x0 = d.standardized_range();
-  auto eta_gen = ddim::make_generator(ddim::mix_seed(seed, kEtaStream));
+  auto eta_gen = ddim::cli::eta_generator(seed);
   o.generator = &eta_gen;
   LongCall call;
   const auto grid = ddim::make_time_grid(d.schedule(), steps, grid_end);
@@ -452,31 +459,9 @@ PYBIND11_MODULE(_ddim, m) {
       .def_property_readonly("is_training",
                              [](const PyModel& s) { return s.denoiser().network().is_training(); })
       .def("train_mode", [](PyModel& s, bool on) { s.denoiser().network().train(on); })
-      .def("parameters",
-           [](const PyModel& s) {
-             std::vector<torch::Tensor> out;
-             if (s.m.denoiser)
-               for (const auto& p : s.m.denoiser->network().parameters()) out.push_back(p);
-             else if (s.m.embedder)
-               for (const auto& p : s.m.embedder->network->parameters()) out.push_back(p);
-             else if (s.m.classifier)
-               for (const auto& p : s.m.classifier->network->parameters()) out.push_back(p);
-             return out;
-           })
-      .def("named_parameters",
-           [](const PyModel& s) {
-             std::vector<std::pair<std::string, torch::Tensor>> out;
-             for (const auto& p : s.denoiser().network().named_parameters())
-               out.emplace_back(p.key(), p.value());
-             return out;
-           })
-      .def("named_buffers",
-           [](const PyModel& s) {
-             std::vector<std::pair<std::string, torch::Tensor>> out;
-             for (const auto& p : s.denoiser().network().named_buffers())
-               out.emplace_back(p.key(), p.value());
-             return out;
-           })
+      .def("parameters", [](const PyModel& s) { return s.network().parameters(); })
+      .def("named_parameters", [](const PyModel& s) { return named(s.network().named_parameters()); })
+      .def("named_buffers", [](const PyModel& s) { return named(s.network().named_buffers()); })
       .def("denoiser",
            [](const PyModel& s, const torch::Tensor& x, const torch::Tensor& noise_var,
               std::optional<torch::Tensor> cond) {

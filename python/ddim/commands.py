@@ -7,6 +7,7 @@ leave an option out, a list repeats it (``where=["male=yes", "smiling=no"]``). P
 arguments follow the command (``run("analyze", "independence", ...)``).
 """
 
+import functools
 import json
 import os
 
@@ -18,13 +19,13 @@ from . import _ddim
 class RunResult:
     """What a command left: its exit ``status``, its ``out`` directory, every JSON file there
     (``json["metrics.json"]``), its metrics.jsonl lines (``metrics``, training), and
-    ``tensor(name)`` to read a tensor file it wrote."""
+    ``tensor(name)`` to read a tensor file it wrote. The files are read once, when first asked."""
 
     def __init__(self, status, out):
         self.status = status
         self.out = out
 
-    @property
+    @functools.cached_property
     def json(self):
         found = {}
         if self.out and os.path.isdir(self.out):
@@ -34,7 +35,7 @@ class RunResult:
                         found[name] = json.load(f)
         return found
 
-    @property
+    @functools.cached_property
     def metrics(self):
         path = os.path.join(self.out or "", "metrics.jsonl")
         if not os.path.isfile(path):

@@ -16,9 +16,8 @@ class Model:
     padding like the training data). Images come out in [0, 1] with the padding cropped.
     """
 
-    def __init__(self, core, path):
+    def __init__(self, core):
         self._core = core
-        self._path = path
 
     # ------------------------------------------------------------------ what it is
     @property
@@ -201,5 +200,4 @@ def load(path, weights="ema", bf16=False, device="cpu"):
     weights: "ema" (the paper samples with the average) or "raw" (a training checkpoint's own);
     bf16: evaluate in bf16 autocast; device: "cpu", "cuda", "cuda:N".
     Raises ddim.FileError naming the file when it is missing, truncated or corrupt."""
-    path = str(path)
-    return Model(_ddim.load(path, weights, bool(bf16), device), path)
+    return Model(_ddim.load(str(path), weights, bool(bf16), device))

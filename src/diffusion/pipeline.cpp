@@ -2,9 +2,17 @@
 
 #include "ddim/core/error.h"
 #include "ddim/core/interrupt.h"
+#include "ddim/core/rng.h"
 #include "ddim/io/image.h"
 
 namespace ddim {
+
+torch::Tensor random_seeds(const DataInfo& data, int64_t n, uint64_t seed) {
+  auto gen = make_generator(seed);
+  std::vector<int64_t> shape = {n};
+  shape.insert(shape.end(), data.shape.begin(), data.shape.end());
+  return randn(shape, gen);
+}
 namespace {
 // One batch: rows [begin, end) of the input on the denoiser's device, with their condition,
 // to the CPU result.

@@ -17,12 +17,10 @@
 
 namespace ddim::fuzz {
 
-/// A denoiser checkpoint as `ddim train` writes one, of a U-Net on 1x8x8 images (deterministic).
-inline Checkpoint tiny_denoiser_checkpoint() {
+/// A checkpoint of kind "denoiser" of the network `arch` describes on 1x8x8 images, its weights
+/// drawn after torch::manual_seed(0) (deterministic), with the EMA state.
+inline Checkpoint tiny_checkpoint_of(const nlohmann::json& arch) {
   torch::manual_seed(0);
-  const nlohmann::json arch = {{"kind", "unet"},   {"channels", 1},       {"widths", {2, 4}},
-                               {"block_depth", 1}, {"embedding_dims", 2}, {"image_size", 8},
-                               {"norm", "group"},  {"groups", 2}};
   auto net = make_network(arch);
   Standardizer stats{torch::full({1}, 0.5f), torch::full({1}, 0.25f)};
   DataInfo data;
@@ -34,14 +32,22 @@ inline Checkpoint tiny_denoiser_checkpoint() {
   ck.meta["kind"] = "denoiser";
   ck.meta["step"] = 1;
   ck.states["ema"] = module_state(*net);
-  ck.states["model"] = module_state(*net);
+  return ck;
+}
+
+/// A denoiser checkpoint as `ddim train` writes one, of a U-Net on 1x8x8 images (deterministic).
+inline Checkpoint tiny_denoiser_checkpoint() {
+  const nlohmann::json arch = {{"kind", "unet"},   {"channels", 1},       {"widths", {2, 4}},
+                               {"block_depth", 1}, {"embedding_dims", 2}, {"image_size", 8},
+                               {"norm", "group"},  {"groups", 2}};
+  auto ck = tiny_checkpoint_of(arch);
+  for (const auto& [name, t] : ck.states.at("ema")) ck.states["model"][name] = t.clone();  // own storages
   ck.blobs["optimizer"] = std::string("\x01\x02\x03", 3);
   return ck;
 }
 
 /// A Diff-AE (kind "denoiser", network "diffae") on 1x8x8 images with a z_sem of 4.
 inline Checkpoint tiny_diffae_checkpoint() {
-  torch::manual_seed(0);
   DiffAEOptions o;
   o.unet.channels = 1;
   o.unet.widths = {2, 4};
@@ -51,18 +57,7 @@ inline Checkpoint tiny_diffae_checkpoint() {
   o.unet.norm = NormKind::Group;
   o.unet.groups = 2;
   o.z_dim = 4;
-  auto net = make_network(o.to_json());
-  Standardizer stats{torch::full({1}, 0.5f), torch::full({1}, 0.25f)};
-  DataInfo data;
-  data.spec = "toy";
-  data.shape = {1, 8, 8};
-  Denoiser d(net, ScheduleOptions{}, stats, data);
-  Checkpoint ck;
-  ck.meta = d.describe();
-  ck.meta["kind"] = "denoiser";
-  ck.meta["step"] = 1;
-  ck.states["ema"] = module_state(*net);
-  return ck;
+  return tiny_checkpoint_of(o.to_json());
 }
 
 /// A DiffuseGAE (kind "gae") over tiny_diffae_checkpoint: z_dis of 4 in two parts.

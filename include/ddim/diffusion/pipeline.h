@@ -16,6 +16,10 @@ namespace ddim {
 /// Called with the number of examples finished so far.
 using ProgressFn = std::function<void(int64_t done)>;
 
+/// n seeds [n, *data.shape], standard normal, drawn from `seed` (rng.h's generator): the seeds
+/// `ddim sample --seed`, `decode`, `eval` and `analyze` draw, so a library user gets the same.
+torch::Tensor random_seeds(const DataInfo& data, int64_t n, uint64_t seed);
+
 /// Seeds [N, ...] (standard normal, model shape) -> data in data units (images in [0, 1],
 /// clipped), by DDIM along `grid`, `batch` at a time on the denoiser's device. Results are on
 /// the CPU. `cond` conditions a conditional network per example ([N, d]; with guidance for a

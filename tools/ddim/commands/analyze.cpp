@@ -15,7 +15,7 @@
 #include "ddim/analysis/inversion_stats.h"
 #include "ddim/core/error.h"
 #include "ddim/core/file.h"
-#include "ddim/core/rng.h"
+#include "ddim/diffusion/pipeline.h"
 #include "ddim/io/image.h"
 #include "ddim/pictures/annotate.h"
 #include "ddim/pictures/plot.h"
@@ -25,10 +25,7 @@ namespace ddim::cli {
 namespace {
 
 torch::Tensor seeds_for(const DataInfo& info, int64_t n) {
-  auto gen = make_generator(global_options().seed);
-  std::vector<int64_t> shape = {n};
-  shape.insert(shape.end(), info.shape.begin(), info.shape.end());
-  return randn(shape, gen);
+  return random_seeds(info, n, global_options().seed);
 }
 
 // A model's name in pictures: its run directory for RUN/model.pt, otherwise the file's stem

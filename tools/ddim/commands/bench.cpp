@@ -119,7 +119,6 @@ double time_training_steps(TrainingTask& task, const BenchArgs& a, const torch::
 // its fraction of that rate (bf16 runs against the bf16 rate).
 void profile_iteration(nlohmann::ordered_json& j, const BenchArgs& a, double seconds,
                        const std::function<void()>& iteration) {
-  if (!a.profile) return;
   const auto p = profile_ops(iteration);
   const double per_iter = seconds / static_cast<double>(a.iters);
   const double gemm32 = gemm_gflops(2048, torch::kFloat), gemm16 = gemm_gflops(2048, torch::kBFloat16);

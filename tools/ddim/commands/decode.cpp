@@ -6,7 +6,6 @@
 #include "common/inputs.h"
 #include "common/sampling_args.h"
 #include "ddim/core/error.h"
-#include "ddim/core/rng.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
@@ -34,10 +33,7 @@ int run_decode(const DecodeArgs& a) {
     DDIM_CHECK_ARG(xt.size(0) == codes.size(0), "{} holds {} x_T for {} codes", a.xt, xt.size(0),
                    codes.size(0));
   } else {
-    auto gen = make_generator(global_options().seed);
-    std::vector<int64_t> shape = {codes.size(0)};
-    shape.insert(shape.end(), d.data().shape.begin(), d.data().shape.end());
-    xt = randn(shape, gen);
+    xt = random_seeds(d.data(), codes.size(0), global_options().seed);
   }
   open_run_dir(a.out);
   const auto images = d.data().crop(generate(d, xt, a.sampler.grid(d), {}, a.sampler.batch, {}, codes));

@@ -10,7 +10,6 @@
 #include "common/sampling_args.h"
 #include "ddim/analysis/evaluation.h"
 #include "ddim/core/error.h"
-#include "ddim/core/rng.h"
 #include "ddim/diffusion/pipeline.h"
 #include "ddim/io/tensor_io.h"
 
@@ -59,12 +58,10 @@ torch::Tensor generate_samples(const EvalArgs& a, const DataInfo& info) {
   DDIM_CHECK_ARG(!a.model.empty(),
                  "give --model (to generate samples), --samples FILE or --reconstruction DIR");
   const auto d = load_model(a.model, a.sampler, init_runtime());
-  auto gen = make_generator(global_options().seed);
-  std::vector<int64_t> shape = {a.n};
-  shape.insert(shape.end(), d.data().shape.begin(), d.data().shape.end());
   Progress progress("sample", a.n, "img");
-  auto samples = generate(d, randn(shape, gen), a.sampler.grid(d), a.sampler.sample_options(d),
-                          a.sampler.batch, [&](int64_t done) { progress.update(done); });
+  auto samples =
+      generate(d, random_seeds(d.data(), a.n, global_options().seed), a.sampler.grid(d),
+               a.sampler.sample_options(d), a.sampler.batch, [&](int64_t done) { progress.update(done); });
   progress.finish();
   return fit_to(d.data().crop(samples), info);
 }

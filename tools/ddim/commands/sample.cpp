@@ -19,7 +19,7 @@ namespace ddim::cli {
 namespace {
 
 // Random streams of this command (rng.h).
-constexpr uint64_t kEtaStream = 0xe7a, kLatentStream = 0x1a7e;
+constexpr uint64_t kLatentStream = 0x1a7e;
 
 struct SampleArgs {
   std::string model, out = "samples", seeds_in, latent;
@@ -42,13 +42,6 @@ std::pair<torch::Tensor, Condition> conditioned(const Denoiser& d, const SampleA
   repeat[0] = k;
   return {seeds.repeat(repeat),
           Condition(d.class_condition(torch::arange(k).repeat_interleave(n)), a.klass.guidance)};
-}
-
-torch::Tensor draw_seeds(int64_t n, const DataInfo& info) {
-  auto gen = make_generator(global_options().seed);
-  std::vector<int64_t> shape = {n};
-  shape.insert(shape.end(), info.shape.begin(), info.shape.end());
-  return randn(shape, gen);
 }
 
 // A diffusion autoencoder samples its semantic codes from its latent DDIM first (Diff-AE 3.3).
@@ -130,14 +123,15 @@ int run_sample(const SampleArgs& a) {
       a.model, a.model);
   DDIM_CHECK_ARG(d.network().conditioning() == Conditioning::Semantic || a.latent.empty(),
                  "--latent is for diffusion autoencoders; {} is a plain denoiser", a.model);
-  auto [seeds, condition] =
-      conditioned(d, a, a.seeds_in.empty() ? draw_seeds(a.n, info) : load_seeds(a.seeds_in, info));
+  auto [seeds, condition] = conditioned(
+      d, a,
+      a.seeds_in.empty() ? random_seeds(info, a.n, global_options().seed) : load_seeds(a.seeds_in, info));
   const auto codes = sample_codes(d, a, seeds.size(0), device);
   if (codes.defined()) condition = Condition(codes);
   open_run_dir(a.out);
   if (codes.defined()) save_tensor(a.out + "/zsem.pt", codes);
   auto opts = a.sampler.sample_options(d);
-  auto eta_gen = make_generator(mix_seed(global_options().seed, kEtaStream));
+  auto eta_gen = eta_generator(global_options().seed);
   opts.generator = &eta_gen;
   Progress progress("sample", seeds.size(0), "img");
   const auto start = std::chrono::steady_clock::now();

@@ -2,9 +2,12 @@
 
 #include "common/options.h"
 #include "ddim/core/error.h"
+#include "ddim/core/rng.h"
 #include "ddim/methods/model.h"
 
 namespace ddim::cli {
+
+at::Generator eta_generator(uint64_t seed) { return make_generator(mix_seed(seed, 0xe7a)); }
 
 void add_bf16_flag(CLI::App* sub, bool& bf16) {
   sub->add_flag("--bf16", bf16,

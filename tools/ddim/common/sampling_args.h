@@ -10,6 +10,10 @@
 
 namespace ddim::cli {
 
+/// The generator of the stochastic sampler's noise (eta > 0) in `ddim sample`: its own stream of
+/// the seed, apart from the seeds' (the Python module's model.sample draws the same).
+at::Generator eta_generator(uint64_t seed);
+
 struct SamplerArgs {
   int64_t steps = 10;
   double eta = 0.0;
