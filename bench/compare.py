@@ -1,15 +1,24 @@
-"""Runs a ddim benchmark and its PyTorch baseline alternately (A B A B ...) and reports the
-median of each and the median of the pairwise ratios ddim/PyTorch, as one JSON line.
-Alternating pairs keep the comparison fair when the machine's speed drifts.
+"""Runs a ddim benchmark and its baselines alternately (A B C A B C ...) and reports the median
+of each and the median of the pairwise ratios ddim/baseline, as one JSON line. Alternating
+rounds keep the comparison fair when the machine's speed drifts.
 
     python3 bench/compare.py --rounds 5 -- train --widths 32,64,96,128 --batch 64 --iters 10
+    python3 bench/compare.py --onnxruntime ~/.cache/ddim/onnxruntime -- sample --batch 64 --iters 3
+
+Baselines: eager PyTorch (bench/pytorch_bench.py), and for sampling ONNX Runtime on the same
+network exported to ONNX (--onnxruntime: the folder npm installed onnxruntime-node into; fp32).
+Each implementation's GFLOP/s and its fraction of the machine's 2048x2048 matrix-product rate
+come from `ddim bench ... --profile` run once in the same process (the convolutions' FLOPs per
+image, and the fp32 and bf16 product rates measured then).
 """
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -17,6 +26,34 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def run(cmd):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def profile(cmd):
+    """The JSON line of `ddim bench ... --profile` (Markdown tables follow it)."""
+    out = subprocess.run(cmd + ["--profile"], check=True, capture_output=True, text=True).stdout
+    return json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+
+
+def without(args, *names):
+    """args less the options `names` and their values."""
+    out, skip = [], False
+    for x in args:
+        if skip:
+            skip = False
+        elif x in names:
+            skip = True
+        elif not any(x.startswith(n + "=") for n in names):
+            out.append(x)
+    return out
+
+
+def shape_args(args):
+    q = argparse.ArgumentParser(add_help=False)
+    for name, default in [("--widths", "32,64,96,128"), ("--block-depth", "2"), ("--embedding-dims", "32"),
+                          ("--image-size", "32"), ("--channels", "1"), ("--batch", "64"), ("--steps", "10"),
+                          ("--iters", "20"), ("--warmup", "3")]:
+        q.add_argument(name, default=default)
+    return q.parse_known_args(args)[0]
 
 
 def main():
@@ -29,6 +66,9 @@ def main():
     p.add_argument("--compile", action="store_true", help="also time torch.compile (PyTorch 2)")
     p.add_argument("--bf16", action="store_true",
                    help="also time both in bf16 autocast (ddim --bf16 against torch.autocast)")
+    p.add_argument("--onnxruntime", metavar="DIR",
+                   help="sample: also ONNX Runtime (onnxruntime-node installed by npm under DIR), fp32")
+    p.add_argument("--node", default="node")
     p.add_argument("what", choices=["train", "sample"])
     p.add_argument("args", nargs=argparse.REMAINDER)
     a = p.parse_args()
@@ -44,16 +84,46 @@ def main():
     if a.bf16:
         for k in list(impls):
             impls[k + "-bf16"] = impls[k] + ["--bf16"]
+    model = None
+    if a.onnxruntime and a.what == "sample":
+        v = shape_args(args)
+        model = tempfile.mkdtemp(prefix="ddim-onnx-")
+        subprocess.run([a.python, os.path.join(HERE, "export_onnx.py"), "--out", model, "--widths", v.widths,
+                        "--block-depth", v.block_depth, "--embedding-dims", v.embedding_dims, "--image-size",
+                        v.image_size, "--channels", v.channels, "--batch", v.batch], check=True)
+        impls["onnxruntime"] = [a.node, os.path.join(HERE, "ort_bench.mjs"), "--ort", a.onnxruntime, "--model", model,
+                                "--batch", v.batch, "--channels", v.channels, "--image-size", v.image_size,
+                                "--steps", v.steps, "--iters", v.iters, "--warmup", v.warmup, *threads]
+    # FLOPs per image and the machine's product rates, measured once in this run.
+    rates = {}
+    if a.device == "cpu":
+        for bf16 in [False] + ([True] if a.bf16 else []):
+            j = profile([a.ddim, "bench", a.what, *without(args, "--iters", "--warmup"), "--iters", "1", "--warmup", "1",
+                         *threads]
+                        + (["--bf16"] if bf16 else []))
+            rates[bf16] = (j["gflop_per_iteration"] / j["batch"], j["gemm_gflop_s"])
     results = {k: [] for k in impls}
-    for _ in range(a.rounds):
-        for k, cmd in impls.items():
-            results[k].append(run(cmd))
+    try:
+        for _ in range(a.rounds):
+            for k, cmd in impls.items():
+                results[k].append(run(cmd))
+    finally:
+        if model:
+            shutil.rmtree(model, ignore_errors=True)
     summary = {"what": a.what, "args": " ".join(args), "device": a.device, "rounds": a.rounds}
     for k, rs in results.items():
         summary[k] = {
             "images_per_s_median": statistics.median(r["images_per_s"] for r in rs),
+            "images_per_s_min": min(r["images_per_s"] for r in rs),
+            "images_per_s_max": max(r["images_per_s"] for r in rs),
             "peak_rss_mb_median": statistics.median(r["peak_rss_mb"] for r in rs),
         }
+        bf16 = k.endswith("-bf16")
+        if bf16 in rates:
+            gflop, gemm = rates[bf16]
+            summary[k]["gflop_s"] = summary[k]["images_per_s_median"] * gflop
+            summary[k]["fraction_of_gemm"] = summary[k]["gflop_s"] / gemm
+            summary[k]["gemm_gflop_s"] = gemm
         if "peak_gpu_mb" in rs[0]:
             summary[k]["peak_gpu_mb_median"] = statistics.median(r["peak_gpu_mb"] for r in rs)
     # ddim against each baseline of the same precision, and what bf16 gives each.

@@ -21,6 +21,7 @@ done
 packages=(
   g++ cmake ninja-build pkg-config          # toolchain
   libtorch-dev                              # LibTorch 1.13 (CPU)
+  libdnnl-dev                               # oneDNN headers: the prepared inference form (nn/prepared_unet.h)
   libopenblas0-openmp                       # its BLAS: matrix products 26x faster than the reference BLAS
   libgloo-dev                               # headers of c10d's Gloo backend (data-parallel training)
   libcli11-dev libspdlog-dev libfmt-dev     # command line, logging

@@ -244,6 +244,7 @@ TEST_F(Network, FoldedBatchNormEqualsThePlainNetwork) {
     }
     net.eval();
     net.set_channels_last(true);
+    net.set_prepared(false);  // the fold itself (test_prepared_unet.cpp tests the prepared form)
     const auto x = torch::randn({3, 1, side, side});
     const auto v = torch::rand({3});
     const auto run = [&](bool folded, bool bf16) {

@@ -95,7 +95,9 @@ TEST_F(Synthesis, CheckpointedAndPlainBackwardGiveTheSameGradients) {
   };
   auto [out_plain, g_plain] = gradient(false);
   auto [out_ckpt, g_ckpt] = gradient(true);
-  EXPECT_TRUE(torch::equal(out_plain, out_ckpt));
+  // The checkpointed forward pass runs without gradients, so it takes the U-Net's prepared form
+  // (nn/prepared_unet.h): the same function to float rounding, not the same bits.
+  EXPECT_TRUE(torch::allclose(out_plain, out_ckpt, 1e-5, 1e-6));
   EXPECT_GT(g_plain.abs().max().item<float>(), 0.0f);
   EXPECT_TRUE(torch::allclose(g_plain, g_ckpt, 1e-5, 1e-7));
   // Gradients also flow through the seeds into whatever produced them.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "ddim/core/autocast.h"
 #include "ddim/core/error.h"
 
 namespace ddim {
@@ -100,6 +101,31 @@ UNet::UNet(const UNetOptions& o) : options_(o) {
   nn::init::zeros_(head_->weight);
   nn::init::zeros_(head_->bias);
   set_channels_last(channels_last_);
+  prepared_covers_ = PreparedUNet::why_not(*this).empty();
+}
+
+torch::Tensor UNet::prepared_forward(const torch::Tensor& x, const torch::Tensor& noise_variance) {
+  if (!prepared_on_ || !prepared_covers_ || is_training() || !x.device().is_cpu() ||
+      x.scalar_type() != torch::kFloat)
+    return {};
+  const auto tensors = parameters();
+  if (torch::GradMode::is_enabled()) {
+    if (x.requires_grad() || noise_variance.requires_grad()) return {};
+    for (const auto& p : tensors)
+      if (p.requires_grad()) return {};
+  }
+  // Made again when any weight or statistic was replaced or changed in place.
+  std::vector<int64_t> from;
+  for (const auto& list : {tensors, buffers()})
+    for (const auto& t : list) {
+      from.push_back(reinterpret_cast<int64_t>(t.data_ptr()));
+      from.push_back(static_cast<int64_t>(t._version()));
+    }
+  if (!prepared_ || from != prepared_from_) {
+    prepared_ = std::make_shared<PreparedUNet>(*this);
+    prepared_from_ = std::move(from);
+  }
+  return prepared_->forward(x, noise_variance, autocast_enabled(x.device()));
 }
 
 torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& noise_variance,
@@ -114,6 +140,7 @@ torch::Tensor UNet::forward(const torch::Tensor& x_in, const torch::Tensor& nois
       cond_dim() == 0 ||
           (cond.defined() && cond.dim() == 2 && cond.size(0) == x_in.size(0) && cond.size(1) == cond_dim()),
       "this U-Net needs a conditioning vector [B, {}] for its {} inputs", cond_dim(), x_in.size(0));
+  if (auto eps = prepared_forward(x_in, noise_variance); eps.defined()) return eps;
   // A class label enters through its learned embedding (one-hot times the table).
   const auto c = class_embedding_ ? class_embedding_->forward(cond.to(torch::kFloat)) : cond;
   auto x = stem_->forward(channels_last_ ? x_in.contiguous(torch::MemoryFormat::ChannelsLast) : x_in);

@@ -12,6 +12,8 @@
 
 namespace ddim {
 
+class PreparedUNet;
+
 /// The normalisation of the residual blocks: the paper's affine-free BatchNorm, or GroupNorm.
 enum class NormKind { Batch, Group };
 /// "batch", "group".
@@ -33,6 +35,7 @@ class ResidualBlockImpl : public torch::nn::Module {
   void set_norm_folding(bool on) { fold_norm_ = on; }
 
  private:
+  friend class PreparedUNet;
   /// Eval mode: the batch norm folded into conv1 (see blocks.cpp).
   torch::Tensor folded_norm_conv1(const torch::Tensor& x);
   bool fold_norm_ = true;

@@ -28,6 +28,7 @@
 #include "ddim/core/fields.h"
 #include "ddim/nn/blocks.h"
 #include "ddim/nn/network.h"
+#include "ddim/nn/prepared_unet.h"
 
 namespace ddim {
 
@@ -94,11 +95,22 @@ class UNet : public EpsNetwork {
   /// weights now and the input on every call. About 10% faster with oneDNN on CPUs, and what
   /// cuDNN's tensor-core kernels want; results equal NCHW's up to float rounding.
   void set_channels_last(bool on) override;
+  /// Forward passes in eval mode that need no gradient run the prepared inference form
+  /// (nn/prepared_unet.h: folded, fused and prepacked, the same function to float rounding)
+  /// where it covers this network and this CPU; made on first use and again after any weight
+  /// or statistic changes. On by default; off: the plain modules, to compare with.
+  void set_prepared(bool on) { prepared_on_ = on; }
 
  private:
+  friend class PreparedUNet;
   bool attention_at(int64_t level) const;
+  /// The prepared form's output, or undefined where the plain path must run.
+  torch::Tensor prepared_forward(const torch::Tensor& x, const torch::Tensor& noise_variance);
   UNetOptions options_;
   bool channels_last_ = true;
+  bool prepared_on_ = true, prepared_covers_ = false;
+  std::shared_ptr<PreparedUNet> prepared_;
+  std::vector<int64_t> prepared_from_;  ///< addresses and versions of the tensors it was made from
   int64_t temb_dim_ = 0;
   torch::nn::Conv2d stem_{nullptr}, head_{nullptr};
   torch::nn::Sequential time_mlp_{nullptr};

@@ -31,6 +31,7 @@ struct BenchArgs {
   int64_t steps = 10;
   bool bf16 = false;
   bool nchw = false;
+  bool plain = false;                      // sample: the plain modules, not the prepared inference form
   EmbedderArch arch = EmbedderArch::UNet;  // train-embedder
   bool checkpointing = false;
   bool profile = false;  // train, sample: also the per-operator table
@@ -93,6 +94,7 @@ Denoiser frozen_denoiser(const BenchArgs& a, const torch::Device& device) {
   net->to(device);
   net->eval();
   net->set_channels_last(!a.nchw);
+  net->set_prepared(!a.plain);
   for (auto& p : net->parameters()) p.set_requires_grad(false);
   DataInfo info;
   info.shape = {a.channels, a.image_size, a.image_size};
@@ -190,6 +192,7 @@ int run_bench_sample(const BenchArgs& a) {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto j = report("sample", a, device, s, static_cast<double>(a.batch * a.iters));
   j["steps"] = a.steps;
+  j["prepared"] = !a.plain && device.is_cpu() && prepared_inference_built();
   if (a.profile) {
     profile_iteration(j, a, s, [&] { run(); });
     return 0;
@@ -294,6 +297,9 @@ void setup_bench(CLI::App& app) {
   auto* s = bench->add_subcommand("sample", "DDIM sampling with the paper's U-Net: images/s");
   add_common(s, *sample);
   s->add_option("--steps", sample->steps, "DDIM steps")->check(kPositive)->capture_default_str();
+  s->add_flag("--plain", sample->plain,
+              "Run the plain U-Net modules, not the prepared inference form (nn/prepared_unet.h: folded, "
+              "fused, prepacked), to measure what it gives");
   s->add_flag("--profile", sample->profile,
               "Also profile one sampling run: time per operator and per group, GFLOP/s and the fraction of "
               "the machine's matrix-product rate, as Markdown tables");

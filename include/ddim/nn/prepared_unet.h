@@ -1,0 +1,59 @@
+// The prepared inference form of the paper's U-Net (issue 41): what every no-grad use of a
+// frozen denoiser runs (sampling, inversion, reconstruction, interpolation, editing, evaluation).
+//
+// Built once per set of weights, it differs from the plain module in four ways, none of which
+// changes the function it computes (beyond float rounding):
+//  - each block's eval-mode batch norm, a per-channel map a (x - m), is folded into conv1: its
+//    weights are scaled by a, and every activation is *stored shifted* by the mean m of the norm
+//    that reads it, so that the zero padding of the 3x3 convolution pads exactly the value the
+//    norm maps to zero. The shifts are absorbed into the biases of the convolutions that write
+//    them (and of the 1x1 residual convolutions that read them), so no pass over the data is
+//    added, and there is no border to correct;
+//  - convolutions are oneDNN primitives made once per input shape, their weights reordered
+//    once into the layout the kernel wants (not on every call), in channels-last (NHWC) from
+//    input to output;
+//  - conv1 + bias + swish is one kernel, and conv2 + bias + residual add is one (the residual
+//    is written first, conv2 accumulates into it);
+//  - every activation buffer is allocated once per shape and reused by every later call.
+// fp32, and bf16 (under CPU autocast) where the CPU has native bf16 convolutions. Pooling,
+// upsampling and concatenation stay LibTorch operators. UNet::forward takes this path by itself
+// when it applies (see `covers` and UNet::set_prepared); otherwise the plain one runs unchanged.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace ddim {
+
+class UNet;
+
+/// True when this build has the prepared path (oneDNN's headers were found at build time).
+bool prepared_inference_built();
+
+class PreparedUNet {
+ public:
+  /// Why `net` is not a network the prepared form covers ("" when it is): the prepared form
+  /// covers the paper's U-Net (batch norm, no attention, no conditioning), with or without the
+  /// noise input, in eval mode, on a build with oneDNN.
+  static std::string why_not(const UNet& net);
+  /// Folds `net`'s current weights (copies: later changes to the module need a new one).
+  /// Throws ddim::InvalidArgument when why_not(net) is not empty.
+  explicit PreparedUNet(const UNet& net);
+  ~PreparedUNet();
+  PreparedUNet(const PreparedUNet&) = delete;
+  PreparedUNet& operator=(const PreparedUNet&) = delete;
+
+  /// The predicted noise for x [B, C, H, W] (fp32, CPU) and noise variance [B] (no embedding
+  /// input: ignored), computed in fp32 or, with `bf16`, in bf16 (the output is then bf16, as
+  /// the plain network's under autocast). Undefined when this CPU has no fast kernel for the
+  /// shape and type (oneDNN offers only its reference one): the caller runs the plain path.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& noise_variance, bool bf16);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ddim
