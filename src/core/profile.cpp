@@ -135,8 +135,8 @@ OpProfile profile_ops(const std::function<void()>& work) {
   OpProfile p;
   p.wall_s = wall;
   for (auto& [name, c] : by_name) {
-    if (name.rfind("aten::", 0) != 0 && name.rfind("mkldnn", 0) != 0 && !contains(name, "Backward") &&
-        !contains(name, "backward"))
+    if (name.rfind("aten::", 0) != 0 && name.rfind("mkldnn", 0) != 0 && name.rfind("ddim::", 0) != 0 &&
+        !contains(name, "Backward") && !contains(name, "backward"))
       continue;  // scopes such as "profiler::_record_function": not operators
     c.group = op_group(name);
     p.total_us += c.self_us;

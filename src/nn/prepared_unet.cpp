@@ -10,6 +10,7 @@
 #include "ddim/nn/unet.h"
 
 #ifdef DDIM_WITH_ONEDNN
+#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <dnnl.hpp>
 #endif
@@ -168,6 +169,52 @@ memory::desc nhwc(const torch::Tensor& t, Dt dt) {
   return memory::desc({t.size(0), t.size(1), t.size(2), t.size(3)}, dt, memory::format_tag::nhwc);
 }
 
+// PyTorch's source index for bilinear resizing without align_corners, at scale 1/2: the
+// first of the two input rows (or columns) an output one mixes, the second, and its weight.
+inline void source_of(int64_t out, int64_t n, int64_t& i0, int64_t& i1, float& lambda) {
+  const float s = std::max(0.f, (static_cast<float>(out) + 0.5f) * 0.5f - 0.5f);
+  i0 = static_cast<int64_t>(s);
+  i1 = std::min(i0 + 1, n - 1);
+  lambda = s - static_cast<float>(i0);
+}
+
+template <class T>
+void upsample2x_kernel(const T* in, T* out, int64_t batch, int64_t h, int64_t w, int64_t c, int64_t out_c) {
+  const int64_t oh = 2 * h, ow = 2 * w;
+  at::parallel_for(0, batch * oh, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / oh, y = r % oh;
+      int64_t i0, i1, j0, j1;
+      float l1, m1;
+      source_of(y, h, i0, i1, l1);
+      const float l0 = 1.f - l1;
+      const T* row0 = in + (b * h + i0) * w * c;
+      const T* row1 = in + (b * h + i1) * w * c;
+      T* o = out + (b * oh + y) * ow * out_c;
+      for (int64_t x = 0; x < ow; ++x) {
+        source_of(x, w, j0, j1, m1);
+        const float m0 = 1.f - m1;
+        const T *p00 = row0 + j0 * c, *p01 = row0 + j1 * c, *p10 = row1 + j0 * c, *p11 = row1 + j1 * c;
+        T* q = o + x * out_c;
+        // In PyTorch's order: rows mixed after columns.
+        for (int64_t ch = 0; ch < c; ++ch)
+          q[ch] = static_cast<T>(l0 * (m0 * static_cast<float>(p00[ch]) + m1 * static_cast<float>(p01[ch])) +
+                                 l1 * (m0 * static_cast<float>(p10[ch]) + m1 * static_cast<float>(p11[ch])));
+      }
+    }
+  });
+}
+
+// Bilinear x2 upsampling (align_corners false, as upsample2x) of src [B, C, H, W] into the first
+// C channels of dst [B, C', 2H, 2W], both channels-last: the concatenation's copy is this write.
+void upsample2x_into(const torch::Tensor& src, const torch::Tensor& dst) {
+  const int64_t b = src.size(0), c = src.size(1), h = src.size(2), w = src.size(3);
+  if (src.scalar_type() == torch::kBFloat16)
+    upsample2x_kernel(src.data_ptr<c10::BFloat16>(), dst.data_ptr<c10::BFloat16>(), b, h, w, c, dst.size(1));
+  else
+    upsample2x_kernel(src.data_ptr<float>(), dst.data_ptr<float>(), b, h, w, c, dst.size(1));
+}
+
 // Thrown while making a plan when oneDNN has only its reference kernel for a convolution
 // (e.g. bf16 on a CPU without AVX512-BF16): the plain path is faster there.
 struct NoFastKernel {};
@@ -236,51 +283,67 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
   };
 
   const auto& o = options;
-  int64_t h = height, w = width;
-  plan->input = buffer(o.widths[0] + (o.noise_input ? o.embedding_dims : 0), h, w);
-  torch::Tensor x = plan->input;
-  std::vector<torch::Tensor> outputs;
-  for (const auto& b : blocks) {
-    if (b.skip >= 0) {
-      // [x (upsampled), skip + delta] written into the block's input buffer.
-      torch::Tensor up = x;
-      if (b.upsample_before) {
-        h *= 2;
-        w *= 2;
-        up = buffer(x.size(1), h, w);
-        const auto src = x;
-        plan->steps.push_back([src, up]() mutable {
-          at::upsample_bilinear2d_out(up, src, {up.size(2), up.size(3)}, /*align_corners=*/false);
-        });
+  // Each block's spatial size, and the input buffers [x, skip] of the up blocks, made first:
+  // a skip is copied in as soon as its down block writes it, so that the next block may then
+  // add its residual into it in place.
+  std::vector<std::pair<int64_t, int64_t>> size(blocks.size());
+  std::map<size_t, size_t> reader;  // down block -> the up block that reads its output
+  std::vector<torch::Tensor> cats(blocks.size());
+  {
+    int64_t h = height, w = width;
+    for (size_t k = 0; k < blocks.size(); ++k) {
+      if (blocks[k].upsample_before) h *= 2, w *= 2;
+      size[k] = {h, w};
+      if (blocks[k].pool_after) h /= 2, w /= 2;
+      if (blocks[k].skip >= 0) {
+        cats[k] = buffer(blocks[k].in, size[k].first, size[k].second);
+        reader[static_cast<size_t>(blocks[k].skip)] = k;
       }
-      auto cat = buffer(b.in, h, w);
-      const auto skip = outputs[b.skip];
-      const auto delta = b.skip_delta.to(dtype).view({1, -1, 1, 1});
+    }
+  }
+  // conv1's outputs, read at once by conv2: one per shape.
+  std::map<std::tuple<int64_t, int64_t, int64_t>, torch::Tensor> hidden_of;
+  plan->input = buffer(o.widths[0] + (o.noise_input ? o.embedding_dims : 0), height, width);
+  torch::Tensor x = plan->input;
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    const auto& b = blocks[k];
+    const auto [h, w] = size[k];
+    if (b.skip >= 0) {
+      // x (upsampled) into the first channels; the skip is there already.
+      const auto cat = cats[k], src = x;
       const int64_t xc = b.in - b.skip_channels;
-      plan->buffers.push_back(delta);
-      plan->steps.push_back([cat, up, skip, delta, xc] {
-        cat.narrow(1, 0, xc).copy_(up);
-        auto rest = cat.narrow(1, xc, skip.size(1));
-        at::add_out(rest, skip, delta);
-      });
+      if (b.upsample_before)
+        plan->steps.push_back([src, cat] {
+          RECORD_FUNCTION("ddim::upsample2x", std::vector<c10::IValue>({src}));
+          upsample2x_into(src, cat);
+        });
+      else
+        plan->steps.push_back([src, cat, xc] { cat.narrow(1, 0, xc).copy_(src); });
       x = cat;
     }
-    auto hidden = buffer(b.out, h, w);
-    auto y = buffer(b.out, h, w);
+    auto& hidden = hidden_of[{b.out, h, w}];
+    if (!hidden.defined()) hidden = buffer(b.out, h, w);
     conv(b.conv1, x, hidden, /*swish=*/true, /*accumulate=*/false);
+    torch::Tensor y = x;  // the identity residual: conv2 adds into the input, in place
     if (b.residual.weight.defined()) {
+      y = buffer(b.out, h, w);
       conv(b.residual, x, y, false, false);
-    } else {
-      const auto src = x;
-      plan->steps.push_back([src, y]() mutable { y.copy_(src); });
     }
     conv(b.conv2, hidden, y, false, /*accumulate=*/true);
-    outputs.push_back(y);
+    if (const auto r = reader.find(k); r != reader.end()) {
+      const auto& up = blocks[r->second];
+      const auto cat = cats[r->second];
+      const auto delta = up.skip_delta.to(dtype).view({1, -1, 1, 1});
+      const int64_t xc = up.in - up.skip_channels;
+      plan->buffers.push_back(delta);
+      plan->steps.push_back([cat, y, delta, xc] {
+        auto rest = cat.narrow(1, xc, y.size(1));
+        at::add_out(rest, y, delta);
+      });
+    }
     x = y;
     if (b.pool_after) {
-      h /= 2;
-      w /= 2;
-      auto pooled = buffer(b.out, h, w);
+      auto pooled = buffer(b.out, h / 2, w / 2);
       plan->steps.push_back([y, pooled]() mutable { at::avg_pool2d_out(pooled, y, {2, 2}); });
       x = pooled;
     }
@@ -310,24 +373,29 @@ torch::Tensor PreparedUNet::forward(const torch::Tensor& x, const torch::Tensor&
   }
   const auto plan = found->second;
   if (!plan) return {};
+  // The stem (a 1x1 convolution from the image's few channels) as a product written into the
+  // input buffer's first channels, and the embedding tiled after them, both stored shifted like
+  // every other activation.
   const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
-  // The stem (a 1x1 convolution from the image's few channels) and the embedding tile, stored
-  // shifted like every other activation.
-  const int64_t w0 = o.widths[0];
-  plan->input.narrow(1, 0, w0).copy_(torch::conv2d(x.to(torch::kFloat), m.stem.weight, m.stem.bias));
+  const int64_t batch = x.size(0), w0 = o.widths[0];
+  const auto pixels = x.to(dtype).permute({0, 2, 3, 1}).reshape({-1, o.channels});
+  auto input = plan->input.permute({0, 2, 3, 1}).view({-1, plan->input.size(1)}).narrow(1, 0, w0);
+  at::addmm_out(input, m.stem.bias.to(dtype), pixels, m.stem.weight.view({w0, o.channels}).t().to(dtype));
   if (o.noise_input) {
     const auto e = sinusoidal_embedding(noise_variance.reshape({-1}).to(torch::kFloat), o.embedding_dims,
                                         o.embedding_max_frequency) -
                    m.embedding_shift.view({1, -1});
-    plan->input.narrow(1, w0, o.embedding_dims)
-        .copy_(e.view({x.size(0), -1, 1, 1}).expand_as(plan->input.narrow(1, w0, o.embedding_dims)));
+    auto tile = plan->input.narrow(1, w0, o.embedding_dims);
+    tile.copy_(e.view({batch, -1, 1, 1}).expand_as(tile));
   }
   for (const auto& step : plan->steps) step();
   plan->stream.wait();
-  // The head: a 1x1 convolution to the image's channels, into a new tensor (the buffers are
-  // the next call's).
-  return torch::conv2d(plan->output, m.head.weight.to(dtype), m.head.bias.to(dtype))
-      .contiguous(torch::MemoryFormat::Contiguous);
+  // The head, a 1x1 convolution to the image's channels, as a product into a new tensor (the
+  // buffers are the next call's).
+  const auto& last = plan->output;
+  const auto eps = torch::addmm(m.head.bias.to(dtype), last.permute({0, 2, 3, 1}).view({-1, last.size(1)}),
+                                m.head.weight.view({o.channels, -1}).t().to(dtype));
+  return eps.view({batch, x.size(2), x.size(3), o.channels}).permute({0, 3, 1, 2});
 }
 
 #else
