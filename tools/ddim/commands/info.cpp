@@ -8,6 +8,8 @@
 #include "ddim/diffusion/denoiser.h"
 #include "ddim/io/checkpoint.h"
 #include "ddim/nn/network.h"
+#include "ddim/nn/prepared_unet.h"
+#include "ddim/nn/unet.h"
 
 namespace ddim::cli {
 namespace {
@@ -93,6 +95,17 @@ int run_info(const InfoArgs& a) {
                                  : ""));
   if (m.contains("arch")) line("network", meta_parse(m, "arch", a.model, describe_arch));
   if (m.contains("parameters")) line("parameters", thousands(meta_get<int64_t>(m, "parameters", a.model)));
+  // Whether inference without gradients takes the prepared form (nn/prepared_unet.h), and if not why.
+  if (m.contains("arch") && (ck.kind() == "denoiser" || ck.kind() == "diffae"))
+    meta_parse(m, "arch", a.model, [&](const nlohmann::json& arch) {
+      const auto kind = arch.value("kind", std::string());
+      if (kind != "unet" && kind != "diffae") return 0;
+      const auto why =
+          PreparedUNet::why_not(UNet(UNetOptions::from_json(kind == "unet" ? arch : arch.at("unet"))));
+      line("inference", why.empty() ? "the prepared form on the CPU (oneDNN: folded, fused, prepacked)"
+                                    : "the plain modules: " + why);
+      return 0;
+    });
   if (m.contains("schedule"))
     meta_parse(m, "schedule", a.model, [&](const nlohmann::json& s) {
       const auto kind = s.value("kind", std::string("?"));
