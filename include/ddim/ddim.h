@@ -24,6 +24,7 @@
 #include "ddim/core/file.h"
 #include "ddim/core/interrupt.h"
 #include "ddim/core/limits.h"
+#include "ddim/core/memory.h"
 #include "ddim/core/names.h"
 #include "ddim/core/process.h"
 #include "ddim/core/profile.h"
