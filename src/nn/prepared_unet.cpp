@@ -426,6 +426,8 @@ torch::Tensor PreparedUNet::forward(const torch::Tensor& x, const torch::Tensor&
     try {
       plan = m.make_plan(x.size(0), x.size(2), x.size(3), bf16);
     } catch (const NoFastKernel&) {
+    } catch (const dnnl::error&) {
+      // No kernel at all for this type on this CPU (bf16 without AVX-512): the plain path.
     }
     found = m.plans.emplace(key, plan).first;
   }
