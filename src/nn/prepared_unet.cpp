@@ -59,7 +59,6 @@ torch::Tensor response(const torch::Tensor& weight, const torch::Tensor& v) {
 struct BlockParams {
   int64_t in = 0, out = 0;
   ConvParams conv1, conv2, residual;  // residual.weight undefined: the identity
-  torch::Tensor in_shift;             // the mean m its input is stored shifted by, [in]
   torch::Tensor skip_delta;           // up blocks: added to the skip as it is concatenated, [in - x's]
   int64_t skip = -1;                  // up blocks: the down block whose output is the skip
   int64_t skip_channels = 0;
@@ -95,7 +94,7 @@ PreparedUNet::PreparedUNet(const UNet& net) : impl_(std::make_unique<Impl>()) {
   for (const auto& b : net.down_) order.push_back(b.get());
   for (const auto& b : net.middle_) order.push_back(b.get());
   for (const auto& b : net.up_) order.push_back(b.get());
-  const int64_t levels = static_cast<int64_t>(o.widths.size()) - 1, depth = o.block_depth;
+  const int64_t depth = o.block_depth;
   const int64_t n_down = static_cast<int64_t>(net.down_.size()),
                 n_middle = static_cast<int64_t>(net.middle_.size());
   std::vector<torch::Tensor> shift(order.size()), scale(order.size());
@@ -116,7 +115,6 @@ PreparedUNet::PreparedUNet(const UNet& net) : impl_(std::make_unique<Impl>()) {
     BlockParams p;
     p.in = blk->in_;
     p.out = blk->out_;
-    p.in_shift = shift[k];
     const auto o_shift = out_shift(k).to(torch::kDouble);
     const auto m_in = shift[k].to(torch::kDouble);
     // conv1 reads a (x - m) = a X, X the stored input: the weights scaled by a per input channel.
@@ -132,7 +130,7 @@ PreparedUNet::PreparedUNet(const UNet& net) : impl_(std::make_unique<Impl>()) {
           (p.residual.bias.to(torch::kDouble) + response(p.residual.weight, m_in) + b2).to(torch::kFloat);
       p.conv2.bias = torch::zeros_like(p.conv2.bias);
     } else {
-      // X + m + conv2(h) + b_2 - shift(out): X is copied to the output first.
+      // X + m + conv2(h) + b_2 - shift(out): conv2 accumulates into X itself.
       p.conv2.bias = (b2 + m_in).to(torch::kFloat);
     }
     const int64_t kk = static_cast<int64_t>(k);
@@ -148,7 +146,6 @@ PreparedUNet::PreparedUNet(const UNet& net) : impl_(std::make_unique<Impl>()) {
     }
     m.blocks.push_back(std::move(p));
   }
-  (void)levels;
   m.stem = params_of(net.stem_);
   m.stem.bias -= shift[0].narrow(0, 0, o.widths[0]);
   if (o.noise_input) m.embedding_shift = shift[0].narrow(0, o.widths[0], o.embedding_dims).contiguous();

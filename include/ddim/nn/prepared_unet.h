@@ -13,11 +13,14 @@
 //    once into the layout the kernel wants (not on every call), in channels-last (NHWC) from
 //    input to output;
 //  - conv1 + bias + swish is one kernel, and conv2 + bias + residual add is one (the residual
-//    is written first, conv2 accumulates into it);
+//    is written first, or is the input itself, and conv2 accumulates into it);
+//  - no copies of its own: a skip goes into its up block's input as soon as it is written (shifted
+//    there for that block's norm), bilinear upsampling writes straight into the concatenation, the
+//    identity residual is added in place, and the stem and head are matrix products;
 //  - every activation buffer is allocated once per shape and reused by every later call.
-// fp32, and bf16 (under CPU autocast) where the CPU has native bf16 convolutions. Pooling,
-// upsampling and concatenation stay LibTorch operators. UNet::forward takes this path by itself
-// when it applies (see `covers` and UNet::set_prepared); otherwise the plain one runs unchanged.
+// fp32, and bf16 (under CPU autocast) where the CPU has native bf16 convolutions. Pooling stays a
+// LibTorch operator. UNet::forward takes this path by itself when it applies (see `why_not` and
+// UNet::set_prepared); otherwise the plain one runs unchanged.
 #pragma once
 
 #include <torch/torch.h>
