@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 
+from bench_args import add_network_arguments, add_run_arguments
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -48,12 +50,11 @@ def without(args, *names):
 
 
 def shape_args(args):
+    """The network's and the run's options among the benchmark's arguments, as strings."""
     q = argparse.ArgumentParser(add_help=False)
-    for name, default in [("--widths", "32,64,96,128"), ("--block-depth", "2"), ("--embedding-dims", "32"),
-                          ("--image-size", "32"), ("--channels", "1"), ("--batch", "64"), ("--steps", "10"),
-                          ("--iters", "20"), ("--warmup", "3")]:
-        q.add_argument(name, default=default)
-    return q.parse_known_args(args)[0]
+    add_network_arguments(q)
+    add_run_arguments(q)
+    return argparse.Namespace(**{k: str(v) for k, v in vars(q.parse_known_args(args)[0]).items()})
 
 
 def main():

@@ -16,18 +16,14 @@ import warnings
 
 import torch
 
+from bench_args import add_network_arguments
 from pytorch_unet import UNet
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
-    p.add_argument("--widths", default="32,64,96,128")
-    p.add_argument("--block-depth", type=int, default=2)
-    p.add_argument("--embedding-dims", type=int, default=32)
-    p.add_argument("--image-size", type=int, default=32)
-    p.add_argument("--channels", type=int, default=1)
-    p.add_argument("--batch", type=int, default=64)
+    add_network_arguments(p)
     a = p.parse_args()
     # The 1.13 exporter warns about shape inference of constants it handles.
     warnings.filterwarnings("ignore", category=UserWarning)

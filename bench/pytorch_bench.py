@@ -13,21 +13,15 @@ import time
 
 import torch
 
+from bench_args import add_network_arguments, add_run_arguments
 from pytorch_unet import UNet, continuous_cosine
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("what", choices=["train", "sample"])
-    p.add_argument("--widths", default="32,64,96,128")
-    p.add_argument("--block-depth", type=int, default=2)
-    p.add_argument("--embedding-dims", type=int, default=32)
-    p.add_argument("--image-size", type=int, default=32)
-    p.add_argument("--channels", type=int, default=1)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--iters", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--steps", type=int, default=10)
+    add_network_arguments(p)
+    add_run_arguments(p)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--compile", action="store_true", help="torch.compile the network (PyTorch 2)")

@@ -227,4 +227,14 @@ std::vector<std::string> tiny_unet_args() {
 
 std::string source_dir() { return DDIM_SOURCE_DIR; }
 
+void randomise_weights_and_statistics(torch::nn::Module& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.parameters()) p.copy_(torch::randn_like(p) * 0.2);
+  for (auto& b : net.named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().copy_(torch::randn_like(b.value()));
+    if (b.key().find("running_var") != std::string::npos)
+      b.value().copy_(torch::rand_like(b.value()) * 3 + 0.2);
+  }
+}
+
 }  // namespace ddim::test

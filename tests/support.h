@@ -17,6 +17,11 @@ class SeededTest : public ::testing::Test {
   void SetUp() override { torch::manual_seed(1234); }
 };
 
+/// Every parameter of `net` random and non-zero (N(0, 0.2²): a U-Net's head starts at zero) and
+/// its batch norms' statistics far from (0, 1): what the folded and prepared forms of the U-Net
+/// are tested on, so that they have something to fold.
+void randomise_weights_and_statistics(torch::nn::Module& net);
+
 /// A fresh, empty scratch directory for the running test (under the build tree).
 std::string scratch_dir();
 

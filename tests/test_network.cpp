@@ -230,18 +230,7 @@ TEST_F(Network, FoldedBatchNormEqualsThePlainNetwork) {
     o.embedding_dims = 8;
     o.image_size = side;
     UNet net(o);
-    // Weights all non-zero (the head starts at zero) and statistics far from (0, 1), so that
-    // the fold has something to do.
-    for (auto& p : net.parameters()) {
-      torch::NoGradGuard no_grad;
-      p.copy_(torch::randn_like(p) * 0.2);
-    }
-    for (auto& b : net.named_buffers()) {
-      torch::NoGradGuard no_grad;
-      if (b.key().find("running_mean") != std::string::npos) b.value().copy_(torch::randn_like(b.value()));
-      if (b.key().find("running_var") != std::string::npos)
-        b.value().copy_(torch::rand_like(b.value()) * 3 + 0.2);
-    }
+    randomise_weights_and_statistics(net);
     net.eval();
     net.set_channels_last(true);
     net.set_prepared(false);  // the fold itself (test_prepared_unet.cpp tests the prepared form)

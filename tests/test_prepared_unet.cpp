@@ -8,22 +8,11 @@
 #include "support.h"
 
 using namespace ddim;
+using namespace ddim::test;
 
 namespace {
 
 class Prepared : public SeededTest {};
-
-// Every weight non-zero (the head starts at zero) and batch-norm statistics far from (0, 1), so
-// that the folding and the shifted storage have something to do.
-void randomise(torch::nn::Module& net) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : net.parameters()) p.copy_(torch::randn_like(p) * 0.2);
-  for (auto& b : net.named_buffers()) {
-    if (b.key().find("running_mean") != std::string::npos) b.value().copy_(torch::randn_like(b.value()));
-    if (b.key().find("running_var") != std::string::npos)
-      b.value().copy_(torch::rand_like(b.value()) * 3 + 0.2);
-  }
-}
 
 double relative(const torch::Tensor& y, const torch::Tensor& r) {
   return ((y.to(torch::kFloat) - r).norm() / r.norm()).item<double>();
@@ -66,9 +55,9 @@ TEST_F(Prepared, EqualsThePlainNetwork) {
     o.channels = c.channels;
     o.noise_input = c.noise;
     UNet net(o);
-    randomise(net);
+    randomise_weights_and_statistics(net);
     net.eval();
-    ASSERT_EQ(PreparedUNet::why_not(net), "") << what;
+    ASSERT_EQ(PreparedUNet::why_not(net.options()), "") << what;
     const auto x = torch::randn({c.batch, c.channels, c.side, c.side});
     const auto v = torch::rand({c.batch});
     const auto ref = plain(net, x, v);
@@ -101,7 +90,7 @@ TEST_F(Prepared, FollowsTheWeightsAndLeavesThePlainPathWhereItDoesNotApply) {
   o.embedding_dims = 16;
   o.image_size = 8;
   UNet net(o);
-  randomise(net);
+  randomise_weights_and_statistics(net);
   net.eval();
   const auto x = torch::randn({2, 1, 8, 8});
   const auto v = torch::rand({2});
@@ -141,17 +130,17 @@ TEST_F(Prepared, FollowsTheWeightsAndLeavesThePlainPathWhereItDoesNotApply) {
   // Networks it does not cover say why, and run the plain path.
   UNetOptions g = o;
   g.norm = NormKind::Group;
-  EXPECT_NE(PreparedUNet::why_not(UNet(g)), "");
+  EXPECT_NE(PreparedUNet::why_not(g), "");
   UNetOptions a = o;
   a.attention_resolutions = {4};
-  EXPECT_NE(PreparedUNet::why_not(UNet(a)), "");
+  EXPECT_NE(PreparedUNet::why_not(a), "");
   UNetOptions k = o;
   k.classes = 3;
   k.cond_dim = 8;
   UNet classes(k);
-  EXPECT_NE(PreparedUNet::why_not(classes), "");
+  EXPECT_NE(PreparedUNet::why_not(classes.options()), "");
   EXPECT_THROW(PreparedUNet{classes}, InvalidArgument);
-  randomise(classes);
+  randomise_weights_and_statistics(classes);
   classes.eval();
   const auto cond = class_condition(torch::tensor({0, 2}), 3);
   torch::NoGradGuard no_grad;

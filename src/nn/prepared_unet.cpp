@@ -27,8 +27,7 @@ bool prepared_inference_built() {
 #endif
 }
 
-std::string PreparedUNet::why_not(const UNet& net) {
-  const auto& o = net.options();
+std::string PreparedUNet::why_not(const UNetOptions& o) {
   if (!prepared_inference_built()) return "this build has no oneDNN (Debian: libdnnl-dev)";
   if (o.norm != NormKind::Batch) return "it normalises with group norm";
   if (!o.attention_resolutions.empty()) return "it has self-attention";
@@ -83,7 +82,7 @@ struct PreparedUNet::Impl {
 PreparedUNet::~PreparedUNet() = default;
 
 PreparedUNet::PreparedUNet(const UNet& net) : impl_(std::make_unique<Impl>()) {
-  const auto reason = why_not(net);
+  const auto reason = why_not(net.options());
   DDIM_CHECK_ARG(reason.empty(), "the prepared inference form does not cover this U-Net: {}", reason);
   torch::NoGradGuard no_grad;
   auto& m = *impl_;
@@ -237,25 +236,16 @@ DDIM_UPSAMPLE_ROWS(upsample_rows_f32, float)
 DDIM_UPSAMPLE_ROWS(upsample_rows_bf16, uint16_t)
 #undef DDIM_UPSAMPLE_ROWS
 
-inline void upsample_rows_of(const float* in, float* out, int64_t h, int64_t w, int64_t c, int64_t out_c,
-                             int64_t begin, int64_t end, const int64_t* j0, const int64_t* j1,
-                             const float* m1) {
-  upsample_rows_f32(in, out, h, w, c, out_c, begin, end, j0, j1, m1);
-}
-inline void upsample_rows_of(const uint16_t* in, uint16_t* out, int64_t h, int64_t w, int64_t c,
-                             int64_t out_c, int64_t begin, int64_t end, const int64_t* j0, const int64_t* j1,
-                             const float* m1) {
-  upsample_rows_bf16(in, out, h, w, c, out_c, begin, end, j0, j1, m1);
-}
-
-template <class T>
-void upsample2x_kernel(const T* in, T* out, int64_t batch, int64_t h, int64_t w, int64_t c, int64_t out_c) {
+// `rows`: upsample_rows_f32 or upsample_rows_bf16, for T.
+template <class T, class Rows>
+void upsample2x_kernel(Rows rows, const T* in, T* out, int64_t batch, int64_t h, int64_t w, int64_t c,
+                       int64_t out_c) {
   const int64_t ow = 2 * w;
   std::vector<int64_t> j0(ow), j1(ow);
   std::vector<float> m1(ow);
   for (int64_t x = 0; x < ow; ++x) source_of(x, w, j0[x], j1[x], m1[x]);
   at::parallel_for(0, batch * 2 * h, 1, [&](int64_t begin, int64_t end) {
-    upsample_rows_of(in, out, h, w, c, out_c, begin, end, j0.data(), j1.data(), m1.data());
+    rows(in, out, h, w, c, out_c, begin, end, j0.data(), j1.data(), m1.data());
   });
 }
 
@@ -264,10 +254,11 @@ void upsample2x_kernel(const T* in, T* out, int64_t batch, int64_t h, int64_t w,
 void upsample2x_into(const torch::Tensor& src, const torch::Tensor& dst) {
   const int64_t b = src.size(0), c = src.size(1), h = src.size(2), w = src.size(3);
   if (src.scalar_type() == torch::kBFloat16)
-    upsample2x_kernel(reinterpret_cast<const uint16_t*>(src.data_ptr<c10::BFloat16>()),
+    upsample2x_kernel(upsample_rows_bf16, reinterpret_cast<const uint16_t*>(src.data_ptr<c10::BFloat16>()),
                       reinterpret_cast<uint16_t*>(dst.data_ptr<c10::BFloat16>()), b, h, w, c, dst.size(1));
   else
-    upsample2x_kernel(src.data_ptr<float>(), dst.data_ptr<float>(), b, h, w, c, dst.size(1));
+    upsample2x_kernel(upsample_rows_f32, src.data_ptr<float>(), dst.data_ptr<float>(), b, h, w, c,
+                      dst.size(1));
 }
 
 // Thrown while making a plan when oneDNN has only its reference kernel for a convolution

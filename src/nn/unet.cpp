@@ -101,19 +101,19 @@ UNet::UNet(const UNetOptions& o) : options_(o) {
   nn::init::zeros_(head_->weight);
   nn::init::zeros_(head_->bias);
   set_channels_last(channels_last_);
-  prepared_covers_ = PreparedUNet::why_not(*this).empty();
+  prepared_covers_ = PreparedUNet::why_not(o).empty();
 }
 
 torch::Tensor UNet::prepared_forward(const torch::Tensor& x, const torch::Tensor& noise_variance) {
   if (!prepared_on_ || !prepared_covers_ || is_training() || !x.device().is_cpu() ||
       x.scalar_type() != torch::kFloat)
     return {};
+  const bool grad = torch::GradMode::is_enabled();
+  if (grad && (x.requires_grad() || noise_variance.requires_grad())) return {};
   const auto tensors = parameters();
-  if (torch::GradMode::is_enabled()) {
-    if (x.requires_grad() || noise_variance.requires_grad()) return {};
+  if (grad)
     for (const auto& p : tensors)
       if (p.requires_grad()) return {};
-  }
   // Made again when any weight or statistic was replaced or changed in place.
   std::vector<int64_t> from;
   for (const auto& list : {tensors, buffers()})

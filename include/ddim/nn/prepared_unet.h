@@ -31,18 +31,19 @@
 namespace ddim {
 
 class UNet;
+struct UNetOptions;
 
 /// True when this build has the prepared path (oneDNN's headers were found at build time).
 bool prepared_inference_built();
 
 class PreparedUNet {
  public:
-  /// Why `net` is not a network the prepared form covers ("" when it is): the prepared form
-  /// covers the paper's U-Net (batch norm, no attention, no conditioning), with or without the
-  /// noise input, in eval mode, on a build with oneDNN.
-  static std::string why_not(const UNet& net);
+  /// Why a U-Net of these options is not one the prepared form covers ("" when it is): it covers
+  /// the paper's U-Net (batch norm, no attention, no conditioning), with or without the noise
+  /// input, on a build with oneDNN (and runs in eval mode only).
+  static std::string why_not(const UNetOptions& options);
   /// Folds `net`'s current weights (copies: later changes to the module need a new one).
-  /// Throws ddim::InvalidArgument when why_not(net) is not empty.
+  /// Throws ddim::InvalidArgument when why_not(net.options()) is not empty.
   explicit PreparedUNet(const UNet& net);
   ~PreparedUNet();
   PreparedUNet(const PreparedUNet&) = delete;

@@ -100,8 +100,7 @@ int run_info(const InfoArgs& a) {
     meta_parse(m, "arch", a.model, [&](const nlohmann::json& arch) {
       const auto kind = arch.value("kind", std::string());
       if (kind != "unet" && kind != "diffae") return 0;
-      const auto why =
-          PreparedUNet::why_not(UNet(UNetOptions::from_json(kind == "unet" ? arch : arch.at("unet"))));
+      const auto why = PreparedUNet::why_not(UNetOptions::from_json(kind == "unet" ? arch : arch.at("unet")));
       line("inference", why.empty() ? "the prepared form on the CPU (oneDNN: folded, fused, prepacked)"
                                     : "the plain modules: " + why);
       return 0;
