@@ -1,8 +1,8 @@
 // How the process takes memory from the operating system. A training step allocates and frees the
-// same activations, megabytes each, every step; glibc's malloc maps blocks that large afresh each
-// time (or trims them from the heap when freed), so every step page-faults all of its activations
-// in again, zeroed by the kernel. Keeping freed blocks in the process lets the next step reuse
-// pages already mapped.
+// same activations, megabytes each, every step; glibc's malloc maps blocks that large afresh (or
+// trims them from the heap when freed), so a step page-faults many of them in again, zeroed by the
+// kernel: `ddim bench train --iters 10 --warmup 3` took 521 k minor faults, 164-176 k with them kept.
+// Keeping freed blocks in the process lets the next step reuse pages already mapped.
 #pragma once
 
 namespace ddim {
