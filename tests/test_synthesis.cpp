@@ -6,27 +6,13 @@
 #include "ddim/diffusion/synthesis.h"
 #include "ddim/diffusion/unrolled.h"
 #include "ddim/nn/unet.h"
+#include "oracles.h"
 #include "support.h"
 
 using namespace ddim;
 using namespace ddim::test;
 
 namespace {
-
-// The exact optimal noise predictor of Gaussian data N(mu, diag sigma^2), as a network: it
-// sees only n^2 and recovers s = sqrt(1 - n^2).
-class GaussianOracle : public EpsNetwork {
- public:
-  GaussianOracle(torch::Tensor mu, torch::Tensor sigma) : mu_(std::move(mu)), sigma_(std::move(sigma)) {}
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& v, const torch::Tensor&) override {
-    auto n2 = v.view({-1, 1}), s = (1 - n2).sqrt();
-    return n2.sqrt() * (x - s * mu_) / (s * s * sigma_ * sigma_ + n2);
-  }
-  nlohmann::json describe() const override { return {{"kind", "gaussian-oracle"}}; }
-
- private:
-  torch::Tensor mu_, sigma_;
-};
 
 Denoiser gaussian_denoiser(const torch::Tensor& mu, const torch::Tensor& sigma) {
   DataInfo info;

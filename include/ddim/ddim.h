@@ -66,6 +66,7 @@
 #include "ddim/nn/network.h"
 #include "ddim/nn/partition.h"
 #include "ddim/nn/prepared_unet.h"
+#include "ddim/nn/winograd.h"
 #include "ddim/nn/unet.h"
 
 #include "ddim/diffusion/ddim.h"

@@ -28,7 +28,8 @@ void GaeOptions::validate() const {
                  width, groups);
 }
 
-namespace {
+// Named, not anonymous: GaeCoder, declared in nn/gae.h, holds these.
+namespace gae_detail {
 // A residual block x + W2 silu(N2(W1 silu(N1(x)))), the inner width `inner` (the width itself
 // for an MLP block, narrower for a bottleneck). Norms are LayerNorm or GroupNorm; the second
 // linear map starts at zero, so every block starts as the identity.
@@ -61,7 +62,8 @@ class ResidualBlock1d : public nn::Module {
   std::shared_ptr<nn::Module> norm1_, norm2_;
   nn::Linear fc1_{nullptr}, fc2_{nullptr};
 };
-}  // namespace
+}  // namespace gae_detail
+using gae_detail::ResidualBlock1d;
 
 // One half of the GAE: input map, MLP blocks, bottleneck blocks, norm + SiLU + output map.
 class GaeCoder : public nn::Module {

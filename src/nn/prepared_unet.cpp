@@ -10,6 +10,7 @@
 
 #include "ddim/core/error.h"
 #include "ddim/nn/unet.h"
+#include "ddim/nn/winograd.h"
 
 #ifdef DDIM_WITH_ONEDNN
 #include <ATen/Parallel.h>
@@ -71,6 +72,7 @@ struct PreparedUNet::Impl {
   ConvParams stem, head;          // stem's bias holds the shift of down0_0's input, head's reads 0 shift
   torch::Tensor embedding_shift;  // the embedding channels' shift, [embedding_dims]
   std::vector<BlockParams> blocks;
+  std::vector<SimdLevel> winograd;  // where fp32 3x3 convolutions may run Winograd's algorithm
 #ifdef DDIM_WITH_ONEDNN
   struct Plan;
   std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::shared_ptr<Plan>> plans;
@@ -81,13 +83,14 @@ struct PreparedUNet::Impl {
 
 PreparedUNet::~PreparedUNet() = default;
 
-PreparedUNet::PreparedUNet(const UNet& net) : impl_(std::make_unique<Impl>()) {
+PreparedUNet::PreparedUNet(const UNet& net, bool winograd) : impl_(std::make_unique<Impl>()) {
   const auto reason = why_not(net.options());
   DDIM_CHECK_ARG(reason.empty(), "the prepared inference form does not cover this U-Net: {}", reason);
   torch::NoGradGuard no_grad;
   auto& m = *impl_;
   const auto& o = net.options();
   m.options = o;
+  if (winograd) m.winograd = winograd_simd_levels();
   // The blocks in the order they run, and for each the norm that reads its input.
   std::vector<const ResidualBlockImpl*> order;
   for (const auto& b : net.down_) order.push_back(b.get());
@@ -276,6 +279,7 @@ struct PreparedUNet::Impl::Plan {
   std::vector<torch::Tensor> buffers;
   std::vector<memory> weights;
   std::vector<dnnl::convolution_forward> primitives;
+  std::vector<std::shared_ptr<WinogradConvolution>> winograd;
 };
 
 std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t batch, int64_t height,
@@ -294,6 +298,22 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
   auto conv = [&](const ConvParams& p, const torch::Tensor& src, const torch::Tensor& dst, bool swish,
                   bool accumulate) {
     const int64_t k = p.kernel(), pad = k / 2;
+    if (!bf16 && k == 3 && !winograd.empty() &&
+        WinogradConvolution::why_not(p.weight.size(1), p.weight.size(0), winograd.front()).empty()) {
+      auto wino = std::make_shared<WinogradConvolution>(p.weight, p.bias, winograd.front());
+      plan->winograd.push_back(wino);
+      const auto epilogue = swish        ? WinogradConvolution::Epilogue::Swish
+                            : accumulate ? WinogradConvolution::Epilogue::Accumulate
+                                         : WinogradConvolution::Epilogue::None;
+      const auto weight = p.weight;
+      plan->steps.push_back([wino, src, dst, epilogue, weight] {
+        // Counted by the profiler as the direct convolution's FLOPs: its rate is then how fast
+        // the same work is done.
+        RECORD_FUNCTION("ddim::convolution", std::vector<c10::IValue>({src, weight}));
+        (*wino)(src, dst, epilogue);
+      });
+      return;
+    }
     const memory::desc wmd({p.weight.size(0), p.weight.size(1), k, k}, dt, memory::format_tag::any);
     const memory::desc bmd({p.bias.size(0)}, Dt::f32, memory::format_tag::a);
     dnnl::post_ops ops;

@@ -122,7 +122,7 @@ torch::Tensor UNet::prepared_forward(const torch::Tensor& x, const torch::Tensor
       from.push_back(static_cast<int64_t>(t._version()));
     }
   if (!prepared_ || from != prepared_from_) {
-    prepared_ = std::make_shared<PreparedUNet>(*this);
+    prepared_ = std::make_shared<PreparedUNet>(*this, prepared_winograd_);
     prepared_from_ = std::move(from);
   }
   return prepared_->forward(x, noise_variance, autocast_enabled(x.device()));

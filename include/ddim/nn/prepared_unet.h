@@ -12,6 +12,10 @@
 //  - convolutions are oneDNN primitives made once per input shape, their weights reordered
 //    once into the layout the kernel wants (not on every call), in channels-last (NHWC) from
 //    input to output;
+//  - in fp32, the 3x3 convolutions run Winograd's F(2x2, 3x3) where the CPU has AVX2 or AVX-512
+//    (nn/winograd.h): 16 multiplications for each 2x2 block of outputs where direct convolution
+//    has 36. Direct convolution runs at this machine's matrix-product rate already, so fewer
+//    multiplications are what is left;
 //  - conv1 + bias + swish is one kernel, and conv2 + bias + residual add is one (the residual
 //    is written first, or is the input itself, and conv2 accumulates into it);
 //  - no copies of its own: a skip goes into its up block's input as soon as it is written (shifted
@@ -43,8 +47,10 @@ class PreparedUNet {
   /// input, on a build with oneDNN (and runs in eval mode only).
   static std::string why_not(const UNetOptions& options);
   /// Folds `net`'s current weights (copies: later changes to the module need a new one).
+  /// `winograd`: the fp32 3x3 convolutions by Winograd's F(2x2, 3x3) where this CPU runs its
+  /// kernels (nn/winograd.h); otherwise, and in bf16, oneDNN's direct ones.
   /// Throws ddim::InvalidArgument when why_not(net.options()) is not empty.
-  explicit PreparedUNet(const UNet& net);
+  explicit PreparedUNet(const UNet& net, bool winograd = true);
   ~PreparedUNet();
   PreparedUNet(const PreparedUNet&) = delete;
   PreparedUNet& operator=(const PreparedUNet&) = delete;

@@ -98,8 +98,14 @@ class UNet : public EpsNetwork {
   /// Forward passes in eval mode that need no gradient run the prepared inference form
   /// (nn/prepared_unet.h: folded, fused and prepacked, the same function to float rounding)
   /// where it covers this network and this CPU; made on first use and again after any weight
-  /// or statistic changes. On by default; off: the plain modules, to compare with.
-  void set_prepared(bool on) { prepared_on_ = on; }
+  /// or statistic changes. On by default; off: the plain modules, to compare with. `winograd`:
+  /// its fp32 3x3 convolutions by Winograd's F(2x2, 3x3) where the CPU has AVX2 or AVX-512
+  /// (nn/winograd.h, on by default), or all by oneDNN's direct kernels.
+  void set_prepared(bool on, bool winograd = true) {
+    prepared_on_ = on;
+    if (winograd != prepared_winograd_) prepared_.reset();
+    prepared_winograd_ = winograd;
+  }
 
  private:
   friend class PreparedUNet;
@@ -108,7 +114,7 @@ class UNet : public EpsNetwork {
   torch::Tensor prepared_forward(const torch::Tensor& x, const torch::Tensor& noise_variance);
   UNetOptions options_;
   bool channels_last_ = true;
-  bool prepared_on_ = true, prepared_covers_ = false;
+  bool prepared_on_ = true, prepared_covers_ = false, prepared_winograd_ = true;
   std::shared_ptr<PreparedUNet> prepared_;
   std::vector<int64_t> prepared_from_;  ///< addresses and versions of the tensors it was made from
   int64_t temb_dim_ = 0;

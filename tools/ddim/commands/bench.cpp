@@ -12,6 +12,7 @@
 #include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/synthesis.h"
 #include "ddim/nn/unet.h"
+#include "ddim/nn/winograd.h"
 #include "ddim/training/denoiser_trainer.h"
 #include "ddim/training/embedder_trainer.h"
 #include "ddim/training/training.h"
@@ -32,6 +33,7 @@ struct BenchArgs {
   bool bf16 = false;
   bool nchw = false;
   bool plain = false;                      // sample: the plain modules, not the prepared inference form
+  bool direct = false;                     // sample: the prepared form without Winograd's convolutions
   EmbedderArch arch = EmbedderArch::UNet;  // train-embedder
   bool checkpointing = false;
   bool profile = false;  // train, sample: also the per-operator table
@@ -94,7 +96,7 @@ Denoiser frozen_denoiser(const BenchArgs& a, const torch::Device& device) {
   net->to(device);
   net->eval();
   net->set_channels_last(!a.nchw);
-  net->set_prepared(!a.plain);
+  net->set_prepared(!a.plain, !a.direct);
   for (auto& p : net->parameters()) p.set_requires_grad(false);
   DataInfo info;
   info.shape = {a.channels, a.image_size, a.image_size};
@@ -204,6 +206,7 @@ int run_bench_sample(const BenchArgs& a) {
   auto j = report("sample", a, device, s, static_cast<double>(a.batch * a.iters));
   j["steps"] = a.steps;
   j["prepared"] = !a.plain && device.is_cpu() && prepared_inference_built();
+  j["winograd"] = j["prepared"].get<bool>() && !a.direct && !a.bf16 && !winograd_simd_levels().empty();
   if (a.profile) {
     profile_iteration(j, a, s, [&] { run(); });
     return 0;
@@ -311,6 +314,9 @@ void setup_bench(CLI::App& app) {
   s->add_flag("--plain", sample->plain,
               "Run the plain U-Net modules, not the prepared inference form (nn/prepared_unet.h: folded, "
               "fused, prepacked), to measure what it gives");
+  s->add_flag("--direct", sample->direct,
+              "Run the prepared form's fp32 3x3 convolutions by oneDNN's direct kernels, not Winograd's "
+              "F(2x2, 3x3) (nn/winograd.h), to measure what that gives");
   s->add_flag("--profile", sample->profile,
               "Also profile one sampling run: time per operator and per group, GFLOP/s and the fraction of "
               "the machine's matrix-product rate, as Markdown tables");

@@ -1,0 +1,378 @@
+#include "ddim/nn/winograd.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "ddim/core/error.h"
+
+namespace ddim {
+
+namespace {
+
+// The kernels are written once, on GCC's vector types of W floats, and compiled twice: inlined
+// into functions built for AVX-512 (W = 16) and for AVX2 with FMA (W = 8), of which the CPU
+// picks one at run time. (This file is compiled with -ffp-contract=fast, so a * b + c is an FMA.)
+#define DDIM_INLINE inline __attribute__((always_inline))
+
+template <int W>
+struct Simd;
+template <>
+struct Simd<1> {
+  using F = float;
+};
+template <>
+struct Simd<8> {
+  typedef float F __attribute__((vector_size(32)));
+  typedef int32_t I __attribute__((vector_size(32)));
+};
+template <>
+struct Simd<16> {
+  typedef float F __attribute__((vector_size(64)));
+  typedef int32_t I __attribute__((vector_size(64)));
+};
+template <int W>
+using Vec = typename Simd<W>::F;
+template <int W>
+using IVec = typename Simd<W>::I;
+
+template <int W>
+DDIM_INLINE Vec<W> load(const float* p) {
+  Vec<W> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <int W>
+DDIM_INLINE void store(float* p, Vec<W> v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <int W>
+DDIM_INLINE Vec<W> splat(float s) {
+  return Vec<W>{} + s;
+}
+
+// e^x to about 2 ulp (Cephes' expf: x = n ln 2 + f, |f| <= ln 2 / 2, a degree-6 polynomial for
+// e^f, 2^n by the exponent bits), for |x| clamped to where 2^n stays a normal float.
+template <int W>
+DDIM_INLINE Vec<W> exp_of(Vec<W> x) {
+  const Vec<W> hi = splat<W>(88.f), lo = splat<W>(-87.f);
+  x = x > hi ? hi : x;
+  x = x < lo ? lo : x;
+  const Vec<W> n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round(x / ln 2)
+  const Vec<W> f = x - n * 0.693359375f + n * 2.12194440e-4f;             // ln 2 in two parts
+  Vec<W> p = f * 1.9875691500e-4f + 1.3981999507e-3f;
+  p = p * f + 8.3334519073e-3f;
+  p = p * f + 4.1665795894e-2f;
+  p = p * f + 1.6666665459e-1f;
+  p = p * f + 5.0000001201e-1f;
+  p = p * (f * f) + f + 1.f;
+  const IVec<W> bits = (__builtin_convertvector(n, IVec<W>) + 127) << 23;
+  Vec<W> scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// Where the tiles are: tile t is image t / (th tw), output rows 2 ty, 2 ty + 1 and columns
+// 2 tx, 2 tx + 1, read from input rows 2 ty - 1 .. 2 ty + 2 (zero outside the image).
+struct Geometry {
+  const float* src;
+  float* dst;
+  const float* u;     // [16, in, out]
+  const float* bias;  // [out]
+  int64_t h, w, th, tw, in, out;
+  WinogradConvolution::Epilogue epilogue;
+  int64_t tiles, block;   // tiles in all, and per block (a multiple of kRows)
+  int64_t groups, group;  // output channels: groups of `group` (a multiple of W)
+};
+
+constexpr int64_t kRows = 6;  // tiles per micro-kernel call
+
+// B^T d B for one group of W channels of one tile: d the 4x4 inputs, v the 16 outputs, each
+// `plane` floats apart (Lavin & Gray's B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]).
+template <int W>
+DDIM_INLINE void input_tile(const float* const (&p)[4][4], int64_t c, float* v, int64_t plane) {
+  using V = Vec<W>;
+  V t[4][4];
+#pragma GCC unroll 4
+  for (int x = 0; x < 4; ++x) {
+    const V d0 = load<W>(p[0][x] + c), d1 = load<W>(p[1][x] + c), d2 = load<W>(p[2][x] + c),
+            d3 = load<W>(p[3][x] + c);
+    t[0][x] = d0 - d2;
+    t[1][x] = d1 + d2;
+    t[2][x] = d2 - d1;
+    t[3][x] = d1 - d3;
+  }
+#pragma GCC unroll 4
+  for (int y = 0; y < 4; ++y) {
+    store<W>(v + (4 * y + 0) * plane + c, t[y][0] - t[y][2]);
+    store<W>(v + (4 * y + 1) * plane + c, t[y][1] + t[y][2]);
+    store<W>(v + (4 * y + 2) * plane + c, t[y][2] - t[y][1]);
+    store<W>(v + (4 * y + 3) * plane + c, t[y][1] - t[y][3]);
+  }
+}
+
+// The transformed inputs of tiles [t0, t0 + count) into v [16][rows][in], rows = count rounded
+// up to kRows (the extra rows zero).
+template <int W>
+DDIM_INLINE void transform_input(const Geometry& g, int64_t t0, int64_t count, int64_t rows, float* v,
+                                 const float* zeros) {
+  const int64_t c_in = g.in, plane = rows * c_in, per_image = g.th * g.tw;
+  for (int64_t i = 0; i < rows; ++i) {
+    float* out = v + i * c_in;
+    if (i >= count) {
+      for (int k = 0; k < 16; ++k) std::memset(out + k * plane, 0, sizeof(float) * c_in);
+      continue;
+    }
+    const int64_t t = t0 + i, b = t / per_image, ty = t % per_image / g.tw, tx = t % g.tw;
+    const float* p[4][4];
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x) {
+        const int64_t iy = 2 * ty - 1 + y, ix = 2 * tx - 1 + x;
+        p[y][x] =
+            iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? g.src + ((b * g.h + iy) * g.w + ix) * c_in : zeros;
+      }
+    int64_t c = 0;
+    for (; c + W <= c_in; c += W) input_tile<W>(p, c, out, plane);
+    for (; c < c_in; ++c) input_tile<1>(p, c, out, plane);
+  }
+}
+
+// c[kRows][NV W] = a[kRows][k] b[k][NV W] (row strides lda, ldb, ldc): the accumulators stay in
+// registers (12 vectors for NV = 2), each step loads NV vectors of b and broadcasts kRows of a.
+template <int W, int NV>
+DDIM_INLINE void multiply_rows(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, float* c,
+                               int64_t ldc) {
+  using V = Vec<W>;
+  V acc[kRows][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+  for (int64_t kk = 0; kk < k; ++kk) {
+    V bv[NV];
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) bv[j] = load<W>(b + kk * ldb + j * W);
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const V ai = splat<W>(a[i * lda + kk]);
+#pragma GCC unroll 2
+      for (int j = 0; j < NV; ++j) acc[i][j] += ai * bv[j];
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) store<W>(c + i * ldc + j * W, acc[i][j]);
+}
+
+// m[ξ] = v[ξ] u[ξ] for the 16 positions ξ of the tile, output channels [o0, o1) (multiples of W):
+// [rows, in] x [in, out].
+template <int W>
+DDIM_INLINE void multiply(const Geometry& g, int64_t rows, const float* v, float* m, int64_t o0, int64_t o1) {
+  const int64_t c_in = g.in, c_out = g.out;
+  for (int xi = 0; xi < 16; ++xi) {
+    const float* a = v + xi * rows * c_in;
+    const float* b = g.u + xi * c_in * c_out;
+    float* c = m + xi * rows * c_out;
+    int64_t o = o0;
+    for (; o + 2 * W <= o1; o += 2 * W)
+      for (int64_t r = 0; r < rows; r += kRows)
+        multiply_rows<W, 2>(a + r * c_in, c_in, b + o, c_out, c_in, c + r * c_out + o, c_out);
+    for (; o < o1; o += W)
+      for (int64_t r = 0; r < rows; r += kRows)
+        multiply_rows<W, 1>(a + r * c_in, c_in, b + o, c_out, c_in, c + r * c_out + o, c_out);
+  }
+}
+
+// A^T m A + bias for tiles [t0, t0 + count) and output channels [o0, o1), then the epilogue, into
+// dst (A^T = [1 1 1 0; 0 1 -1 -1]). Outputs past the image's edge (odd sizes) go to `sink`.
+template <int W>
+DDIM_INLINE void transform_output(const Geometry& g, int64_t t0, int64_t count, int64_t rows, const float* m,
+                                  int64_t o0, int64_t o1, float* sink) {
+  using V = Vec<W>;
+  const int64_t c_out = g.out, plane = rows * c_out, per_image = g.th * g.tw;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t t = t0 + i, b = t / per_image, ty = t % per_image / g.tw, tx = t % g.tw;
+    float* q[2][2];
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 2; ++x) {
+        const int64_t oy = 2 * ty + y, ox = 2 * tx + x;
+        q[y][x] = oy < g.h && ox < g.w ? g.dst + ((b * g.h + oy) * g.w + ox) * c_out : sink;
+      }
+    const float* mi = m + i * c_out;
+    for (int64_t o = o0; o < o1; o += W) {
+      V s[2][4];
+#pragma GCC unroll 4
+      for (int x = 0; x < 4; ++x) {
+        const V m0 = load<W>(mi + (0 + x) * plane + o), m1 = load<W>(mi + (4 + x) * plane + o),
+                m2 = load<W>(mi + (8 + x) * plane + o), m3 = load<W>(mi + (12 + x) * plane + o);
+        s[0][x] = m0 + m1 + m2;
+        s[1][x] = m1 - m2 - m3;
+      }
+      const V bias = load<W>(g.bias + o);
+#pragma GCC unroll 2
+      for (int y = 0; y < 2; ++y) {
+        V out[2] = {s[y][0] + s[y][1] + s[y][2] + bias, s[y][1] - s[y][2] - s[y][3] + bias};
+#pragma GCC unroll 2
+        for (int x = 0; x < 2; ++x) {
+          float* p = q[y][x] + o;
+          switch (g.epilogue) {
+            case WinogradConvolution::Epilogue::None:
+              store<W>(p, out[x]);
+              break;
+            case WinogradConvolution::Epilogue::Swish:
+              store<W>(p, out[x] / (1.f + exp_of<W>(-out[x])));
+              break;
+            case WinogradConvolution::Epilogue::Accumulate:
+              store<W>(p, load<W>(p) + out[x]);
+              break;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Work items [begin, end) on this thread, item i being block i / g.groups of g.block tiles and
+// group i % g.groups of g.group output channels. Its scratch (the transformed inputs and products
+// of one block, sized to stay in its core's cache) is its own and kept between calls; a block's
+// input is transformed once for the consecutive items that share it.
+template <int W>
+DDIM_INLINE void run_items(const Geometry& g, int64_t begin, int64_t end) {
+  thread_local std::vector<float> scratch, zeros, sink;
+  const size_t need = static_cast<size_t>(16 * g.block * (g.in + g.out));
+  if (scratch.size() < need) scratch.resize(need);
+  if (zeros.size() < static_cast<size_t>(g.in)) zeros.resize(g.in, 0.f);
+  if (sink.size() < static_cast<size_t>(g.out)) sink.resize(g.out);
+  float* v = scratch.data();
+  float* m = v + 16 * g.block * g.in;
+  int64_t transformed = -1;
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t blk = item / g.groups, o0 = item % g.groups * g.group, o1 = std::min(g.out, o0 + g.group);
+    const int64_t t0 = blk * g.block, count = std::min(g.block, g.tiles - t0);
+    const int64_t rows = (count + kRows - 1) / kRows * kRows;
+    if (blk != transformed) transform_input<W>(g, t0, count, rows, v, zeros.data());
+    transformed = blk;
+    multiply<W>(g, rows, v, m, o0, o1);
+    transform_output<W>(g, t0, count, rows, m, o0, o1, sink.data());
+  }
+}
+
+__attribute__((target("avx512f,fma"))) void run_items_avx512(const Geometry& g, int64_t begin, int64_t end) {
+  run_items<16>(g, begin, end);
+}
+__attribute__((target("avx2,fma"))) void run_items_avx2(const Geometry& g, int64_t begin, int64_t end) {
+  run_items<8>(g, begin, end);
+}
+
+int width_of(SimdLevel level) { return level == SimdLevel::Avx512 ? 16 : 8; }
+
+}  // namespace
+
+std::vector<SimdLevel> winograd_simd_levels() {
+  std::vector<SimdLevel> levels;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  // LibTorch's own limit on its kernels, ATEN_CPU_CAPABILITY=avx2 or default, limits these too:
+  // how an AVX2 machine's code paths are tried on an AVX-512 one.
+  const char* cap = std::getenv("ATEN_CPU_CAPABILITY");
+  const std::string limit = cap ? cap : "";
+  const bool fma = __builtin_cpu_supports("fma");
+  if (__builtin_cpu_supports("avx512f") && fma && limit != "avx2" && limit != "default")
+    levels.push_back(SimdLevel::Avx512);
+  if (__builtin_cpu_supports("avx2") && fma && limit != "default") levels.push_back(SimdLevel::Avx2);
+#endif
+  return levels;
+}
+
+std::string WinogradConvolution::why_not(int64_t in, int64_t out, SimdLevel level) {
+  const auto levels = winograd_simd_levels();
+  if (std::find(levels.begin(), levels.end(), level) == levels.end())
+    return level == SimdLevel::Avx512 ? "this CPU has no AVX-512" : "this CPU has no AVX2 with FMA";
+  if (in < 1 || out < 1 || out % width_of(level) != 0)
+    return fmt::format("{} output channels are not a multiple of {}", out, width_of(level));
+  return "";
+}
+
+WinogradConvolution::WinogradConvolution(const torch::Tensor& weight, const torch::Tensor& bias,
+                                         SimdLevel level)
+    : level_(level) {
+  DDIM_CHECK_ARG(weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3,
+                 "Winograd's F(2x2, 3x3) takes 3x3 weights [out, in, 3, 3], got {}",
+                 fmt::join(weight.sizes(), "x"));
+  out_ = weight.size(0);
+  in_ = weight.size(1);
+  DDIM_CHECK_ARG(bias.dim() == 1 && bias.size(0) == out_, "the bias must be [{}], got {}", out_,
+                 fmt::join(bias.sizes(), "x"));
+  const auto reason = why_not(in_, out_, level);
+  DDIM_CHECK_ARG(reason.empty(), "Winograd's F(2x2, 3x3) cannot run here: {}", reason);
+  torch::NoGradGuard no_grad;
+  // U = G g G^T (G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]), in double, as [16, in, out].
+  const auto G =
+      torch::tensor({1., 0., 0., .5, .5, .5, .5, -.5, .5, 0., 0., 1.}, torch::kDouble).view({4, 3});
+  const auto g = weight.detach().to(torch::kCPU, torch::kDouble);
+  const auto u = torch::matmul(torch::matmul(G, g), G.t());  // [out, in, 4, 4]
+  u_ = u.permute({2, 3, 1, 0}).reshape({16, in_, out_}).to(torch::kFloat).contiguous();
+  bias_ = bias.detach().to(torch::kCPU, torch::kFloat).contiguous();
+}
+
+void WinogradConvolution::operator()(const torch::Tensor& src, const torch::Tensor& dst,
+                                     Epilogue epilogue) const {
+  DDIM_CHECK_ARG(src.dim() == 4 && src.size(1) == in_ && src.scalar_type() == torch::kFloat &&
+                     src.device().is_cpu() && src.is_contiguous(torch::MemoryFormat::ChannelsLast),
+                 "the convolution's input must be fp32 [B, {}, H, W] channels-last on the CPU, got {} {}",
+                 in_, fmt::join(src.sizes(), "x"), c10::toString(src.scalar_type()));
+  DDIM_CHECK_ARG(
+      dst.dim() == 4 && dst.size(0) == src.size(0) && dst.size(1) == out_ && dst.size(2) == src.size(2) &&
+          dst.size(3) == src.size(3) && dst.scalar_type() == torch::kFloat &&
+          dst.is_contiguous(torch::MemoryFormat::ChannelsLast),
+      "the convolution's output must be fp32 [{}, {}, {}, {}] channels-last, got {} {}", src.size(0), out_,
+      src.size(2), src.size(3), fmt::join(dst.sizes(), "x"), c10::toString(dst.scalar_type()));
+  Geometry g{};
+  g.src = src.data_ptr<float>();
+  g.dst = dst.data_ptr<float>();
+  g.u = u_.data_ptr<float>();
+  g.bias = bias_.data_ptr<float>();
+  g.h = src.size(2);
+  g.w = src.size(3);
+  g.th = (g.h + 1) / 2;
+  g.tw = (g.w + 1) / 2;
+  g.in = in_;
+  g.out = out_;
+  g.epilogue = epilogue;
+  g.tiles = src.size(0) * g.th * g.tw;
+  // A block's transformed inputs and products, 16 (in + out) floats a tile, in about 256 KiB: on
+  // the 2-core EPYC (1 MiB L2 a core) 128 to 512 KiB ran the U-Net's layers equally fast and 2 MiB
+  // 8 % slower.
+  const int64_t threads = at::get_num_threads(), width = width_of(level_);
+  int64_t block = std::max<int64_t>(1, 4096 / (in_ + out_) / kRows) * kRows;
+  // Small inputs (a batch of one, the U-Net's 4x4 middle) have too few blocks to keep every
+  // thread busy: there the output channels are split too (each part transforms the block's input
+  // again), and blocks are made smaller, to about four items a thread.
+  const int64_t want = 4 * threads;
+  int64_t groups = 1;
+  const int64_t blocks_now = (g.tiles + block - 1) / block;
+  if (blocks_now < want) {
+    groups = std::min(out_ / (2 * width), (want + blocks_now - 1) / blocks_now);
+    groups = std::max<int64_t>(groups, 1);
+    const int64_t blocks_wanted = (want + groups - 1) / groups;
+    const int64_t smaller = ((g.tiles + blocks_wanted - 1) / blocks_wanted + kRows - 1) / kRows * kRows;
+    block = std::clamp<int64_t>(smaller, kRows, block);
+  }
+  g.block = block;
+  g.group = (out_ / width + groups - 1) / groups * width;
+  g.groups = (out_ + g.group - 1) / g.group;
+  const int64_t items = (g.tiles + block - 1) / block * g.groups;
+  const bool wide = level_ == SimdLevel::Avx512;
+  at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
+    if (wide)
+      run_items_avx512(g, begin, end);
+    else
+      run_items_avx2(g, begin, end);
+  });
+}
+
+}  // namespace ddim
