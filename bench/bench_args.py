@@ -14,7 +14,9 @@ def add_network_arguments(p):
 
 
 def add_run_arguments(p):
-    """Timed iterations, untimed ones first, and DDIM steps per sampling iteration."""
+    """Timed iterations, untimed ones first, DDIM steps per sampling or inversion iteration, and
+    (inversion) fixed-point refinements per step, 0 for plain DDIM inversion."""
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--fixed-point", type=int, default=0)

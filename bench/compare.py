@@ -4,8 +4,9 @@ rounds keep the comparison fair when the machine's speed drifts.
 
     python3 bench/compare.py --rounds 5 -- train --widths 32,64,96,128 --batch 64 --iters 10
     python3 bench/compare.py --onnxruntime ~/.cache/ddim/onnxruntime -- sample --batch 64 --iters 3
+    python3 bench/compare.py --onnxruntime ~/.cache/ddim/onnxruntime -- invert --batch 64 --fixed-point 3
 
-Baselines: eager PyTorch (bench/pytorch_bench.py), and for sampling ONNX Runtime on the same
+Baselines: eager PyTorch (bench/pytorch_bench.py), and for sampling and inversion ONNX Runtime on the same
 network exported to ONNX (--onnxruntime: the folder npm installed onnxruntime-node into; fp32).
 Each implementation's GFLOP/s and its fraction of the machine's 2048x2048 matrix-product rate
 come from `ddim bench ... --profile` run once in the same process (the convolutions' FLOPs per
@@ -68,9 +69,9 @@ def main():
     p.add_argument("--bf16", action="store_true",
                    help="also time both in bf16 autocast (ddim --bf16 against torch.autocast)")
     p.add_argument("--onnxruntime", metavar="DIR",
-                   help="sample: also ONNX Runtime (onnxruntime-node installed by npm under DIR), fp32")
+                   help="sample, invert: also ONNX Runtime (onnxruntime-node installed by npm under DIR), fp32")
     p.add_argument("--node", default="node")
-    p.add_argument("what", choices=["train", "sample"])
+    p.add_argument("what", choices=["train", "sample", "invert"])
     p.add_argument("args", nargs=argparse.REMAINDER)
     a = p.parse_args()
     args = [x for x in a.args if x != "--"]
@@ -86,7 +87,7 @@ def main():
         for k in list(impls):
             impls[k + "-bf16"] = impls[k] + ["--bf16"]
     model = None
-    if a.onnxruntime and a.what == "sample":
+    if a.onnxruntime and a.what != "train":
         v = shape_args(args)
         model = tempfile.mkdtemp(prefix="ddim-onnx-")
         subprocess.run([a.python, os.path.join(HERE, "export_onnx.py"), "--out", model, "--widths", v.widths,
@@ -95,6 +96,8 @@ def main():
         impls["onnxruntime"] = [a.node, os.path.join(HERE, "ort_bench.mjs"), "--ort", a.onnxruntime, "--model", model,
                                 "--batch", v.batch, "--channels", v.channels, "--image-size", v.image_size,
                                 "--steps", v.steps, "--iters", v.iters, "--warmup", v.warmup, *threads]
+        if a.what == "invert":
+            impls["onnxruntime"] += ["--invert", "--fixed-point", v.fixed_point]
     # FLOPs per image and the machine's product rates, measured once in this run.
     rates = {}
     if a.device == "cpu":

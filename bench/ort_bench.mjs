@@ -1,11 +1,13 @@
-// ONNX Runtime's side of bench/run.sh's sampling comparison: the same 10-step DDIM loop as
-// bench/pytorch_bench.py (continuous cosine schedule, eta = 0) around the U-Net that
+// ONNX Runtime's side of bench/run.sh's sampling and inversion comparisons: the same 10-step DDIM
+// loops as bench/pytorch_bench.py (continuous cosine schedule, eta = 0) around the U-Net that
 // bench/export_onnx.py exported, on the CPU execution provider with all graph optimisations, the
-// given threads and a fixed batch. Prints one JSON line like `ddim bench sample`.
+// given threads and a fixed batch. Prints one JSON line like `ddim bench sample` (or `invert`).
 //
 //   node bench/ort_bench.mjs --ort DIR --model DIR [--batch 64 --channels 1 --image-size 32
-//       --steps 10 --iters 3 --warmup 1 --threads 2]
+//       --steps 10 --iters 3 --warmup 1 --threads 2] [--invert [--fixed-point K]]
 //
+// --invert: DDIM inversion from the data end of the grid, with K fixed-point refinements a step
+// (K + 1 network calls; 0, the default: plain DDIM inversion), as pytorch_bench.py's.
 // --ort: where `npm install onnxruntime-node` put its node_modules (bench/run.sh installs it there
 // on demand). --model: bench/export_onnx.py's folder; its reference input is run first, and the
 // largest difference from PyTorch's output goes into the JSON line (the run fails above 1e-3 of
@@ -15,7 +17,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 function options(argv) {
-  const o = { batch: 64, channels: 1, 'image-size': 32, steps: 10, iters: 3, warmup: 1, threads: 0 };
+  const o = { batch: 64, channels: 1, 'image-size': 32, steps: 10, iters: 3, warmup: 1, threads: 0, 'fixed-point': 0 };
+  o.invert = argv.includes('--invert');
+  argv = argv.filter((x) => x !== '--invert');
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     if (!(key in o) && key !== 'ort' && key !== 'model') throw new Error(`unknown option ${argv[i]}`);
@@ -88,18 +92,38 @@ async function main() {
     }
     return x;
   };
-  for (let i = 0; i < o.warmup; ++i) await sample();
+  // x' = s'(x - n eps)/s + n' eps, with eps at x (the target label) and then, K times, at x'.
+  const invert = async () => {
+    let x = randn(b * size);
+    for (let k = 0; k < o.steps; ++k) {
+      const [s, n] = cosine(k / o.steps);
+      const [s2, n2] = cosine((k + 1) / o.steps);
+      const v = new Float32Array(b).fill(n2 * n2);
+      let e = await run(x, v);
+      const next = new Float32Array(b * size);
+      for (let i = 0; i < next.length; ++i) next[i] = (s2 * (x[i] - n * e[i])) / s + n2 * e[i];
+      for (let r = 0; r < o['fixed-point']; ++r) {
+        e = await run(next, v);
+        for (let i = 0; i < next.length; ++i) next[i] = (s2 * (x[i] - n * e[i])) / s + n2 * e[i];
+      }
+      x = next;
+    }
+    return x;
+  };
+  const work = o.invert ? invert : sample;
+  for (let i = 0; i < o.warmup; ++i) await work();
   const start = process.hrtime.bigint();
-  for (let i = 0; i < o.iters; ++i) await sample();
+  for (let i = 0; i < o.iters; ++i) await work();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   console.log(JSON.stringify({
     impl: 'onnxruntime',
     onnxruntime: require('onnxruntime-node/package.json').version,
-    what: 'sample',
+    what: o.invert ? 'invert' : 'sample',
     threads,
     batch: b,
     iters: o.iters,
     steps: o.steps,
+    ...(o.invert ? { fixed_point: o['fixed-point'] } : {}),
     seconds,
     images_per_s: (b * o.iters) / seconds,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,

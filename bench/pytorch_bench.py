@@ -1,9 +1,11 @@
-"""Eager PyTorch baselines for `ddim bench`: training steps and DDIM sampling of the paper's
-U-Net, timed the same way ddim times itself, printing one JSON line.
+"""Eager PyTorch baselines for `ddim bench`: training steps, DDIM sampling and DDIM (or
+fixed-point) inversion of the paper's U-Net, timed the same way ddim times itself, printing one
+JSON line.
 
     python3 bench/pytorch_bench.py train --widths 32,64,96,128 --image-size 32 --channels 1 \
         --batch 64 --iters 20 --threads 2
     python3 bench/pytorch_bench.py sample ... --steps 10
+    python3 bench/pytorch_bench.py invert ... --steps 10 --fixed-point 3
 """
 import argparse
 import copy
@@ -19,7 +21,7 @@ from pytorch_unet import UNet, continuous_cosine
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["train", "sample"])
+    p.add_argument("what", choices=["train", "sample", "invert"])
     add_network_arguments(p)
     add_run_arguments(p)
     p.add_argument("--threads", type=int, default=0)
@@ -74,6 +76,24 @@ def main():
                     else:
                         be.copy_(bm)
             return loss
+    elif a.what == "invert":
+        net.eval()
+
+        @torch.no_grad()
+        def step():
+            # From the data end of the grid to the noise end; the target label, as ddim's default.
+            x = torch.randn(shape, device=dev).contiguous(memory_format=layout)
+            for k in range(a.steps):
+                s, n = continuous_cosine(torch.tensor(k / a.steps))
+                s2, n2 = continuous_cosine(torch.tensor((k + 1) / a.steps))
+                v = torch.full((a.batch,), float(n2 * n2), device=dev)
+                eps = fwd(x, v)
+                x_next = s2 * (x - n * eps) / s + n2 * eps
+                for _ in range(a.fixed_point):  # x' = s'(x - n eps(x'))/s + n' eps(x')
+                    eps = fwd(x_next, v)
+                    x_next = s2 * (x - n * eps) / s + n2 * eps
+                x = x_next
+            return x
     else:
         net.eval()
 
@@ -115,8 +135,10 @@ def main():
     }
     if dev.type == "cuda":
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    if a.what == "sample":
+    if a.what != "train":
         out["steps"] = a.steps
+    if a.what == "invert":
+        out["fixed_point"] = a.fixed_point
     print(json.dumps(out))
 
 

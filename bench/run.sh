@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # ddim against eager PyTorch (Debian's python3-torch, the same LibTorch version) and, for
-# sampling, ONNX Runtime, on the same machine and thread count: training and DDIM sampling of the
-# paper's U-Net, alternating rounds. Writes JSON lines to bench/results-<host>.jsonl (or OUT) and
+# sampling and inversion, ONNX Runtime, on the same machine and thread count: training, DDIM
+# sampling, and DDIM and fixed-point inversion of the paper's U-Net, alternating rounds. Writes JSON lines to bench/results-<host>.jsonl (or OUT) and
 # prints them; each has every implementation's median, range, GFLOP/s and fraction of the
 # machine's matrix-product rate, and ddim's ratios to each.
 #   bench/run.sh [--quick] [--onnxruntime] [--ddim PATH] [OUT]
 #   bench/run.sh                 # CPU, all cores
 #   THREADS=1 bench/run.sh       # one thread
 #   BF16=1 bench/run.sh          # also bf16 autocast, both sides (CPUs with AVX512-BF16/AMX)
-#   bench/run.sh --onnxruntime   # also ONNX Runtime (fp32 sampling, batch 64 and 1)
+#   bench/run.sh --onnxruntime   # also ONNX Runtime (fp32 sampling and inversion, batch 64 and 1)
 # --quick: one round of one iteration at batch 4 (the ctest smoke run; the numbers mean nothing).
 # --onnxruntime: npm's onnxruntime-node (its CPU library is inside the package, 297 MB), installed
 # on first use under ORT_DIR (default ~/.cache/ddim/onnxruntime), version ORT_VERSION (1.31.1);
@@ -67,15 +67,24 @@ net=(--widths 32,64,96,128 --image-size 32 --channels 1)
 train=(--batch 64 --iters 10)
 sample=(--batch 64 --iters 3 --steps 10)
 sample1=(--batch 1 --iters 20 --steps 10)
+invert=(--batch 64 --iters 3 --steps 10)
+invert1=(--batch 1 --iters 20 --steps 10)
+fixed=(--batch 64 --iters 1 --steps 10 --fixed-point 3)
 if [ "$quick" = 1 ]; then
   rounds=1
   train=(--batch 4 --iters 1 --warmup 0)
   sample=(--batch 4 --iters 1 --steps 2 --warmup 0)
   sample1=(--batch 1 --iters 1 --steps 2 --warmup 0)
+  invert=(--batch 4 --iters 1 --steps 2 --warmup 0)
+  invert1=(--batch 1 --iters 1 --steps 2 --warmup 0)
+  fixed=(--batch 4 --iters 1 --steps 2 --warmup 0 --fixed-point 1)
 fi
 compare=("$py" bench/compare.py --ddim "$DDIM" --python "$py" --rounds "$rounds" --threads "$threads" "${bf16[@]}")
 {
   "${compare[@]}" train -- "${net[@]}" "${train[@]}"
   "${compare[@]}" "${ort[@]}" sample -- "${net[@]}" "${sample[@]}"
   "${compare[@]}" "${ort[@]}" sample -- "${net[@]}" "${sample1[@]}"
+  "${compare[@]}" "${ort[@]}" invert -- "${net[@]}" "${invert[@]}"
+  "${compare[@]}" "${ort[@]}" invert -- "${net[@]}" "${invert1[@]}"
+  "${compare[@]}" "${ort[@]}" invert -- "${net[@]}" "${fixed[@]}"
 } | tee "$out"

@@ -83,11 +83,12 @@ if(TARGET ddim_cli)
   ddim_script_test(Scripts.Bench.Quick ${DDIM_SCRIPTS_TMP}/bench.jsonl
     ${CMAKE_COMMAND} -E env THREADS=1 ${PROJECT_SOURCE_DIR}/bench/run.sh --quick ${DDIM_SCRIPTS_TMP}/bench.jsonl)
   set_tests_properties(Scripts.Bench.Quick PROPERTIES SKIP_RETURN_CODE 77)
-  # ONNX Runtime's side too (export, the check against PyTorch's output, the timed loop, the ratios), where
+  # ONNX Runtime's side too (export, the check against PyTorch's output, the timed sampling and
+  # inversion loops, the ratios), where
   # onnxruntime-node is already installed: `bench/run.sh --onnxruntime` installs it, this test never does
   # (ORT_NO_INSTALL=1: skipped without it).
   ddim_script_test(Scripts.Bench.OnnxRuntime ${DDIM_SCRIPTS_TMP}/bench-ort.jsonl
-    sh -c "THREADS=1 ORT_NO_INSTALL=1 '${PROJECT_SOURCE_DIR}/bench/run.sh' --quick --onnxruntime '${DDIM_SCRIPTS_TMP}/bench-ort.jsonl' && grep -q ratio_vs_onnxruntime '${DDIM_SCRIPTS_TMP}/bench-ort.jsonl'")
+    sh -c "THREADS=1 ORT_NO_INSTALL=1 '${PROJECT_SOURCE_DIR}/bench/run.sh' --quick --onnxruntime '${DDIM_SCRIPTS_TMP}/bench-ort.jsonl' && grep -q 'sample.*ratio_vs_onnxruntime' '${DDIM_SCRIPTS_TMP}/bench-ort.jsonl' && grep -q 'invert.*ratio_vs_onnxruntime' '${DDIM_SCRIPTS_TMP}/bench-ort.jsonl'")
   set_tests_properties(Scripts.Bench.OnnxRuntime PROPERTIES SKIP_RETURN_CODE 77)
 
   set_tests_properties(Scripts.TinyModels PROPERTIES LABELS slow TIMEOUT 300)

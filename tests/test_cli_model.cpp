@@ -587,7 +587,7 @@ TEST(CliModel, DiffusionAutoencoderFromTrainingToManipulation) {
 TEST(CliModel, BenchCommandsPrintOneJsonLine) {
   const std::vector<std::string> tiny = {"--widths", "8,16", "--image-size", "8", "--batch", "2",
                                          "--iters",  "1",    "--warmup",     "1"};
-  for (const std::string what : {"train", "sample", "synthesize", "train-embedder"}) {
+  for (const std::string what : {"train", "sample", "invert", "synthesize", "train-embedder"}) {
     for (const bool bf16 : {false, true}) {
       std::vector<std::string> args = {"bench", what};
       args.insert(args.end(), tiny.begin(), tiny.end());
@@ -603,9 +603,22 @@ TEST(CliModel, BenchCommandsPrintOneJsonLine) {
       EXPECT_GT(j["peak_rss_mb"].get<double>(), 0.0) << what;
     }
   }
+  // Fixed-point inversion (K + 1 network calls a step) says so in its line; a negative K is refused.
+  std::vector<std::string> invert = {"bench", "invert", "--steps", "2", "--threads", "1"};
+  invert.insert(invert.end(), tiny.begin(), tiny.end());
+  auto fixed_point = invert;
+  fixed_point.insert(fixed_point.end(), {"--fixed-point", "3"});
+  const auto plain = run_ddim(invert), refined = run_ddim(fixed_point);
+  ASSERT_EQ(refined.status, 0) << refined.err;
+  const auto jp = nlohmann::json::parse(last_line(plain.out)),
+             jf = nlohmann::json::parse(last_line(refined.out));
+  EXPECT_EQ(jp["method"], "ddim");
+  EXPECT_EQ(jf["method"], "fixed-point");
+  EXPECT_EQ(jf["fixed_point"], 3);
   const auto r = run_ddim({"bench", "train-embedder", "--arch", "conv7"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("conv7"), std::string::npos) << r.err;
+  EXPECT_EQ(run_ddim({"bench", "invert", "--fixed-point", "-1"}).status, 2);
 }
 
 TEST(CliModel, ScheduleWritesTheTwoFigures) {

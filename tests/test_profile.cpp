@@ -3,6 +3,10 @@
 #include <torch/torch.h>
 
 #include "ddim/core/profile.h"
+#include "ddim/nn/blocks.h"
+#include "ddim/nn/prepared_unet.h"
+#include "ddim/nn/unet.h"
+#include "ddim/nn/winograd.h"
 #include "support.h"
 
 using namespace ddim;
@@ -50,6 +54,37 @@ TEST(Profile, CountsConvolutionAndMatrixProductFlopsOnceFromTheirShapes) {
   double grouped = 0;
   for (const auto& g : p.by_group()) grouped += g.self_us;
   EXPECT_NEAR(grouped, p.total_us, 1e-6 * p.total_us);
+}
+
+// The prepared U-Net's convolutions (oneDNN's, and Winograd's where this CPU runs them) and its
+// stem and head as matrix products count the same FLOPs as the plain modules' convolutions
+// (unfolded: the plain fold adds its border corrections).
+TEST(Profile, ThePreparedUNetCountsThePlainModulesFlops) {
+  if (!prepared_inference_built()) GTEST_SKIP() << "this build has no oneDNN";
+  torch::manual_seed(0);
+  UNetOptions o;
+  o.widths = {16, 32};
+  o.block_depth = 1;
+  o.embedding_dims = 16;
+  o.image_size = 8;
+  UNet net(o);
+  net.eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({2, 1, 8, 8}), v = torch::full({2}, 0.5);
+  auto run = [&](bool prepared) {
+    net.set_prepared(prepared);
+    // The plain modules with batch norm as its own operator (folded, the plain path adds the
+    // border's correction convolutions).
+    set_norm_folding(net, prepared);
+    (void)net.forward(x, v);  // the prepared form is made on first use, not profiled here
+    return profile_ops([&] { (void)net.forward(x, v); });
+  };
+  const auto plain = run(false), prepared = run(true);
+  EXPECT_GT(plain.flops, 0);
+  EXPECT_DOUBLE_EQ(prepared.flops, plain.flops);
+  const auto* winograd = find_op(prepared, "ddim::winograd_convolution");
+  EXPECT_EQ(winograd != nullptr, !winograd_simd_levels().empty());
+  if (winograd) EXPECT_EQ(winograd->group, "convolution");
 }
 
 TEST(Profile, GroupsNameTheUNetsOperators) {

@@ -26,9 +26,11 @@ int64_t product(const std::vector<int64_t>& v, size_t from = 0) {
 double op_flops(const std::string& name, const std::vector<std::vector<int64_t>>& shapes) {
   // Counted once, at the operator every path goes through (aten::conv2d calls aten::convolution,
   // which calls the backend's: mkldnn_convolution, cudnn_convolution, ...).
-  // ddim::convolution: the prepared U-Net's (nn/prepared_unet.h), forward only.
-  const bool conv =
-      name == "aten::convolution" || name == "aten::convolution_backward" || name == "ddim::convolution";
+  // ddim::convolution and ddim::winograd_convolution: the prepared U-Net's (nn/prepared_unet.h),
+  // forward only. Winograd's are counted as the direct convolution's FLOPs (nn/winograd.h does
+  // fewer): their rate is then how fast the same work is done.
+  const bool conv = name == "aten::convolution" || name == "aten::convolution_backward" ||
+                    name == "ddim::convolution" || name == "ddim::winograd_convolution";
   if (conv && shapes.size() >= 2 && shapes[0].size() == 4 && shapes[1].size() == 4) {
     const auto& x = shapes[0];  // forward [N, C, H, W]; backward: grad_output first
     const auto& w = shapes[1];  // forward: weight [O, C/g, kh, kw]; backward: input

@@ -307,9 +307,8 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
                                          : WinogradConvolution::Epilogue::None;
       const auto weight = p.weight;
       plan->steps.push_back([wino, src, dst, epilogue, weight] {
-        // Counted by the profiler as the direct convolution's FLOPs: its rate is then how fast
-        // the same work is done.
-        RECORD_FUNCTION("ddim::convolution", std::vector<c10::IValue>({src, weight}));
+        // Counted by the profiler (core/profile.h) as the direct convolution's FLOPs.
+        RECORD_FUNCTION("ddim::winograd_convolution", std::vector<c10::IValue>({src, weight}));
         (*wino)(src, dst, epilogue);
       });
       return;

@@ -32,8 +32,9 @@ struct BenchArgs {
   int64_t steps = 10;
   bool bf16 = false;
   bool nchw = false;
-  bool plain = false;                      // sample: the plain modules, not the prepared inference form
-  bool direct = false;                     // sample: the prepared form without Winograd's convolutions
+  bool plain = false;       // sample: the plain modules, not the prepared inference form
+  bool direct = false;      // sample, invert: the prepared form without Winograd's convolutions
+  int64_t fixed_point = 0;  // invert: fixed-point refinements per step (0: plain DDIM inversion)
   EmbedderArch arch = EmbedderArch::UNet;  // train-embedder
   bool checkpointing = false;
   bool profile = false;  // train, sample: also the per-operator table
@@ -215,6 +216,42 @@ int run_bench_sample(const BenchArgs& a) {
   return 0;
 }
 
+// DDIM inversion (or fixed-point inversion, Meiri et al. 2023, with `fixed_point` refinements a
+// step) of a batch of standard-normal stand-ins for standardised images: the timing does not
+// depend on the values.
+int run_bench_invert(const BenchArgs& a) {
+  const auto device = init_runtime();
+  const auto denoiser = frozen_denoiser(a, device);
+  const auto grid = make_time_grid(denoiser.schedule(), a.steps);
+  InvertOptions io;
+  io.method = a.fixed_point > 0 ? InversionMethod::FixedPoint : InversionMethod::DDIM;
+  io.iterations = std::max<int64_t>(a.fixed_point, 1);
+  auto gen = make_generator(global_options().seed);
+  torch::NoGradGuard no_grad;
+  auto run = [&] {
+    auto images = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
+    return ddim_invert(denoiser.eps_fn(), images, grid, io).x;
+  };
+  for (int64_t i = 0; i < a.warmup; ++i) run();
+  synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < a.iters; ++i) run();
+  synchronize(device);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = report("invert", a, device, s, static_cast<double>(a.batch * a.iters));
+  j["steps"] = a.steps;
+  j["method"] = to_string(io.method);
+  j["fixed_point"] = a.fixed_point;
+  j["prepared"] = !a.plain && device.is_cpu() && prepared_inference_built();
+  j["winograd"] = j["prepared"].get<bool>() && !a.direct && !a.bf16 && !winograd_simd_levels().empty();
+  if (a.profile) {
+    profile_iteration(j, a, s, [&] { run(); });
+    return 0;
+  }
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
 // Gradient descent on seeds through the unrolled sampler: seconds per iteration and peak
 // memory, with and without per-step checkpointing (run each in its own process: peak RSS is
 // per process).
@@ -321,6 +358,23 @@ void setup_bench(CLI::App& app) {
               "Also profile one sampling run: time per operator and per group, GFLOP/s and the fraction of "
               "the machine's matrix-product rate, as Markdown tables");
   on_run(s, [sample] { return run_bench_sample(*sample); });
+  auto invert = std::make_shared<BenchArgs>();
+  auto* v =
+      bench->add_subcommand("invert", "DDIM inversion (or fixed-point) with the paper's U-Net: images/s");
+  add_common(v, *invert);
+  v->add_option("--steps", invert->steps, "DDIM steps")->check(kPositive)->capture_default_str();
+  v->add_option("--fixed-point", invert->fixed_point,
+                "Fixed-point inversion with K refinements a step (K + 1 network calls a step); 0: plain DDIM "
+                "inversion")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  v->add_flag("--plain", invert->plain, "Run the plain U-Net modules, not the prepared inference form");
+  v->add_flag("--direct", invert->direct,
+              "Run the prepared form's fp32 3x3 convolutions by oneDNN's direct kernels, not Winograd's");
+  v->add_flag("--profile", invert->profile,
+              "Also profile one inversion: time per operator and per group, GFLOP/s and the fraction of the "
+              "machine's matrix-product rate, as Markdown tables");
+  on_run(v, [invert] { return run_bench_invert(*invert); });
   auto syn = std::make_shared<BenchArgs>();
   auto ckpt = std::make_shared<bool>(false);
   syn->batch = 16;
