@@ -66,11 +66,11 @@ TEST(Profile, ThePreparedUNetCountsThePlainModulesFlops) {
   o.widths = {16, 32};
   o.block_depth = 1;
   o.embedding_dims = 16;
-  o.image_size = 8;
+  o.image_size = 16;  // 128 tiles at 16x16 take Winograd's convolutions, 32 at 8x8 the direct ones
   UNet net(o);
   net.eval();
   torch::NoGradGuard no_grad;
-  const auto x = torch::randn({2, 1, 8, 8}), v = torch::full({2}, 0.5);
+  const auto x = torch::randn({2, 1, 16, 16}), v = torch::full({2}, 0.5);
   auto run = [&](bool prepared) {
     net.set_prepared(prepared);
     // The plain modules with batch norm as its own operator (folded, the plain path adds the
