@@ -5,6 +5,7 @@ rounds keep the comparison fair when the machine's speed drifts.
     python3 bench/compare.py --rounds 5 -- train --widths 32,64,96,128 --batch 64 --iters 10
     python3 bench/compare.py --onnxruntime ~/.cache/ddim/onnxruntime -- sample --batch 64 --iters 3
     python3 bench/compare.py --onnxruntime ~/.cache/ddim/onnxruntime -- invert --batch 64 --fixed-point 3
+    python3 bench/compare.py -- train-embedder --batch 16 --iters 5 --steps 10
 
 Baselines: eager PyTorch (bench/pytorch_bench.py), and for sampling and inversion ONNX Runtime on the same
 network exported to ONNX (--onnxruntime: the folder npm installed onnxruntime-node into; fp32).
@@ -71,7 +72,7 @@ def main():
     p.add_argument("--onnxruntime", metavar="DIR",
                    help="sample, invert: also ONNX Runtime (onnxruntime-node installed by npm under DIR), fp32")
     p.add_argument("--node", default="node")
-    p.add_argument("what", choices=["train", "sample", "invert"])
+    p.add_argument("what", choices=["train", "sample", "invert", "train-embedder"])
     p.add_argument("args", nargs=argparse.REMAINDER)
     a = p.parse_args()
     args = [x for x in a.args if x != "--"]
@@ -87,7 +88,7 @@ def main():
         for k in list(impls):
             impls[k + "-bf16"] = impls[k] + ["--bf16"]
     model = None
-    if a.onnxruntime and a.what != "train":
+    if a.onnxruntime and a.what in ("sample", "invert"):
         v = shape_args(args)
         model = tempfile.mkdtemp(prefix="ddim-onnx-")
         subprocess.run([a.python, os.path.join(HERE, "export_onnx.py"), "--out", model, "--widths", v.widths,

@@ -1,11 +1,12 @@
 """Eager PyTorch baselines for `ddim bench`: training steps, DDIM sampling and DDIM (or
-fixed-point) inversion of the paper's U-Net, timed the same way ddim times itself, printing one
-JSON line.
+fixed-point) inversion of the paper's U-Net, and embedder training steps through the unrolled
+sampler, timed the same way ddim times itself, printing one JSON line.
 
     python3 bench/pytorch_bench.py train --widths 32,64,96,128 --image-size 32 --channels 1 \
         --batch 64 --iters 20 --threads 2
     python3 bench/pytorch_bench.py sample ... --steps 10
     python3 bench/pytorch_bench.py invert ... --steps 10 --fixed-point 3
+    python3 bench/pytorch_bench.py train-embedder ... --batch 16 --steps 10
 """
 import argparse
 import copy
@@ -21,7 +22,7 @@ from pytorch_unet import UNet, continuous_cosine
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["train", "sample", "invert"])
+    p.add_argument("what", choices=["train", "sample", "invert", "train-embedder"])
     add_network_arguments(p)
     add_run_arguments(p)
     p.add_argument("--threads", type=int, default=0)
@@ -75,6 +76,38 @@ def main():
                         be.mul_(0.999).add_(bm, alpha=0.001)
                     else:
                         be.copy_(bm)
+            return loss
+    elif a.what == "train-embedder":
+        # ddim's train-embedder: a U-Net without the noise input maps images to seeds, S DDIM
+        # steps of the frozen denoiser (eval mode, no weight gradients) map them back, and the
+        # MAE to the images in [0, 1] trains the embedder (Adam, lr 1e-4). The de-standardisation
+        # is an affine map, as ddim's.
+        net.eval()
+        for q in net.parameters():
+            q.requires_grad_(False)
+        embedder = UNet(a.channels, widths, a.block_depth, noise_input=False).to(dev, memory_format=layout)
+        opt = torch.optim.Adam(embedder.parameters(), lr=1e-4)
+        images = torch.rand(shape, device=dev).contiguous(memory_format=layout)
+
+        def step():
+            embedder.train()
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.bf16):
+                x = embedder(images)
+            x = x.float()
+            for k in range(a.steps):
+                t = 1.0 - k / a.steps
+                s, n = continuous_cosine(torch.tensor(t))
+                eps = fwd(x, torch.full((a.batch,), float(n * n), device=dev))
+                x0_hat = (x - n * eps) / s
+                if k + 1 < a.steps:
+                    s2, n2 = continuous_cosine(torch.tensor(t - 1.0 / a.steps))
+                    x = s2 * x0_hat + n2 * eps
+                else:
+                    x = x0_hat
+            loss = ((x * 0.3 + 0.5).clamp(0, 1) - images).abs().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
             return loss
     elif a.what == "invert":
         net.eval()

@@ -34,9 +34,10 @@ class ResidualBlock(nn.Module):
 class UNet(nn.Module):
     """Module names match ddim's, so `ddim export` output loads with load_state_dict."""
 
-    def __init__(self, channels=1, widths=(32, 64, 96, 128), block_depth=2, embedding_dims=32):
+    def __init__(self, channels=1, widths=(32, 64, 96, 128), block_depth=2, embedding_dims=32, noise_input=True):
+        """noise_input=False: no noise-variance embedding (ddim's U-Net embedder, image -> seed)."""
         super().__init__()
-        self.embedding_dims = embedding_dims
+        self.embedding_dims = embedding_dims if noise_input else 0
         self.levels = len(widths) - 1
         self.block_depth = block_depth
         self.stem = nn.Conv2d(channels, widths[0], 1)
@@ -57,10 +58,11 @@ class UNet(nn.Module):
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, x, noise_variance):
-        e = sinusoidal_embedding(noise_variance, self.embedding_dims)
+    def forward(self, x, noise_variance=None):
         x = self.stem(x)
-        x = torch.cat([x, e.view(x.shape[0], -1, 1, 1).expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
+        if self.embedding_dims:
+            e = sinusoidal_embedding(noise_variance, self.embedding_dims)
+            x = torch.cat([x, e.view(x.shape[0], -1, 1, 1).expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
         skips = []
         for l in range(self.levels):
             for d in range(self.block_depth):

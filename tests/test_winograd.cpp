@@ -90,3 +90,36 @@ TEST_F(Winograd, RefusesWhatItCannotTake) {
   EXPECT_THROW(conv(channels_last(torch::randn({1, 8, 4, 4})), y, WinogradConvolution::Epilogue::None),
                InvalidArgument);  // wrong channels
 }
+
+// conv3x3, the residual blocks' differentiable convolution: the output and the input's, weights'
+// and bias's gradients equal LibTorch's convolution and its backward, where Winograd's runs (the
+// input's gradient by Winograd's too where the input channels allow it, by LibTorch's where they do
+// not) and where it does not (too few tiles, NCHW input).
+TEST_F(Winograd, Conv3x3AndItsGradientsEqualLibTorchs) {
+  if (winograd_simd_levels().empty()) GTEST_SKIP() << "this CPU has neither AVX2 with FMA nor AVX-512";
+  struct Case {
+    int64_t batch, in, out, side;
+    bool channels_last;
+  };
+  for (const auto& c : {Case{4, 32, 48, 12, true}, Case{3, 20, 32, 11, true}, Case{1, 32, 32, 4, true},
+                        Case{4, 32, 32, 12, false}}) {
+    const auto what = fmt::format("batch {} in {} out {} side {} channels-last {}", c.batch, c.in, c.out,
+                                  c.side, c.channels_last);
+    auto x0 = torch::randn({c.batch, c.in, c.side, c.side});
+    if (c.channels_last) x0 = channels_last(x0);
+    const auto w0 = torch::randn({c.out, c.in, 3, 3}) / std::sqrt(9.0 * c.in), b0 = torch::randn({c.out});
+    const auto r = torch::randn({c.batch, c.out, c.side, c.side});
+    auto run = [&](bool ours) {
+      auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true),
+           b = b0.clone().requires_grad_(true);
+      const auto y = ours ? conv3x3(x, w, b) : torch::conv2d(x, w, b, 1, 1);
+      (y * r).sum().backward();
+      return std::vector<torch::Tensor>{y.detach(), x.grad(), w.grad(), b.grad()};
+    };
+    const auto ours = run(true), theirs = run(false);
+    const char* names[] = {"output", "input's gradient", "weights' gradient", "bias's gradient"};
+    for (size_t i = 0; i < ours.size(); ++i)
+      EXPECT_LT(((ours[i] - theirs[i]).norm() / theirs[i].norm()).item<double>(), 1e-5)
+          << what << ": " << names[i];
+  }
+}

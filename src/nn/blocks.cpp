@@ -4,6 +4,7 @@
 
 #include "ddim/core/error.h"
 #include "ddim/nn/network.h"
+#include "ddim/nn/winograd.h"
 
 namespace ddim {
 
@@ -115,7 +116,7 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
   torch::Tensor h;
   if (batch_norm_ && !is_training() && fold_norm_) {
     h = swish(folded_norm_conv1(x));
-    return conv2_->forward(h) + residual;  // no dropout in eval mode
+    return conv3x3(h, conv2_->weight, conv2_->bias) + residual;  // no dropout in eval mode
   }
   if (batch_norm_) {
     h = batch_norm_->forward(x);
@@ -129,9 +130,10 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
     }
     if (cond_mod_ && cond.defined()) h = h * (1 + cond_mod_->forward(cond).view({x.size(0), in_, 1, 1}));
   }
-  h = swish(conv1_->forward(h));
+  // Winograd's F(2x2, 3x3) where it applies (nn/winograd.h): fp32 on the CPU, forward and backward.
+  h = swish(conv3x3(h, conv1_->weight, conv1_->bias));
   if (dropout_) h = dropout_->forward(h);
-  h = conv2_->forward(h);
+  h = conv3x3(h, conv2_->weight, conv2_->bias);
   return h + residual;
 }
 

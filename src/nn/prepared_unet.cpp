@@ -288,8 +288,9 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
   const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
   const Dt dt = bf16 ? Dt::bf16 : Dt::f32;
   auto buffer = [&](int64_t channels, int64_t h, int64_t w) {
-    auto t = torch::empty({batch, channels, h, w}, torch::TensorOptions().dtype(dtype))
-                 .contiguous(torch::MemoryFormat::ChannelsLast);
+    auto t =
+        torch::empty({batch, channels, h, w},
+                     torch::TensorOptions().dtype(dtype).memory_format(torch::MemoryFormat::ChannelsLast));
     plan->buffers.push_back(t);
     return t;
   };
@@ -302,7 +303,7 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
     // and 4x4) oneDNN's direct kernel was faster, sampling at batch 1 on the 2-core EPYC at 41.1 /
     // 34.1 images/s with this limit, 25.6 / 30.4 without, 32.3 / 29.6 with no Winograd at all.
     const int64_t tiles = src.size(0) * ((src.size(2) + 1) / 2) * ((src.size(3) + 1) / 2);
-    if (!bf16 && k == 3 && !winograd.empty() && tiles >= 64 &&
+    if (!bf16 && k == 3 && !winograd.empty() && tiles >= WinogradConvolution::kMinTiles &&
         WinogradConvolution::why_not(p.weight.size(1), p.weight.size(0), winograd.front()).empty()) {
       auto wino = std::make_shared<WinogradConvolution>(p.weight, p.bias, winograd.front());
       plan->winograd.push_back(wino);

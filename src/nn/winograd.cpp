@@ -1,6 +1,9 @@
 #include "ddim/nn/winograd.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
+#include <torch/autograd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -309,13 +312,33 @@ WinogradConvolution::WinogradConvolution(const torch::Tensor& weight, const torc
                  fmt::join(bias.sizes(), "x"));
   const auto reason = why_not(in_, out_, level);
   DDIM_CHECK_ARG(reason.empty(), "Winograd's F(2x2, 3x3) cannot run here: {}", reason);
+  // U = G g G^T (G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]) in double, kept as fp32
+  // [16, in, out]. By hand: it runs on every call of conv3x3, twice a training step per layer.
   torch::NoGradGuard no_grad;
-  // U = G g G^T (G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]), in double, as [16, in, out].
-  const auto G =
-      torch::tensor({1., 0., 0., .5, .5, .5, .5, -.5, .5, 0., 0., 1.}, torch::kDouble).view({4, 3});
-  const auto g = weight.detach().to(torch::kCPU, torch::kDouble);
-  const auto u = torch::matmul(torch::matmul(G, g), G.t());  // [out, in, 4, 4]
-  u_ = u.permute({2, 3, 1, 0}).reshape({16, in_, out_}).to(torch::kFloat).contiguous();
+  const auto g = weight.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  u_ = torch::empty({16, in_, out_}, torch::kFloat);
+  const float* gp = g.data_ptr<float>();
+  float* up = u_.data_ptr<float>();
+  const int64_t plane = in_ * out_;
+  at::parallel_for(0, out_, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o)
+      for (int64_t i = 0; i < in_; ++i) {
+        const float* k = gp + (o * in_ + i) * 9;
+        double t[4][3];  // G g: rows
+        for (int c = 0; c < 3; ++c) {
+          const double r0 = k[c], r1 = k[3 + c], r2 = k[6 + c];
+          t[0][c] = r0;
+          t[1][c] = 0.5 * (r0 + r1 + r2);
+          t[2][c] = 0.5 * (r0 - r1 + r2);
+          t[3][c] = r2;
+        }
+        for (int r = 0; r < 4; ++r) {  // (G g) G^T: columns
+          const double c0 = t[r][0], c1 = t[r][1], c2 = t[r][2];
+          const double row[4] = {c0, 0.5 * (c0 + c1 + c2), 0.5 * (c0 - c1 + c2), c2};
+          for (int c = 0; c < 4; ++c) up[(4 * r + c) * plane + i * out_ + o] = static_cast<float>(row[c]);
+        }
+      }
+  });
   bias_ = bias.detach().to(torch::kCPU, torch::kFloat).contiguous();
 }
 
@@ -373,6 +396,81 @@ void WinogradConvolution::operator()(const torch::Tensor& src, const torch::Tens
     else
       run_items_avx2(g, begin, end);
   });
+}
+
+namespace {
+
+// Winograd's convolution applies to this (channels-last, fp32, CPU) input and these channels.
+bool winograd_applies(const torch::Tensor& x, int64_t in, int64_t out, SimdLevel& level) {
+  static const auto levels = winograd_simd_levels();
+  if (levels.empty() || x.dim() != 4 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat ||
+      !x.is_contiguous(torch::MemoryFormat::ChannelsLast) || x.size(1) != in)
+    return false;
+  if (x.size(0) * ((x.size(2) + 1) / 2) * ((x.size(3) + 1) / 2) < WinogradConvolution::kMinTiles)
+    return false;
+  level = levels.front();
+  return WinogradConvolution::why_not(in, out, level).empty();
+}
+
+torch::Tensor channels_last_like(const torch::Tensor& x, int64_t channels) {
+  return torch::empty({x.size(0), channels, x.size(2), x.size(3)},
+                      x.options().memory_format(torch::MemoryFormat::ChannelsLast));
+}
+
+// The weights' and bias's gradients, and the input's where Winograd's does not apply, from
+// LibTorch's convolution_backward.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> libtorch_backward(const torch::Tensor& grad,
+                                                                          const torch::Tensor& x,
+                                                                          const torch::Tensor& w,
+                                                                          std::array<bool, 3> mask) {
+  return at::convolution_backward(grad, x, w, at::IntArrayRef{w.size(0)}, {1, 1}, {1, 1}, {1, 1}, false,
+                                  {0, 0}, 1, mask);
+}
+
+struct Conv3x3 : torch::autograd::Function<Conv3x3> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, int64_t level) {
+    ctx->save_for_backward({x, weight});
+    RECORD_FUNCTION("ddim::winograd_convolution", std::vector<c10::IValue>({x, weight}));
+    auto y = channels_last_like(x, weight.size(0));
+    WinogradConvolution(weight, bias, static_cast<SimdLevel>(level))(x, y,
+                                                                     WinogradConvolution::Epilogue::None);
+    return y;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& w = saved[1];
+    const auto grad = grads[0].contiguous(torch::MemoryFormat::ChannelsLast);
+    torch::Tensor gx, gw, gb;
+    SimdLevel level;
+    const bool wino_x = ctx->needs_input_grad(0) && winograd_applies(grad, w.size(0), w.size(1), level);
+    const std::array<bool, 3> mask = {ctx->needs_input_grad(0) && !wino_x, ctx->needs_input_grad(1),
+                                      ctx->needs_input_grad(2)};
+    if (mask[0] || mask[1] || mask[2]) std::tie(gx, gw, gb) = libtorch_backward(grad, x, w, mask);
+    if (wino_x) {
+      // dL/dx = the correlation of dL/dy with w turned by 180 degrees, in and out swapped.
+      torch::NoGradGuard no_grad;
+      const auto turned = w.transpose(0, 1).flip({2, 3});
+      RECORD_FUNCTION("ddim::winograd_convolution", std::vector<c10::IValue>({grad, turned}));
+      gx = channels_last_like(x, w.size(1));
+      WinogradConvolution(turned, torch::zeros({w.size(1)}), level)(grad, gx,
+                                                                    WinogradConvolution::Epilogue::None);
+    }
+    return {gx, gw, gb, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor conv3x3(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  SimdLevel level;
+  if (weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
+      weight.scalar_type() == torch::kFloat && bias.defined() && !at::autocast::is_cpu_enabled() &&
+      winograd_applies(x, weight.size(1), weight.size(0), level))
+    return Conv3x3::apply(x, weight, bias, static_cast<int64_t>(level));
+  return torch::conv2d(x, weight, bias, 1, 1);
 }
 
 }  // namespace ddim

@@ -48,6 +48,9 @@ class WinogradConvolution {
 
   int64_t in_channels() const { return in_; }
   int64_t out_channels() const { return out_; }
+  /// Output tiles below which the prepared U-Net and conv3x3 keep the direct convolution: a batch
+  /// of one at 8x8 and 4x4 ran faster direct on the 2-core EPYC (nn/prepared_unet.cpp has the figures).
+  static constexpr int64_t kMinTiles = 64;
 
  private:
   int64_t in_ = 0, out_ = 0;
@@ -55,5 +58,14 @@ class WinogradConvolution {
   torch::Tensor u_;     ///< G g G^T, [16, in, out]: one matrix per position of the 4x4 tile
   torch::Tensor bias_;  ///< [out], fp32
 };
+
+/// torch::conv2d(x, weight, bias, stride 1, padding 1) of a 3x3 `weight`, differentiable, by
+/// Winograd's F(2x2, 3x3) where it applies and by LibTorch's convolution elsewhere. It applies on
+/// the CPU to fp32 channels-last input outside autocast, with at least kMinTiles tiles and output
+/// channels a multiple of the vector width. The backward pass computes the input's gradient the
+/// same way (the convolution of the output's gradient with the weights turned by 180 degrees and
+/// transposed), and the weights' and bias's by LibTorch. What the residual blocks of every U-Net
+/// (nn/blocks.h) train with.
+torch::Tensor conv3x3(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 }  // namespace ddim

@@ -307,6 +307,10 @@ int run_bench_train_embedder(const BenchArgs& a) {
   j["steps"] = a.steps;
   j["checkpointing"] = a.checkpointing;
   j["parameters"] = count_parameters(trainer.embedder());
+  if (a.profile) {
+    profile_iteration(j, a, s, [&] { trainer.step(a.warmup + a.iters).item<float>(); });
+    return 0;
+  }
   std::cout << j.dump() << std::endl;
   return 0;
 }
@@ -396,6 +400,9 @@ void setup_bench(CLI::App& app) {
   add_enum_option(e, "--arch", emb->arch, "Embedder architecture");
   e->add_option("--steps", emb->steps, "DDIM steps S unrolled")->check(kPositive)->capture_default_str();
   e->add_flag("--checkpointing", emb->checkpointing, "Per-step gradient checkpointing");
+  e->add_flag("--profile", emb->profile,
+              "Also profile one step: time per operator and per group, GFLOP/s and the fraction of the "
+              "machine's matrix-product rate, as Markdown tables");
   on_run(e, [emb] { return run_bench_train_embedder(*emb); });
 }
 
