@@ -41,7 +41,7 @@ class UNet(nn.Module):
         self.levels = len(widths) - 1
         self.block_depth = block_depth
         self.stem = nn.Conv2d(channels, widths[0], 1)
-        cin, skips = widths[0] + embedding_dims, []
+        cin, skips = widths[0] + self.embedding_dims, []
         for l in range(self.levels):
             for d in range(block_depth):
                 setattr(self, f"down{l}_{d}", ResidualBlock(cin, widths[l]))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ddim against eager PyTorch (Debian's python3-torch, the same LibTorch version) and, for
 # sampling and inversion, ONNX Runtime, on the same machine and thread count: training, DDIM
-# sampling, and DDIM and fixed-point inversion of the paper's U-Net, alternating rounds. Writes JSON lines to bench/results-<host>.jsonl (or OUT) and
+# sampling, DDIM and fixed-point inversion of the paper's U-Net, and embedder training through the
+# 10-step sampler, alternating rounds. Writes JSON lines to bench/results-<host>.jsonl (or OUT) and
 # prints them; each has every implementation's median, range, GFLOP/s and fraction of the
 # machine's matrix-product rate, and ddim's ratios to each.
 #   bench/run.sh [--quick] [--onnxruntime] [--ddim PATH] [OUT]
@@ -70,6 +71,7 @@ sample1=(--batch 1 --iters 20 --steps 10)
 invert=(--batch 64 --iters 3 --steps 10)
 invert1=(--batch 1 --iters 20 --steps 10)
 fixed=(--batch 64 --iters 1 --steps 10 --fixed-point 3)
+embed=(--batch 16 --iters 3 --steps 10)
 if [ "$quick" = 1 ]; then
   rounds=1
   train=(--batch 4 --iters 1 --warmup 0)
@@ -78,10 +80,12 @@ if [ "$quick" = 1 ]; then
   invert=(--batch 4 --iters 1 --steps 2 --warmup 0)
   invert1=(--batch 1 --iters 1 --steps 2 --warmup 0)
   fixed=(--batch 4 --iters 1 --steps 2 --warmup 0 --fixed-point 1)
+  embed=(--batch 2 --iters 1 --steps 2 --warmup 0)
 fi
 compare=("$py" bench/compare.py --ddim "$DDIM" --python "$py" --rounds "$rounds" --threads "$threads" "${bf16[@]}")
 {
   "${compare[@]}" train -- "${net[@]}" "${train[@]}"
+  "${compare[@]}" train-embedder -- "${net[@]}" "${embed[@]}"
   "${compare[@]}" "${ort[@]}" sample -- "${net[@]}" "${sample[@]}"
   "${compare[@]}" "${ort[@]}" sample -- "${net[@]}" "${sample1[@]}"
   "${compare[@]}" "${ort[@]}" invert -- "${net[@]}" "${invert[@]}"

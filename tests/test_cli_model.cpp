@@ -20,6 +20,8 @@
 #include "ddim/io/image.h"
 #include "ddim/io/tensor_io.h"
 #include "ddim/nn/classifier.h"
+#include "ddim/nn/prepared_unet.h"
+#include "ddim/nn/winograd.h"
 #include "support.h"
 
 using namespace ddim;
@@ -68,6 +70,12 @@ TEST(CliModel, TrainWritesARunDirectoryThatDescribesItself) {
   EXPECT_NE(r.out.find("denoiser"), std::string::npos);
   EXPECT_NE(r.out.find("U-Net, widths [8,16]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("continuous-cosine"), std::string::npos);
+  // How inference without gradients runs it: the prepared form, with Winograd's convolutions
+  // where this CPU runs them.
+  if (prepared_inference_built()) {
+    EXPECT_NE(r.out.find("the prepared form on the CPU"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("Winograd") != std::string::npos, !winograd_simd_levels().empty()) << r.out;
+  }
   r = run_ddim({"info", model, "--json"});
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["meta"]["step"], 4);

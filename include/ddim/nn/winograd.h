@@ -1,9 +1,10 @@
-// Winograd's minimal filtering F(2x2, 3x3) for the prepared U-Net's fp32 3x3 convolutions
-// (issue 41): each 2x2 block of outputs is computed from the 4x4 block of inputs around it with
-// 16 multiplications per input and output channel instead of direct convolution's 36
-// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016, eq. 8:
-// Y = A^T [(G g G^T) ⊙ (B^T d B)] A). On a CPU whose direct kernels already run at the machine's
-// fp32 matrix-product rate, that is the only way left to run them faster: fewer multiplications.
+// Winograd's minimal filtering F(2x2, 3x3) for fp32 3x3 convolutions on the CPU: the prepared
+// U-Net's and, through conv3x3, the residual blocks' in training (issue 41). Each 2x2 block of
+// outputs is computed from the 4x4 block of inputs around it with 16 multiplications per input and
+// output channel instead of direct convolution's 36 (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016, eq. 8: Y = A^T [(G g G^T) ⊙ (B^T d B)] A). On a CPU whose
+// direct kernels already run at the machine's fp32 matrix-product rate, that is the only way left
+// to run them faster: fewer multiplications.
 //
 // Layout: channels-last (NHWC) activations, as the prepared form keeps them. The transformed
 // weights U = G g G^T are made once; each call transforms the input tile by tile, multiplies the

@@ -10,6 +10,7 @@
 #include "ddim/nn/network.h"
 #include "ddim/nn/prepared_unet.h"
 #include "ddim/nn/unet.h"
+#include "ddim/nn/winograd.h"
 
 namespace ddim::cli {
 namespace {
@@ -101,8 +102,13 @@ int run_info(const InfoArgs& a) {
       const auto kind = arch.value("kind", std::string());
       if (kind != "unet" && kind != "diffae") return 0;
       const auto why = PreparedUNet::why_not(UNetOptions::from_json(kind == "unet" ? arch : arch.at("unet")));
-      line("inference", why.empty() ? "the prepared form on the CPU (oneDNN: folded, fused, prepacked)"
-                                    : "the plain modules: " + why);
+      const auto levels = winograd_simd_levels();
+      const std::string convolutions = levels.empty()                        ? ""
+                                       : levels.front() == SimdLevel::Avx512 ? ", Winograd on AVX-512"
+                                                                             : ", Winograd on AVX2";
+      line("inference",
+           why.empty() ? "the prepared form on the CPU (oneDNN: folded, fused, prepacked" + convolutions + ")"
+                       : "the plain modules: " + why);
       return 0;
     });
   if (m.contains("schedule"))
