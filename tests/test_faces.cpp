@@ -147,7 +147,9 @@ TEST(Faces, GlassesChangeOnlyTheEyeBand) {
     EXPECT_GE(top, 0.35) << "face " << i;
     EXPECT_LE(bottom, 0.78) << "face " << i;
     for (const auto& [name, value] : face.attributes[0])
-      if (name != "eyeglasses" && name != "glasses") EXPECT_EQ(with.attributes[0].at(name), value) << name;
+      if (name != "eyeglasses" && name != "glasses") {
+        EXPECT_EQ(with.attributes[0].at(name), value) << name;
+      }
   }
   EXPECT_EQ(tried, 6);
 }
@@ -201,8 +203,9 @@ TEST(Faces, HairColourChangesOnlyHairPixels) {
     EXPECT_GE(closer.sum().item<double>() / n, 0.75) << "face " << i << " to " << name;
     for (const auto& [k, v] : own)
       if (k != "hair_colour" && k != "black_hair" && k != "brown_hair" && k != "blond_hair" &&
-          k != "red_hair")
+          k != "red_hair") {
         EXPECT_EQ(r.attributes[0].at(k), v) << k;
+      }
   }
   EXPECT_EQ(with_hair, 6) << "fewer than 6 of the first 40 faces have hair";
 }

@@ -12,8 +12,6 @@ using namespace ddim::test;
 
 namespace {
 
-class Prepared : public SeededTest {};
-
 double relative(const torch::Tensor& y, const torch::Tensor& r) {
   return ((y.to(torch::kFloat) - r).norm() / r.norm()).item<double>();
 }
@@ -31,6 +29,8 @@ torch::Tensor plain(UNet& net, const torch::Tensor& x, const torch::Tensor& v, b
 }
 
 }  // namespace
+
+class Prepared : public SeededTest {};
 
 // fp32 within 1e-5 relative (and elementwise, against the largest value) of the plain network,
 // on the paper's architecture at several sizes, depths, channel counts and batches (1 included),

@@ -84,7 +84,9 @@ TEST(Profile, ThePreparedUNetCountsThePlainModulesFlops) {
   EXPECT_DOUBLE_EQ(prepared.flops, plain.flops);
   const auto* winograd = find_op(prepared, "ddim::winograd_convolution");
   EXPECT_EQ(winograd != nullptr, !winograd_simd_levels().empty());
-  if (winograd) EXPECT_EQ(winograd->group, "convolution");
+  if (winograd) {
+    EXPECT_EQ(winograd->group, "convolution");
+  }
 }
 
 TEST(Profile, GroupsNameTheUNetsOperators) {

@@ -405,10 +405,11 @@ TEST(ShippedModels, TheFacesGaeReadsGenderHairAndSkinFromTheirOwnParts) {
     ASSERT_LT(own, static_cast<int64_t>(d.parts.size())) << a;
     const auto row = d.accuracy[r];
     for (const auto& other : d.attributes)
-      if (other != a)
+      if (other != a) {
         EXPECT_GT(row[own].item<double>() - row[index(d.parts, other)].item<double>(),
                   kPinnedFacesOwnPartLead)
             << a << " on " << other;
+      }
   }
 }
 

@@ -9,8 +9,6 @@ using namespace ddim::test;
 
 namespace {
 
-class Winograd : public SeededTest {};
-
 const char* name(SimdLevel level) { return level == SimdLevel::Avx512 ? "AVX-512" : "AVX2"; }
 
 torch::Tensor channels_last(const torch::Tensor& t) {
@@ -18,6 +16,8 @@ torch::Tensor channels_last(const torch::Tensor& t) {
 }
 
 }  // namespace
+
+class Winograd : public SeededTest {};
 
 // Each epilogue, on even and odd sizes (the last tile's row or column past the edge), one-pixel
 // and one-tile images, channel counts with and without a tail of the input's vector, and more
