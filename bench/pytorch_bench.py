@@ -47,6 +47,21 @@ def main():
             return compiled(x, v).float()
 
     shape = (a.batch, a.channels, a.image_size, a.image_size)
+
+    def sample_from(x):
+        """The DDIM sampler (a.steps steps, eta = 0) from seeds x: what sampling times, and what
+        embedder training backpropagates through."""
+        for k in range(a.steps):
+            t = 1.0 - k / a.steps
+            s, n = continuous_cosine(torch.tensor(t))
+            eps = fwd(x, torch.full((a.batch,), float(n * n), device=dev))
+            x0_hat = (x - n * eps) / s
+            if k + 1 < a.steps:
+                s2, n2 = continuous_cosine(torch.tensor(t - 1.0 / a.steps))
+                x = s2 * x0_hat + n2 * eps
+            else:
+                x = x0_hat
+        return x
     x0 = torch.randn(shape, device=dev).contiguous(memory_format=layout)
 
     def sync():
@@ -93,17 +108,7 @@ def main():
             embedder.train()
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.bf16):
                 x = embedder(images)
-            x = x.float()
-            for k in range(a.steps):
-                t = 1.0 - k / a.steps
-                s, n = continuous_cosine(torch.tensor(t))
-                eps = fwd(x, torch.full((a.batch,), float(n * n), device=dev))
-                x0_hat = (x - n * eps) / s
-                if k + 1 < a.steps:
-                    s2, n2 = continuous_cosine(torch.tensor(t - 1.0 / a.steps))
-                    x = s2 * x0_hat + n2 * eps
-                else:
-                    x = x0_hat
+            x = sample_from(x.float())
             loss = ((x * 0.3 + 0.5).clamp(0, 1) - images).abs().mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -132,18 +137,7 @@ def main():
 
         @torch.no_grad()
         def step():
-            x = torch.randn(shape, device=dev).contiguous(memory_format=layout)
-            for k in range(a.steps):
-                t = 1.0 - k / a.steps
-                s, n = continuous_cosine(torch.tensor(t))
-                eps = fwd(x, torch.full((a.batch,), float(n * n), device=dev))
-                x0_hat = (x - n * eps) / s
-                if k + 1 < a.steps:
-                    s2, n2 = continuous_cosine(torch.tensor(t - 1.0 / a.steps))
-                    x = s2 * x0_hat + n2 * eps
-                else:
-                    x = x0_hat
-            return x
+            return sample_from(torch.randn(shape, device=dev).contiguous(memory_format=layout))
 
     for _ in range(a.warmup):
         step()

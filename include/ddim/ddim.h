@@ -66,8 +66,8 @@
 #include "ddim/nn/network.h"
 #include "ddim/nn/partition.h"
 #include "ddim/nn/prepared_unet.h"
-#include "ddim/nn/winograd.h"
 #include "ddim/nn/unet.h"
+#include "ddim/nn/winograd.h"
 
 #include "ddim/diffusion/ddim.h"
 #include "ddim/diffusion/denoiser.h"

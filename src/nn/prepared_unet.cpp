@@ -72,7 +72,7 @@ struct PreparedUNet::Impl {
   ConvParams stem, head;          // stem's bias holds the shift of down0_0's input, head's reads 0 shift
   torch::Tensor embedding_shift;  // the embedding channels' shift, [embedding_dims]
   std::vector<BlockParams> blocks;
-  std::vector<SimdLevel> winograd;  // where fp32 3x3 convolutions may run Winograd's algorithm
+  bool winograd = true;  // fp32 3x3 convolutions by Winograd's algorithm where it applies
 #ifdef DDIM_WITH_ONEDNN
   struct Plan;
   std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::shared_ptr<Plan>> plans;
@@ -90,7 +90,7 @@ PreparedUNet::PreparedUNet(const UNet& net, bool winograd) : impl_(std::make_uni
   auto& m = *impl_;
   const auto& o = net.options();
   m.options = o;
-  if (winograd) m.winograd = winograd_simd_levels();
+  m.winograd = winograd;
   // The blocks in the order they run, and for each the norm that reads its input.
   std::vector<const ResidualBlockImpl*> order;
   for (const auto& b : net.down_) order.push_back(b.get());
@@ -299,13 +299,13 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
   auto conv = [&](const ConvParams& p, const torch::Tensor& src, const torch::Tensor& dst, bool swish,
                   bool accumulate) {
     const int64_t k = p.kernel(), pad = k / 2;
-    // Winograd's where it has at least 64 tiles of 2x2 outputs: below that (a batch of one at 8x8
-    // and 4x4) oneDNN's direct kernel was faster, sampling at batch 1 on the 2-core EPYC at 41.1 /
-    // 34.1 images/s with this limit, 25.6 / 30.4 without, 32.3 / 29.6 with no Winograd at all.
-    const int64_t tiles = src.size(0) * ((src.size(2) + 1) / 2) * ((src.size(3) + 1) / 2);
-    if (!bf16 && k == 3 && !winograd.empty() && tiles >= WinogradConvolution::kMinTiles &&
-        WinogradConvolution::why_not(p.weight.size(1), p.weight.size(0), winograd.front()).empty()) {
-      auto wino = std::make_shared<WinogradConvolution>(p.weight, p.bias, winograd.front());
+    // Winograd's where it has at least kMinTiles tiles of 2x2 outputs: below that (a batch of one
+    // at 8x8 and 4x4) oneDNN's direct kernel was faster, sampling at batch 1 on the 2-core EPYC at
+    // 41.1 / 34.1 images/s with the limit at 64, 25.6 / 30.4 without, 32.3 / 29.6 with no Winograd.
+    // (bf16 buffers do not take it.)
+    const auto level = winograd && k == 3 ? winograd_level_for(src, p.weight.size(0)) : std::nullopt;
+    if (level) {
+      auto wino = std::make_shared<WinogradConvolution>(p.weight, p.bias, *level);
       plan->winograd.push_back(wino);
       const auto epilogue = swish        ? WinogradConvolution::Epilogue::Swish
                             : accumulate ? WinogradConvolution::Epilogue::Accumulate

@@ -398,19 +398,18 @@ void WinogradConvolution::operator()(const torch::Tensor& src, const torch::Tens
   });
 }
 
-namespace {
-
-// Winograd's convolution applies to this (channels-last, fp32, CPU) input and these channels.
-bool winograd_applies(const torch::Tensor& x, int64_t in, int64_t out, SimdLevel& level) {
+std::optional<SimdLevel> winograd_level_for(const torch::Tensor& x, int64_t out) {
   static const auto levels = winograd_simd_levels();
   if (levels.empty() || x.dim() != 4 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat ||
-      !x.is_contiguous(torch::MemoryFormat::ChannelsLast) || x.size(1) != in)
-    return false;
+      !x.is_contiguous(torch::MemoryFormat::ChannelsLast))
+    return std::nullopt;
   if (x.size(0) * ((x.size(2) + 1) / 2) * ((x.size(3) + 1) / 2) < WinogradConvolution::kMinTiles)
-    return false;
-  level = levels.front();
-  return WinogradConvolution::why_not(in, out, level).empty();
+    return std::nullopt;
+  if (!WinogradConvolution::why_not(x.size(1), out, levels.front()).empty()) return std::nullopt;
+  return levels.front();
 }
+
+namespace {
 
 torch::Tensor channels_last_like(const torch::Tensor& x, int64_t channels) {
   return torch::empty({x.size(0), channels, x.size(2), x.size(3)},
@@ -444,8 +443,8 @@ struct Conv3x3 : torch::autograd::Function<Conv3x3> {
     const auto& w = saved[1];
     const auto grad = grads[0].contiguous(torch::MemoryFormat::ChannelsLast);
     torch::Tensor gx, gw, gb;
-    SimdLevel level;
-    const bool wino_x = ctx->needs_input_grad(0) && winograd_applies(grad, w.size(0), w.size(1), level);
+    const auto level = ctx->needs_input_grad(0) ? winograd_level_for(grad, w.size(1)) : std::nullopt;
+    const bool wino_x = level.has_value();
     const std::array<bool, 3> mask = {ctx->needs_input_grad(0) && !wino_x, ctx->needs_input_grad(1),
                                       ctx->needs_input_grad(2)};
     if (mask[0] || mask[1] || mask[2]) std::tie(gx, gw, gb) = libtorch_backward(grad, x, w, mask);
@@ -455,8 +454,8 @@ struct Conv3x3 : torch::autograd::Function<Conv3x3> {
       const auto turned = w.transpose(0, 1).flip({2, 3});
       RECORD_FUNCTION("ddim::winograd_convolution", std::vector<c10::IValue>({grad, turned}));
       gx = channels_last_like(x, w.size(1));
-      WinogradConvolution(turned, torch::zeros({w.size(1)}), level)(grad, gx,
-                                                                    WinogradConvolution::Epilogue::None);
+      WinogradConvolution(turned, torch::zeros({w.size(1)}), *level)(grad, gx,
+                                                                     WinogradConvolution::Epilogue::None);
     }
     return {gx, gw, gb, torch::Tensor()};
   }
@@ -465,11 +464,11 @@ struct Conv3x3 : torch::autograd::Function<Conv3x3> {
 }  // namespace
 
 torch::Tensor conv3x3(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  SimdLevel level;
   if (weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
       weight.scalar_type() == torch::kFloat && bias.defined() && !at::autocast::is_cpu_enabled() &&
-      winograd_applies(x, weight.size(1), weight.size(0), level))
-    return Conv3x3::apply(x, weight, bias, static_cast<int64_t>(level));
+      x.dim() == 4 && x.size(1) == weight.size(1))
+    if (const auto level = winograd_level_for(x, weight.size(0)))
+      return Conv3x3::apply(x, weight, bias, static_cast<int64_t>(*level));
   return torch::conv2d(x, weight, bias, 1, 1);
 }
 

@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ class WinogradConvolution {
   torch::Tensor u_;     ///< G g G^T, [16, in, out]: one matrix per position of the 4x4 tile
   torch::Tensor bias_;  ///< [out], fp32
 };
+
+/// The instruction set Winograd's 3x3 convolution of x into `out` channels runs with here, or
+/// nothing where it does not apply: x not fp32 channels-last on the CPU, fewer than kMinTiles tiles,
+/// or channels the kernels do not take. What conv3x3 and the prepared U-Net decide by.
+std::optional<SimdLevel> winograd_level_for(const torch::Tensor& x, int64_t out);
 
 /// torch::conv2d(x, weight, bias, stride 1, padding 1) of a 3x3 `weight`, differentiable, by
 /// Winograd's F(2x2, 3x3) where it applies and by LibTorch's convolution elsewhere. It applies on

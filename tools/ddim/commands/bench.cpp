@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <functional>
 #include <iostream>
 
 #include "commands.h"
@@ -188,32 +189,39 @@ int run_bench_train(const BenchArgs& a) {
   return 0;
 }
 
-int run_bench_sample(const BenchArgs& a) {
-  const auto device = init_runtime();
-  const auto denoiser = frozen_denoiser(a, device);
-  const auto grid = make_time_grid(denoiser.schedule(), a.steps);
-  auto gen = make_generator(global_options().seed);
-  torch::NoGradGuard no_grad;
-  auto run = [&] {
-    auto seeds = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
-    return ddim_sample(denoiser.eps_fn(), seeds, grid).x;
-  };
+// Times `run`, one no-grad pass of a batch through the frozen denoiser (sampling or inversion),
+// and prints its JSON line (with `extra` after the steps), or with --profile its profile.
+int time_inference(const std::string& what, const BenchArgs& a, const torch::Device& device,
+                   const std::function<void()>& run, const nlohmann::ordered_json& extra = {}) {
   for (int64_t i = 0; i < a.warmup; ++i) run();
   synchronize(device);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < a.iters; ++i) run();
   synchronize(device);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto j = report("sample", a, device, s, static_cast<double>(a.batch * a.iters));
+  auto j = report(what, a, device, s, static_cast<double>(a.batch * a.iters));
   j["steps"] = a.steps;
+  for (const auto& [k, v] : extra.items()) j[k] = v;
   j["prepared"] = !a.plain && device.is_cpu() && prepared_inference_built();
   j["winograd"] = j["prepared"].get<bool>() && !a.direct && !a.bf16 && !winograd_simd_levels().empty();
   if (a.profile) {
-    profile_iteration(j, a, s, [&] { run(); });
+    profile_iteration(j, a, s, run);
     return 0;
   }
   std::cout << j.dump() << std::endl;
   return 0;
+}
+
+int run_bench_sample(const BenchArgs& a) {
+  const auto device = init_runtime();
+  const auto denoiser = frozen_denoiser(a, device);
+  const auto grid = make_time_grid(denoiser.schedule(), a.steps);
+  auto gen = make_generator(global_options().seed);
+  torch::NoGradGuard no_grad;
+  return time_inference("sample", a, device, [&] {
+    auto seeds = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
+    (void)ddim_sample(denoiser.eps_fn(), seeds, grid);
+  });
 }
 
 // DDIM inversion (or fixed-point inversion, Meiri et al. 2023, with `fixed_point` refinements a
@@ -228,28 +236,16 @@ int run_bench_invert(const BenchArgs& a) {
   io.iterations = std::max<int64_t>(a.fixed_point, 1);
   auto gen = make_generator(global_options().seed);
   torch::NoGradGuard no_grad;
-  auto run = [&] {
-    auto images = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
-    return ddim_invert(denoiser.eps_fn(), images, grid, io).x;
-  };
-  for (int64_t i = 0; i < a.warmup; ++i) run();
-  synchronize(device);
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < a.iters; ++i) run();
-  synchronize(device);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto j = report("invert", a, device, s, static_cast<double>(a.batch * a.iters));
-  j["steps"] = a.steps;
-  j["method"] = to_string(io.method);
-  j["fixed_point"] = a.fixed_point;
-  j["prepared"] = !a.plain && device.is_cpu() && prepared_inference_built();
-  j["winograd"] = j["prepared"].get<bool>() && !a.direct && !a.bf16 && !winograd_simd_levels().empty();
-  if (a.profile) {
-    profile_iteration(j, a, s, [&] { run(); });
-    return 0;
-  }
-  std::cout << j.dump() << std::endl;
-  return 0;
+  nlohmann::ordered_json extra;
+  extra["method"] = to_string(io.method);
+  extra["fixed_point"] = a.fixed_point;
+  return time_inference(
+      "invert", a, device,
+      [&] {
+        auto images = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
+        (void)ddim_invert(denoiser.eps_fn(), images, grid, io);
+      },
+      extra);
 }
 
 // Gradient descent on seeds through the unrolled sampler: seconds per iteration and peak
