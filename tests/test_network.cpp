@@ -208,8 +208,8 @@ void expect_within(const Errors& fast, const Errors& plain, const char* what) {
 TEST_F(Network, Bf16SwishAndUpsamplingAreWithinThePlainBf16KernelsError) {
   const auto x = torch::randn({4, 8, 8, 8}) * 3;
   const auto size = std::vector<int64_t>{16, 16};
-  // fp32: exactly the plain operations.
-  EXPECT_TRUE(torch::equal(swish(x), torch::silu(x)));
+  // fp32: ddim's swish kernel (nn/swish.h) to float rounding; upsampling exactly LibTorch's.
+  EXPECT_TRUE(torch::allclose(swish(x), torch::silu(x), 1e-6, 1e-6));
   EXPECT_TRUE(torch::equal(upsample2x(x), torch::upsample_bilinear2d(x, size, false)));
   const auto silu = [](const torch::Tensor& t) { return torch::silu(t); };
   const auto up = [&](const torch::Tensor& t) { return torch::upsample_bilinear2d(t, size, false); };

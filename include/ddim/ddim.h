@@ -56,6 +56,7 @@
 #include "ddim/metrics/metrics.h"
 #include "ddim/metrics/probe.h"
 
+#include "ddim/nn/batch_norm.h"
 #include "ddim/nn/blocks.h"
 #include "ddim/nn/classifier.h"
 #include "ddim/nn/diffae.h"
@@ -66,6 +67,7 @@
 #include "ddim/nn/network.h"
 #include "ddim/nn/partition.h"
 #include "ddim/nn/prepared_unet.h"
+#include "ddim/nn/swish.h"
 #include "ddim/nn/unet.h"
 #include "ddim/nn/winograd.h"
 

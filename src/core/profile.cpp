@@ -65,7 +65,7 @@ std::string op_group(const std::string& name) {
   if (has("convolution") || has("conv2d") || has("_convolution")) return "convolution";
   if (has("batch_norm")) return "batch norm";
   if (has("group_norm")) return "group norm";
-  if (has("silu") || has("sigmoid")) return "SiLU";  // bf16 swish is x sigmoid(x) (network.h)
+  if (has("silu") || has("sigmoid") || has("swish")) return "SiLU";  // ddim::swish: nn/swish.h
   if (has("upsample")) return "upsampling";
   if (has("pool")) return "pooling";
   if (n == "cat" || n == "_cat" || has("cat_")) return "concatenation";

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ddim/core/error.h"
+#include "ddim/nn/batch_norm.h"
 #include "ddim/nn/network.h"
 #include "ddim/nn/winograd.h"
 
@@ -118,7 +119,15 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
     h = swish(folded_norm_conv1(x));
     return conv3x3(h, conv2_->weight, conv2_->bias) + residual;  // no dropout in eval mode
   }
-  if (batch_norm_) {
+  if (batch_norm_ && is_training()) {
+    // ddim's kernels (nn/batch_norm.h) where they apply, with BatchNorm2d's bookkeeping.
+    {
+      torch::NoGradGuard no_grad;
+      batch_norm_->num_batches_tracked += 1;
+    }
+    h = batch_norm_training(x, batch_norm_->running_mean, batch_norm_->running_var,
+                            batch_norm_->options.momentum().value(), batch_norm_->options.eps());
+  } else if (batch_norm_) {
     h = batch_norm_->forward(x);
   } else {
     h = group_norm_->forward(x);

@@ -11,72 +11,11 @@
 #include <cstring>
 
 #include "ddim/core/error.h"
+#include "simd.h"
 
 namespace ddim {
 
 namespace {
-
-// The kernels are written once, on GCC's vector types of W floats, and compiled twice: inlined
-// into functions built for AVX-512 (W = 16) and for AVX2 with FMA (W = 8), of which the CPU
-// picks one at run time. (This file is compiled with -ffp-contract=fast, so a * b + c is an FMA.)
-#define DDIM_INLINE inline __attribute__((always_inline))
-
-template <int W>
-struct Simd;
-template <>
-struct Simd<1> {
-  using F = float;
-};
-template <>
-struct Simd<8> {
-  typedef float F __attribute__((vector_size(32)));
-  typedef int32_t I __attribute__((vector_size(32)));
-};
-template <>
-struct Simd<16> {
-  typedef float F __attribute__((vector_size(64)));
-  typedef int32_t I __attribute__((vector_size(64)));
-};
-template <int W>
-using Vec = typename Simd<W>::F;
-template <int W>
-using IVec = typename Simd<W>::I;
-
-template <int W>
-DDIM_INLINE Vec<W> load(const float* p) {
-  Vec<W> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <int W>
-DDIM_INLINE void store(float* p, Vec<W> v) {
-  std::memcpy(p, &v, sizeof v);
-}
-template <int W>
-DDIM_INLINE Vec<W> splat(float s) {
-  return Vec<W>{} + s;
-}
-
-// e^x to about 2 ulp (Cephes' expf: x = n ln 2 + f, |f| <= ln 2 / 2, a degree-6 polynomial for
-// e^f, 2^n by the exponent bits), for |x| clamped to where 2^n stays a normal float.
-template <int W>
-DDIM_INLINE Vec<W> exp_of(Vec<W> x) {
-  const Vec<W> hi = splat<W>(88.f), lo = splat<W>(-87.f);
-  x = x > hi ? hi : x;
-  x = x < lo ? lo : x;
-  const Vec<W> n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round(x / ln 2)
-  const Vec<W> f = x - n * 0.693359375f + n * 2.12194440e-4f;             // ln 2 in two parts
-  Vec<W> p = f * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * f + 8.3334519073e-3f;
-  p = p * f + 4.1665795894e-2f;
-  p = p * f + 1.6666665459e-1f;
-  p = p * f + 5.0000001201e-1f;
-  p = p * (f * f) + f + 1.f;
-  const IVec<W> bits = (__builtin_convertvector(n, IVec<W>) + 127) << 23;
-  Vec<W> scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
 
 // Where the tiles are: tile t is image t / (th tw), output rows 2 ty, 2 ty + 1 and columns
 // 2 tx, 2 tx + 1, read from input rows 2 ty - 1 .. 2 ty + 2 (zero outside the image).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ddim/core/names.h"
+#include "ddim/nn/swish.h"
 
 namespace ddim {
 
@@ -76,17 +77,6 @@ torch::Tensor null_condition(int64_t n, int64_t classes);
 
 /// Number of trainable parameters.
 int64_t count_parameters(const torch::nn::Module& module);
-
-/// Swish (SiLU), the activation of the paper's networks: x sigmoid(x), as one fused kernel,
-/// except for bf16 on the CPU with LibTorch 1.x, whose bf16 SiLU kernels are slower than the two
-/// operations (1.5x forward, 2.3x forward and backward, 64x64x32x32 on the 2-core AVX-512 CPU of
-/// docs/results/cpu-profile.md); the result differs by bf16 rounding only.
-inline torch::Tensor swish(const torch::Tensor& x) {
-#if TORCH_VERSION_MAJOR < 2
-  if (x.scalar_type() == torch::kBFloat16 && x.device().is_cpu()) return x * torch::sigmoid(x);
-#endif
-  return torch::silu(x);
-}
 
 /// Bilinear upsampling by 2 ([N, C, H, W] -> [N, C, 2H, 2W], align_corners false: Keras's
 /// UpSampling2D(interpolation="bilinear")). With gradients, a bf16 input on the CPU goes through
