@@ -62,6 +62,7 @@
 #include "ddim/nn/diffae.h"
 #include "ddim/nn/embedder.h"
 #include "ddim/nn/gae.h"
+#include "ddim/nn/group_norm.h"
 #include "ddim/nn/loss.h"
 #include "ddim/nn/mlp.h"
 #include "ddim/nn/network.h"

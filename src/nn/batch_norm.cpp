@@ -9,43 +9,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "ddim/nn/winograd.h"
-#include "simd.h"
+#include "channel_kernels.h"
 
 namespace ddim {
 
 namespace {
-
-// Pixels (rows of C channels) per block of the reductions: fixed, so that the sums do not depend
-// on the number of threads; small enough that a block's fp32 partial sums stay accurate.
-constexpr int64_t kRows = 128;
-
-// The data as rows of channels: x[r * c + j], channel j of pixel r.
-struct Rows {
-  int64_t rows, c;
-};
-
-// Per-channel sums over rows [r0, r1) of f(j, x_j...) into two accumulators, vectors of W
-// channels at a time and then the scalar tail of the channels.
-template <int W, typename T>
-DDIM_INLINE void stats_block(const T* x, const float* k, Rows g, int64_t r0, int64_t r1, float* s1,
-                             float* s2) {
-  const int64_t cv = g.c - g.c % W;
-  for (int64_t r = r0; r < r1; ++r) {
-    const T* row = x + r * g.c;
-    int64_t j = 0;
-    for (; j < cv; j += W) {
-      const auto d = load<W>(row + j) - load<W>(k + j);
-      store<W>(s1 + j, load<W>(s1 + j) + d);
-      store<W>(s2 + j, load<W>(s2 + j) + d * d);
-    }
-    for (; j < g.c; ++j) {
-      const float d = to_float(row[j]) - k[j];
-      s1[j] += d;
-      s2[j] += d * d;
-    }
-  }
-}
 
 // The backward pass's sums: of dy, and of dy (x - mean).
 template <int W, typename T>
@@ -68,22 +36,6 @@ DDIM_INLINE void grad_stats_block(const T* x, const T* dy, const float* k, const
   }
 }
 
-// y = (x - mean) a, with x - mean as (x - k) - d: the first difference is exact for x near k, and
-// the mean's own rounding (large next to the spread when the mean is large) never enters.
-template <int W, typename T>
-DDIM_INLINE void normalize_block(const T* x, T* y, const float* k, const float* d, const float* a, Rows g,
-                                 int64_t r0, int64_t r1) {
-  const int64_t cv = g.c - g.c % W;
-  for (int64_t r = r0; r < r1; ++r) {
-    const T* row = x + r * g.c;
-    T* out = y + r * g.c;
-    int64_t j = 0;
-    for (; j < cv; j += W)
-      store<W>(out + j, ((load<W>(row + j) - load<W>(k + j)) - load<W>(d + j)) * load<W>(a + j));
-    for (; j < g.c; ++j) from_float(out + j, ((to_float(row[j]) - k[j]) - d[j]) * a[j]);
-  }
-}
-
 // dx = a (dy - mdy) - b (x - mean), with b = a^3 mean(dy (x - mean)).
 template <int W, typename T>
 DDIM_INLINE void grad_block(const T* x, const T* dy, T* dx, const float* k, const float* d, const float* a,
@@ -101,64 +53,16 @@ DDIM_INLINE void grad_block(const T* x, const T* dy, T* dx, const float* k, cons
   }
 }
 
-#define DDIM_BOTH_LEVELS(name, params, args)                         \
-  template <typename T>                                              \
-  __attribute__((target("avx512f,fma"))) void name##_avx512 params { \
-    name<16, T> args;                                                \
-  }                                                                  \
-  template <typename T>                                              \
-  __attribute__((target("avx2,fma"))) void name##_avx2 params {      \
-    name<8, T> args;                                                 \
-  }
-
-DDIM_BOTH_LEVELS(stats_block,
-                 (const T* x, const float* k, Rows g, int64_t r0, int64_t r1, float* s1, float* s2),
-                 (x, k, g, r0, r1, s1, s2))
 DDIM_BOTH_LEVELS(grad_stats_block,
                  (const T* x, const T* dy, const float* k, const float* d, Rows g, int64_t r0, int64_t r1,
                   float* s1, float* s2),
                  (x, dy, k, d, g, r0, r1, s1, s2))
-DDIM_BOTH_LEVELS(normalize_block,
-                 (const T* x, T* y, const float* k, const float* d, const float* a, Rows g, int64_t r0,
-                  int64_t r1),
-                 (x, y, k, d, a, g, r0, r1))
 DDIM_BOTH_LEVELS(grad_block,
                  (const T* x, const T* dy, T* dx, const float* k, const float* d, const float* a,
                   const float* mdy, const float* b, Rows g, int64_t r0, int64_t r1),
                  (x, dy, dx, k, d, a, mdy, b, g, r0, r1))
-#undef DDIM_BOTH_LEVELS
-
-// AVX-512 when the CPU runs it, asked each time: ATEN_CPU_CAPABILITY=avx2 in the environment
-// selects the AVX2 kernels (the tests' way).
-bool wide() { return winograd_simd_levels().front() == SimdLevel::Avx512; }
-
-template <typename T>
-T* data(const torch::Tensor& t) {
-  return reinterpret_cast<T*>(t.data_ptr());
-}
 
 Rows rows_of(const torch::Tensor& x) { return {x.numel() / x.size(1), x.size(1)}; }
-
-// The per-channel sums of block_sums(r0, r1, s1, s2) over all rows, in double: each block of kRows
-// rows sums into fp32 on some thread, and the blocks are added in order.
-template <typename F>
-std::pair<std::vector<double>, std::vector<double>> channel_sums(Rows g, const F& block_sums) {
-  const int64_t blocks = (g.rows + kRows - 1) / kRows;
-  std::vector<float> partial(static_cast<size_t>(2 * blocks * g.c), 0.f);
-  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      float* s1 = partial.data() + 2 * b * g.c;
-      block_sums(b * kRows, std::min(g.rows, (b + 1) * kRows), s1, s1 + g.c);
-    }
-  });
-  std::vector<double> t1(static_cast<size_t>(g.c), 0.0), t2(static_cast<size_t>(g.c), 0.0);
-  for (int64_t b = 0; b < blocks; ++b)
-    for (int64_t j = 0; j < g.c; ++j) {
-      t1[j] += partial[2 * b * g.c + j];
-      t2[j] += partial[(2 * b + 1) * g.c + j];
-    }
-  return {t1, t2};
-}
 
 template <typename F>
 void over_rows(Rows g, const F& f) {
@@ -186,7 +90,7 @@ std::pair<torch::Tensor, Centre> forward_kernel(const torch::Tensor& x, const to
   Centre c{torch::empty({3, g.c}, torch::kFloat)};
   float* k = c.t.data_ptr<float>();
   for (int64_t j = 0; j < g.c; ++j) k[j] = to_float(px[j]);
-  const auto [s1, s2] = channel_sums(g, [&](int64_t r0, int64_t r1, float* u, float* v) {
+  const auto [s1, s2] = channel_sums(1, g, [&](int64_t, int64_t r0, int64_t r1, float* u, float* v) {
     avx512 ? stats_block_avx512<T>(px, k, g, r0, r1, u, v) : stats_block_avx2<T>(px, k, g, r0, r1, u, v);
   });
   auto mean = torch::empty({g.c}, torch::kFloat), var = torch::empty({g.c}, torch::kFloat);
@@ -200,9 +104,10 @@ std::pair<torch::Tensor, Centre> forward_kernel(const torch::Tensor& x, const to
   }
   auto y = torch::empty_like(x);
   T* py = data<T>(y);
+  const std::vector<float> zero(static_cast<size_t>(g.c), 0.f);
   over_rows(g, [&](int64_t r0, int64_t r1) {
-    avx512 ? normalize_block_avx512<T>(px, py, c.k(), c.d(), c.a(), g, r0, r1)
-           : normalize_block_avx2<T>(px, py, c.k(), c.d(), c.a(), g, r0, r1);
+    avx512 ? normalize_block_avx512<T>(px, py, c.k(), c.d(), c.a(), zero.data(), g, r0, r1)
+           : normalize_block_avx2<T>(px, py, c.k(), c.d(), c.a(), zero.data(), g, r0, r1);
   });
   {
     torch::NoGradGuard no_grad;
@@ -218,7 +123,7 @@ torch::Tensor backward_kernel(const torch::Tensor& x, const torch::Tensor& dy, c
   const Rows g = rows_of(x);
   const bool avx512 = wide();
   const T *px = data<T>(x), *pdy = data<T>(dy);
-  const auto [s1, s2] = channel_sums(g, [&](int64_t r0, int64_t r1, float* u, float* v) {
+  const auto [s1, s2] = channel_sums(1, g, [&](int64_t, int64_t r0, int64_t r1, float* u, float* v) {
     avx512 ? grad_stats_block_avx512<T>(px, pdy, c.k(), c.d(), g, r0, r1, u, v)
            : grad_stats_block_avx2<T>(px, pdy, c.k(), c.d(), g, r0, r1, u, v);
   });

@@ -1,9 +1,12 @@
 #include "ddim/nn/blocks.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 
 #include "ddim/core/error.h"
 #include "ddim/nn/batch_norm.h"
+#include "ddim/nn/group_norm.h"
 #include "ddim/nn/network.h"
 #include "ddim/nn/winograd.h"
 
@@ -111,8 +114,71 @@ void set_norm_folding(torch::nn::Module& network, bool on) {
     if (auto* block = m->as<ResidualBlockImpl>()) block->set_norm_folding(on);
 }
 
+torch::Tensor ResidualBlockImpl::convolve(const torch::nn::Conv2d& conv, Transformed& t,
+                                          const torch::Tensor& src, WinogradConvolution::Epilogue epilogue,
+                                          torch::Tensor dst) {
+  using E = WinogradConvolution::Epilogue;
+  const auto& w = conv->weight;
+  if (const auto level = winograd_level_for(src, w.size(0))) {
+    const std::vector<int64_t> from = {reinterpret_cast<int64_t>(w.data_ptr()), w._version(),
+                                       reinterpret_cast<int64_t>(conv->bias.data_ptr()),
+                                       conv->bias._version(), static_cast<int64_t>(*level)};
+    if (!t.conv || t.from != from) {
+      t.conv = std::make_shared<WinogradConvolution>(w, conv->bias, *level);
+      t.from = from;
+    }
+    if (epilogue != E::Accumulate)
+      dst = torch::empty({src.size(0), w.size(0), src.size(2), src.size(3)},
+                         src.options().memory_format(torch::MemoryFormat::ChannelsLast));
+    (*t.conv)(src, dst, epilogue);
+    return dst;
+  }
+  auto y = torch::conv2d(src, w, conv->bias, 1, 1);
+  if (epilogue == E::Swish) return swish(y);
+  if (epilogue == E::Accumulate) return dst.add_(y);
+  return y;
+}
+
+// GroupNorm(x) s + t with one scale and shift per example and channel: AdaGN's
+// z_s (t_s GN(x) + t_b) has s = z_s t_s and t = z_s t_b; a plain affine norm has its weight and
+// bias. Then conv1 with the swish fused, and conv2 accumulated into the residual.
+torch::Tensor ResidualBlockImpl::modulated_forward(const torch::Tensor& x, const torch::Tensor& temb,
+                                                   const torch::Tensor& cond) {
+  using E = WinogradConvolution::Epilogue;
+  const int64_t b = x.size(0);
+  torch::Tensor scale, shift;
+  if (group_norm_->options.affine()) {
+    scale = group_norm_->weight.view({1, in_}).expand({b, in_});
+    shift = group_norm_->bias.view({1, in_}).expand({b, in_});
+  }
+  if (time_mod_) {
+    const auto parts = time_mod_->forward(temb).view({b, 2 * in_}).chunk(2, 1);
+    scale = 1 + parts[0];
+    shift = parts[1];
+  }
+  if (cond_mod_ && cond.defined()) {
+    const auto z = 1 + cond_mod_->forward(cond).view({b, in_});
+    scale = scale.defined() ? scale * z : z;
+    if (shift.defined()) shift = shift * z;
+  }
+  const auto h =
+      modulated_group_norm(x, group_norm_->options.num_groups(), group_norm_->options.eps(), scale, shift);
+  const auto hidden = convolve(conv1_, transformed_[0], h, E::Swish, {});
+  auto out = residual_ ? residual_->forward(x).contiguous(torch::MemoryFormat::ChannelsLast)
+                       : x.clone(torch::MemoryFormat::ChannelsLast);
+  return convolve(conv2_, transformed_[1], hidden, E::Accumulate, out);
+}
+
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& temb,
                                          const torch::Tensor& cond) {
+  if (group_norm_ && !is_training() && fold_norm_ && x.scalar_type() == torch::kFloat &&
+      !at::autocast::is_cpu_enabled() && group_norm_kernel_applies(x)) {
+    bool grad =
+        torch::GradMode::is_enabled() && (x.requires_grad() || (temb.defined() && temb.requires_grad()) ||
+                                          (cond.defined() && cond.requires_grad()));
+    for (const auto& p : parameters()) grad = grad || (torch::GradMode::is_enabled() && p.requires_grad());
+    if (!grad) return modulated_forward(x, temb, cond);
+  }
   auto residual = residual_ ? residual_->forward(x) : x;
   torch::Tensor h;
   if (batch_norm_ && !is_training() && fold_norm_) {

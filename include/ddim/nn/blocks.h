@@ -6,9 +6,11 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "ddim/core/names.h"
+#include "ddim/nn/winograd.h"
 
 namespace ddim {
 
@@ -30,15 +32,32 @@ class ResidualBlockImpl : public torch::nn::Module {
   /// x: [B, in, H, W]; temb: [B, temb_dim] and cond: [B, cond_dim] when modulated.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb = {},
                         const torch::Tensor& cond = {});
-  /// In eval mode, fold the batch norm into conv1 (the default; blocks.cpp); off: the plain
-  /// norm-then-convolution path, to compare with.
+  /// In eval mode, fold the norm (the default; blocks.cpp): batch norm into conv1, and without
+  /// gradients group norm's modulation into its scale and shift; off: the plain path, as in
+  /// training, to compare with.
   void set_norm_folding(bool on) { fold_norm_ = on; }
 
  private:
   friend class PreparedUNet;
   /// Eval mode: the batch norm folded into conv1 (see blocks.cpp).
   torch::Tensor folded_norm_conv1(const torch::Tensor& x);
+  /// Eval mode without gradients, group norm: the modulated norm in one kernel
+  /// (nn/group_norm.h), conv1 with its swish and conv2 with the residual add fused into
+  /// Winograd's convolutions where they apply (see blocks.cpp).
+  torch::Tensor modulated_forward(const torch::Tensor& x, const torch::Tensor& temb,
+                                  const torch::Tensor& cond);
   bool fold_norm_ = true;
+  /// Winograd's transforms of conv1's and conv2's weights for modulated_forward, and what they
+  /// were made from (the weights' addresses and versions, and the instruction set).
+  struct Transformed {
+    std::vector<int64_t> from;
+    std::shared_ptr<WinogradConvolution> conv;
+  };
+  Transformed transformed_[2];
+  /// dst [+]= epilogue(conv(src)) for conv1 or conv2, by Winograd's algorithm where it applies
+  /// (its weight transform kept in `t`), else by LibTorch's convolution.
+  static torch::Tensor convolve(const torch::nn::Conv2d& conv, Transformed& t, const torch::Tensor& src,
+                                WinogradConvolution::Epilogue epilogue, torch::Tensor dst);
   struct Folded {
     std::vector<int64_t> versions;  ///< of the tensors it was made from: a change refolds
     torch::Tensor weight, bias;     ///< conv1's, scaled by the norm, and its bias inside the image

@@ -36,6 +36,8 @@ struct BenchArgs {
   bool plain = false;       // sample: the plain modules, not the prepared inference form
   bool direct = false;      // sample, invert: the prepared form without Winograd's convolutions
   int64_t fixed_point = 0;  // invert: fixed-point refinements per step (0: plain DDIM inversion)
+  int64_t cond_dim = 0;     // sample, invert: a U-Net conditioned as Diff-AE's decoder (0: the paper's)
+  bool unfolded = false;    // sample, invert: the norms apart, as in training
   EmbedderArch arch = EmbedderArch::UNet;  // train-embedder
   bool checkpointing = false;
   bool profile = false;  // train, sample: also the per-operator table
@@ -54,6 +56,10 @@ UNetOptions unet_options(const BenchArgs& a) {
   o.widths = a.widths;
   o.block_depth = a.block_depth;
   o.embedding_dims = a.embedding_dims;
+  if (a.cond_dim > 0) {  // Diff-AE's decoder: group norm, AdaGN from the time MLP and the condition
+    o.cond_dim = a.cond_dim;
+    o.norm = NormKind::Group;
+  }
   o.validate();
   return o;
 }
@@ -99,6 +105,7 @@ Denoiser frozen_denoiser(const BenchArgs& a, const torch::Device& device) {
   net->eval();
   net->set_channels_last(!a.nchw);
   net->set_prepared(!a.plain, !a.direct);
+  if (a.unfolded) set_norm_folding(*net, false);
   for (auto& p : net->parameters()) p.set_requires_grad(false);
   DataInfo info;
   info.shape = {a.channels, a.image_size, a.image_size};
@@ -202,7 +209,9 @@ int time_inference(const std::string& what, const BenchArgs& a, const torch::Dev
   auto j = report(what, a, device, s, static_cast<double>(a.batch * a.iters));
   j["steps"] = a.steps;
   for (const auto& [k, v] : extra.items()) j[k] = v;
-  j["prepared"] = !a.plain && device.is_cpu() && prepared_inference_built();
+  j["cond_dim"] = a.cond_dim;
+  j["folded"] = !a.unfolded;
+  j["prepared"] = !a.plain && a.cond_dim == 0 && device.is_cpu() && prepared_inference_built();
   j["winograd"] = j["prepared"].get<bool>() && !a.direct && !a.bf16 && !winograd_simd_levels().empty();
   if (a.profile) {
     profile_iteration(j, a, s, run);
@@ -212,15 +221,21 @@ int time_inference(const std::string& what, const BenchArgs& a, const torch::Dev
   return 0;
 }
 
+// With --cond-dim, a random semantic vector per example for the conditioned U-Net; else none.
+torch::Tensor semantic_condition(const BenchArgs& a, torch::Generator& gen, const torch::Device& device) {
+  return a.cond_dim > 0 ? randn({a.batch, a.cond_dim}, gen).to(device) : torch::Tensor();
+}
+
 int run_bench_sample(const BenchArgs& a) {
   const auto device = init_runtime();
   const auto denoiser = frozen_denoiser(a, device);
   const auto grid = make_time_grid(denoiser.schedule(), a.steps);
   auto gen = make_generator(global_options().seed);
   torch::NoGradGuard no_grad;
+  const auto cond = semantic_condition(a, gen, device);
   return time_inference("sample", a, device, [&] {
     auto seeds = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
-    (void)ddim_sample(denoiser.eps_fn(), seeds, grid);
+    (void)ddim_sample(denoiser.eps_fn(cond), seeds, grid);
   });
 }
 
@@ -239,11 +254,12 @@ int run_bench_invert(const BenchArgs& a) {
   nlohmann::ordered_json extra;
   extra["method"] = to_string(io.method);
   extra["fixed_point"] = a.fixed_point;
+  const auto cond = semantic_condition(a, gen, device);
   return time_inference(
       "invert", a, device,
       [&] {
         auto images = randn({a.batch, a.channels, a.image_size, a.image_size}, gen).to(device);
-        (void)ddim_invert(denoiser.eps_fn(), images, grid, io);
+        (void)ddim_invert(denoiser.eps_fn(cond), images, grid, io);
       },
       extra);
 }
@@ -311,6 +327,18 @@ int run_bench_train_embedder(const BenchArgs& a) {
   return 0;
 }
 
+// sample, invert: the conditioned U-Net (Diff-AE's decoder) and the unfolded norms.
+void add_condition_options(CLI::App* sub, BenchArgs& a) {
+  sub->add_option("--cond-dim", a.cond_dim,
+                  "Condition the U-Net as Diff-AE's decoder is: group norm, and AdaGN from a time MLP and a "
+                  "random semantic vector of this size (0: the paper's unconditioned U-Net)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  sub->add_flag("--unfolded", a.unfolded,
+                "Run the norms apart, as in training (batch norm before conv1, group norm before its "
+                "modulation: nn/blocks.h), to measure what folding them gives");
+}
+
 void add_common(CLI::App* sub, BenchArgs& a) {
   add_list_option(sub, "--widths", a.widths, "U-Net widths");
   sub->add_option("--block-depth", a.block_depth, "Residual blocks per resolution")
@@ -354,6 +382,7 @@ void setup_bench(CLI::App& app) {
   s->add_flag("--direct", sample->direct,
               "Run the prepared form's fp32 3x3 convolutions by oneDNN's direct kernels, not Winograd's "
               "F(2x2, 3x3) (nn/winograd.h), to measure what that gives");
+  add_condition_options(s, *sample);
   s->add_flag("--profile", sample->profile,
               "Also profile one sampling run: time per operator and per group, GFLOP/s and the fraction of "
               "the machine's matrix-product rate, as Markdown tables");
@@ -371,6 +400,7 @@ void setup_bench(CLI::App& app) {
   v->add_flag("--plain", invert->plain, "Run the plain U-Net modules, not the prepared inference form");
   v->add_flag("--direct", invert->direct,
               "Run the prepared form's fp32 3x3 convolutions by oneDNN's direct kernels, not Winograd's");
+  add_condition_options(v, *invert);
   v->add_flag("--profile", invert->profile,
               "Also profile one inversion: time per operator and per group, GFLOP/s and the fraction of the "
               "machine's matrix-product rate, as Markdown tables");
