@@ -57,7 +57,7 @@ TEST(Profile, CountsConvolutionAndMatrixProductFlopsOnceFromTheirShapes) {
 }
 
 // The prepared U-Net's convolutions (oneDNN's, and Winograd's where this CPU runs them) and its
-// stem and head as matrix products count the same FLOPs as the plain modules' convolutions
+// stem and head as its own 1x1 kernels count the same FLOPs as the plain modules' convolutions
 // (unfolded: the plain fold adds its border corrections).
 TEST(Profile, ThePreparedUNetCountsThePlainModulesFlops) {
   if (!prepared_inference_built()) GTEST_SKIP() << "this build has no oneDNN";

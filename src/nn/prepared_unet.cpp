@@ -70,6 +70,7 @@ struct BlockParams {
 struct PreparedUNet::Impl {
   UNetOptions options;
   ConvParams stem, head;          // stem's bias holds the shift of down0_0's input, head's reads 0 shift
+  torch::Tensor stem_weight_t;    // the stem's weights as [in, w0], for stem_rows
   torch::Tensor embedding_shift;  // the embedding channels' shift, [embedding_dims]
   std::vector<BlockParams> blocks;
   bool winograd = true;  // fp32 3x3 convolutions by Winograd's algorithm where it applies
@@ -150,6 +151,7 @@ PreparedUNet::PreparedUNet(const UNet& net, bool winograd) : impl_(std::make_uni
   }
   m.stem = params_of(net.stem_);
   m.stem.bias -= shift[0].narrow(0, 0, o.widths[0]);
+  m.stem_weight_t = m.stem.weight.view({o.widths[0], o.channels}).t().contiguous();
   if (o.noise_input) m.embedding_shift = shift[0].narrow(0, o.widths[0], o.embedding_dims).contiguous();
   m.head = params_of(net.head_);
 }
@@ -263,6 +265,89 @@ void upsample2x_into(const torch::Tensor& src, const torch::Tensor& dst) {
     upsample2x_kernel(upsample_rows_f32, src.data_ptr<float>(), dst.data_ptr<float>(), b, h, w, c,
                       dst.size(1));
 }
+
+// The stem, a 1x1 convolution from the image's few channels, for pixels [begin, end) of x [P, cin]
+// (fp32, channels-last), into the first w0 channels of rows of `stride` channels of `out`, and the
+// noise embedding e [B, E] (one row per image of `plane` pixels) tiled into the next E.
+template <class T>
+inline __attribute__((always_inline)) void stem_rows(const float* x, T* out, int64_t cin, int64_t w0,
+                                                     int64_t stride, const float* weight_t, const float* bias,
+                                                     const float* e, int64_t dims, int64_t plane,
+                                                     int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    T* __restrict__ q = out + r * stride;
+    for (int64_t j = 0; j < w0; ++j) {
+      float v = bias[j];
+      for (int64_t c = 0; c < cin; ++c) v += x[r * cin + c] * weight_t[c * w0 + j];
+      store(q + j, v);
+    }
+    const float* __restrict__ er = e + (r / plane) * dims;
+    for (int64_t j = 0; j < dims; ++j) store(q + w0 + j, er[j]);
+  }
+}
+
+// A block's output [P, c] into the up block's concatenation [P, stride] at channel `offset`,
+// shifted by the per-channel `delta` (the activations' shifts differ between the two readers).
+template <class T>
+inline __attribute__((always_inline)) void shifted_copy_rows(const T* src, T* dst, int64_t c, int64_t stride,
+                                                             const float* delta, int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T* __restrict__ p = src + r * c;
+    T* __restrict__ q = dst + r * stride;
+    for (int64_t j = 0; j < c; ++j) store(q + j, load(p + j) + delta[j]);
+  }
+}
+
+// The head, a 1x1 convolution to the image's channels: out [P, cout] from rows [P, c].
+template <class T>
+inline __attribute__((always_inline)) void head_rows(const T* in, T* out, int64_t c, int64_t cout,
+                                                     const float* weight, const float* bias, int64_t begin,
+                                                     int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const T* __restrict__ p = in + r * c;
+    for (int64_t k = 0; k < cout; ++k) {
+      const float* __restrict__ w = weight + k * c;
+      float v = 0.f;
+      for (int64_t j = 0; j < c; ++j) v += load(p + j) * w[j];
+      store(out + r * cout + k, v + bias[k]);
+    }
+  }
+}
+
+#define DDIM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+DDIM_CLONES void stem_rows_f32(const float* x, float* out, int64_t cin, int64_t w0, int64_t stride,
+                               const float* wt, const float* b, const float* e, int64_t dims, int64_t plane,
+                               int64_t begin, int64_t end) {
+  stem_rows(x, out, cin, w0, stride, wt, b, e, dims, plane, begin, end);
+}
+DDIM_CLONES void stem_rows_bf16(const float* x, uint16_t* out, int64_t cin, int64_t w0, int64_t stride,
+                                const float* wt, const float* b, const float* e, int64_t dims, int64_t plane,
+                                int64_t begin, int64_t end) {
+  stem_rows(x, out, cin, w0, stride, wt, b, e, dims, plane, begin, end);
+}
+DDIM_CLONES void shifted_copy_rows_f32(const float* src, float* dst, int64_t c, int64_t stride,
+                                       const float* delta, int64_t begin, int64_t end) {
+  shifted_copy_rows(src, dst, c, stride, delta, begin, end);
+}
+DDIM_CLONES void shifted_copy_rows_bf16(const uint16_t* src, uint16_t* dst, int64_t c, int64_t stride,
+                                        const float* delta, int64_t begin, int64_t end) {
+  shifted_copy_rows(src, dst, c, stride, delta, begin, end);
+}
+DDIM_CLONES void head_rows_f32(const float* in, float* out, int64_t c, int64_t cout, const float* w,
+                               const float* b, int64_t begin, int64_t end) {
+  head_rows(in, out, c, cout, w, b, begin, end);
+}
+DDIM_CLONES void head_rows_bf16(const uint16_t* in, uint16_t* out, int64_t c, int64_t cout, const float* w,
+                                const float* b, int64_t begin, int64_t end) {
+  head_rows(in, out, c, cout, w, b, begin, end);
+}
+#undef DDIM_CLONES
+
+// Pixels per task of the loops above: enough work to be worth a thread's start.
+constexpr int64_t kPixelGrain = 256;
+
+bool is_bf16(const torch::Tensor& t) { return t.scalar_type() == torch::kBFloat16; }
+uint16_t* bf16_data(const torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
 
 // Thrown while making a plan when oneDNN has only its reference kernel for a convolution
 // (e.g. bf16 on a CPU without AVX512-BF16): the plain path is faster there.
@@ -403,12 +488,19 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
     if (const auto r = reader.find(k); r != reader.end()) {
       const auto& up = blocks[r->second];
       const auto cat = cats[r->second];
-      const auto delta = up.skip_delta.to(dtype).view({1, -1, 1, 1});
+      const auto delta = up.skip_delta.to(torch::kFloat).contiguous();
       const int64_t xc = up.in - up.skip_channels;
       plan->buffers.push_back(delta);
       plan->steps.push_back([cat, y, delta, xc] {
-        auto rest = cat.narrow(1, xc, y.size(1));
-        at::add_out(rest, y, delta);
+        RECORD_FUNCTION("ddim::shifted_copy", std::vector<c10::IValue>({y}));
+        const int64_t pixels = y.numel() / y.size(1), c = y.size(1), stride = cat.size(1);
+        const float* d = delta.data_ptr<float>();
+        at::parallel_for(0, pixels, kPixelGrain, [&](int64_t begin, int64_t end) {
+          if (is_bf16(y))
+            shifted_copy_rows_bf16(bf16_data(y), bf16_data(cat) + xc, c, stride, d, begin, end);
+          else
+            shifted_copy_rows_f32(y.data_ptr<float>(), cat.data_ptr<float>() + xc, c, stride, d, begin, end);
+        });
       });
     }
     x = y;
@@ -445,29 +537,52 @@ torch::Tensor PreparedUNet::forward(const torch::Tensor& x, const torch::Tensor&
   }
   const auto plan = found->second;
   if (!plan) return {};
-  // The stem (a 1x1 convolution from the image's few channels) as a product written into the
-  // input buffer's first channels, and the embedding tiled after them, both stored shifted like
-  // every other activation.
+  // The stem (a 1x1 convolution from the image's few channels) written into the input buffer's
+  // first channels and the embedding tiled after them, both stored shifted like every other
+  // activation, in one pass.
   const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
-  const int64_t batch = x.size(0), w0 = o.widths[0];
-  const auto pixels = x.to(dtype).permute({0, 2, 3, 1}).reshape({-1, o.channels});
-  auto input = plan->input.permute({0, 2, 3, 1}).view({-1, plan->input.size(1)}).narrow(1, 0, w0);
-  at::addmm_out(input, m.stem.bias.to(dtype), pixels, m.stem.weight.view({w0, o.channels}).t().to(dtype));
-  if (o.noise_input) {
-    const auto e = sinusoidal_embedding(noise_variance.reshape({-1}).to(torch::kFloat), o.embedding_dims,
-                                        o.embedding_max_frequency) -
-                   m.embedding_shift.view({1, -1});
-    auto tile = plan->input.narrow(1, w0, o.embedding_dims);
-    tile.copy_(e.view({batch, -1, 1, 1}).expand_as(tile));
+  const int64_t batch = x.size(0), w0 = o.widths[0], plane = x.size(2) * x.size(3);
+  const auto pixels = x.to(torch::kFloat).contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::Tensor e = torch::zeros({batch, 0});
+  if (o.noise_input)
+    e = (sinusoidal_embedding(noise_variance.reshape({-1}).to(torch::kFloat), o.embedding_dims,
+                              o.embedding_max_frequency) -
+         m.embedding_shift.view({1, -1}))
+            .contiguous();
+  {
+    // Seen by the profiler as the 1x1 convolution it is (its FLOPs counted as the plain module's).
+    RECORD_FUNCTION("ddim::convolution", std::vector<c10::IValue>({pixels, m.stem.weight}));
+    const auto& in = plan->input;
+    const int64_t dims = e.size(1), stride = in.size(1);
+    at::parallel_for(0, batch * plane, kPixelGrain, [&](int64_t begin, int64_t end) {
+      const float *px = pixels.data_ptr<float>(), *wt = m.stem_weight_t.data_ptr<float>(),
+                  *b = m.stem.bias.data_ptr<float>(), *pe = e.data_ptr<float>();
+      if (bf16)
+        stem_rows_bf16(px, bf16_data(in), o.channels, w0, stride, wt, b, pe, dims, plane, begin, end);
+      else
+        stem_rows_f32(px, in.data_ptr<float>(), o.channels, w0, stride, wt, b, pe, dims, plane, begin, end);
+    });
   }
   for (const auto& step : plan->steps) step();
   plan->stream.wait();
-  // The head, a 1x1 convolution to the image's channels, as a product into a new tensor (the
-  // buffers are the next call's).
+  // The head, a 1x1 convolution to the image's channels, into a new tensor (the buffers are the
+  // next call's).
   const auto& last = plan->output;
-  const auto eps = torch::addmm(m.head.bias.to(dtype), last.permute({0, 2, 3, 1}).view({-1, last.size(1)}),
-                                m.head.weight.view({o.channels, -1}).t().to(dtype));
-  return eps.view({batch, x.size(2), x.size(3), o.channels}).permute({0, 3, 1, 2});
+  auto eps =
+      torch::empty({batch, o.channels, x.size(2), x.size(3)},
+                   torch::TensorOptions().dtype(dtype).memory_format(torch::MemoryFormat::ChannelsLast));
+  {
+    RECORD_FUNCTION("ddim::convolution", std::vector<c10::IValue>({last, m.head.weight}));
+    const int64_t c = last.size(1);
+    at::parallel_for(0, batch * plane, kPixelGrain, [&](int64_t begin, int64_t end) {
+      const float *w = m.head.weight.data_ptr<float>(), *b = m.head.bias.data_ptr<float>();
+      if (bf16)
+        head_rows_bf16(bf16_data(last), bf16_data(eps), c, o.channels, w, b, begin, end);
+      else
+        head_rows_f32(last.data_ptr<float>(), eps.data_ptr<float>(), c, o.channels, w, b, begin, end);
+    });
+  }
+  return eps;
 }
 
 #else
