@@ -171,6 +171,7 @@ torch::Tensor ResidualBlockImpl::modulated_forward(const torch::Tensor& x, const
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& temb,
                                          const torch::Tensor& cond) {
+  // A group-norm block's no-grad pass in eval mode (fp32, channels-last): modulated_forward.
   if (group_norm_ && !is_training() && fold_norm_ && x.scalar_type() == torch::kFloat &&
       !at::autocast::is_cpu_enabled() && group_norm_kernel_applies(x)) {
     bool grad =
