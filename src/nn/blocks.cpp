@@ -1,9 +1,8 @@
 #include "ddim/nn/blocks.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <cmath>
 
+#include "ddim/core/autocast.h"
 #include "ddim/core/error.h"
 #include "ddim/nn/batch_norm.h"
 #include "ddim/nn/group_norm.h"
@@ -173,7 +172,7 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
                                          const torch::Tensor& cond) {
   // A group-norm block's no-grad pass in eval mode (fp32, channels-last): modulated_forward.
   if (group_norm_ && !is_training() && fold_norm_ && x.scalar_type() == torch::kFloat &&
-      !at::autocast::is_cpu_enabled() && group_norm_kernel_applies(x)) {
+      !autocast_enabled(torch::kCPU) && group_norm_kernel_applies(x)) {
     bool grad =
         torch::GradMode::is_enabled() && (x.requires_grad() || (temb.defined() && temb.requires_grad()) ||
                                           (cond.defined() && cond.requires_grad()));

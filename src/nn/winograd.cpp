@@ -1,7 +1,6 @@
 #include "ddim/nn/winograd.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 #include <torch/autograd.h>
 
@@ -10,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ddim/core/autocast.h"
 #include "ddim/core/error.h"
 #include "simd.h"
 
@@ -404,7 +404,7 @@ struct Conv3x3 : torch::autograd::Function<Conv3x3> {
 
 torch::Tensor conv3x3(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
-      weight.scalar_type() == torch::kFloat && bias.defined() && !at::autocast::is_cpu_enabled() &&
+      weight.scalar_type() == torch::kFloat && bias.defined() && !autocast_enabled(torch::kCPU) &&
       x.dim() == 4 && x.size(1) == weight.size(1))
     if (const auto level = winograd_level_for(x, weight.size(0)))
       return Conv3x3::apply(x, weight, bias, static_cast<int64_t>(*level));
