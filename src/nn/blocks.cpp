@@ -19,6 +19,10 @@ const NameTable<NormKind>& name_table<NormKind>() {
   return table;
 }
 
+torch::Tensor group_norm(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  return norm->options.affine() ? norm->forward(x.to(norm->weight.scalar_type())) : norm->forward(x);
+}
+
 int64_t group_count(int64_t channels, int64_t groups) {
   int64_t g = std::max<int64_t>(1, std::min(groups, channels));
   while (channels % g != 0) --g;
@@ -140,7 +144,9 @@ torch::Tensor ResidualBlockImpl::convolve(const torch::nn::Conv2d& conv, Transfo
 
 // GroupNorm(x) s + t with one scale and shift per example and channel: AdaGN's
 // z_s (t_s GN(x) + t_b) has s = z_s t_s and t = z_s t_b; a plain affine norm has its weight and
-// bias. Then conv1 with the swish fused, and conv2 accumulated into the residual.
+// bias. Then conv1 with the swish fused, and conv2 accumulated into the residual. Under bf16
+// autocast the norm runs in the input's type and the convolutions are LibTorch's (Winograd's are
+// fp32 only), with the swish kernel and the residual added in place.
 torch::Tensor ResidualBlockImpl::modulated_forward(const torch::Tensor& x, const torch::Tensor& temb,
                                                    const torch::Tensor& cond) {
   using E = WinogradConvolution::Epilogue;
@@ -170,9 +176,10 @@ torch::Tensor ResidualBlockImpl::modulated_forward(const torch::Tensor& x, const
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& temb,
                                          const torch::Tensor& cond) {
-  // A group-norm block's no-grad pass in eval mode (fp32, channels-last): modulated_forward.
-  if (group_norm_ && !is_training() && fold_norm_ && x.scalar_type() == torch::kFloat &&
-      !autocast_enabled(torch::kCPU) && group_norm_kernel_applies(x)) {
+  // A group-norm block's no-grad pass in eval mode (channels-last, fp32 or under bf16 autocast):
+  // modulated_forward.
+  if (group_norm_ && !is_training() && fold_norm_ && group_norm_kernel_applies(x) &&
+      (x.scalar_type() == torch::kFloat || autocast_enabled(torch::kCPU))) {
     bool grad =
         torch::GradMode::is_enabled() && (x.requires_grad() || (temb.defined() && temb.requires_grad()) ||
                                           (cond.defined() && cond.requires_grad()));
@@ -196,7 +203,7 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
   } else if (batch_norm_) {
     h = batch_norm_->forward(x);
   } else {
-    h = group_norm_->forward(x);
+    h = group_norm(group_norm_, x);
     // AdaGN (Diff-AE eq. 7): z_s (t_s GN(h) + t_b).
     if (time_mod_) {
       auto ts_tb = time_mod_->forward(temb).view({x.size(0), 2 * in_, 1, 1});
@@ -225,7 +232,7 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t channels, int64_t heads, int64_t gr
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3), d = c / heads_;
-  auto qkv = qkv_->forward(norm_->forward(x)).view({b, 3, heads_, d, hw});
+  auto qkv = qkv_->forward(group_norm(norm_, x)).view({b, 3, heads_, d, hw});
   auto q = qkv.select(1, 0), k = qkv.select(1, 1), v = qkv.select(1, 2);  // [B, heads, d, HW]
   auto attn =
       torch::softmax(torch::matmul(q.transpose(2, 3), k) / std::sqrt(double(d)), -1);  // [B, h, HW, HW]

@@ -74,7 +74,7 @@ torch::Tensor SemanticEncoder::forward(const torch::Tensor& x0) {
     x = blocks_[i]->forward(x);
     if (pool_after_[i]) x = torch::avg_pool2d(x, 2);
   }
-  const auto h = swish(norm_->forward(x));
+  const auto h = swish(group_norm(norm_, x));
   // Global average pooling: a non-spatial code, like StyleGAN's style vector.
   if (head_kind_ == EncoderHead::Pool) return head_->forward(h.mean({2, 3}));
   DDIM_CHECK_ARG(h.size(2) == side_ && h.size(3) == side_,

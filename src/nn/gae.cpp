@@ -56,7 +56,8 @@ class ResidualBlock1d : public nn::Module {
 
  private:
   static torch::Tensor normalize(nn::Module& norm, const torch::Tensor& x) {
-    if (auto* g = norm.as<nn::GroupNorm>()) return g->forward(x);
+    if (auto* g = norm.as<nn::GroupNorm>())
+      return g->forward(x.to(g->weight.scalar_type()));  // see group_norm
     return norm.as<nn::LayerNorm>()->forward(x);
   }
   std::shared_ptr<nn::Module> norm1_, norm2_;

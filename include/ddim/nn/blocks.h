@@ -93,6 +93,11 @@ class SelfAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SelfAttention);
 
+/// norm(x) in the norm's weights' type when it has weights: LibTorch 1.13's group norm refuses a
+/// bf16 input with fp32 weights, which bf16 autocast hands it (the convolution after it casts
+/// back to bf16).
+torch::Tensor group_norm(torch::nn::GroupNorm& norm, const torch::Tensor& x);
+
 /// The number of GroupNorm groups for `channels`: the largest divisor of `channels` that is
 /// at most `groups`.
 int64_t group_count(int64_t channels, int64_t groups);
