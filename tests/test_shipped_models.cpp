@@ -222,6 +222,19 @@ TEST(ShippedModels, TheTwoFashionMnistModelsSendASeedToNearlyTheSameImage) {
   EXPECT_GT(ratio, kPinnedIndependence);
 }
 
+// `ddim info` says how each runs without gradients: the batch-norm U-Nets in the prepared form,
+// Diff-AE's decoder and the class-conditional denoiser with their group-norm blocks folded.
+TEST(ShippedModels, InfoSaysHowEachRunsWithoutGradients) {
+  for (const auto& [name, how] : {std::pair{"fashion-mnist.pt", "the prepared form on the CPU"},
+                                  std::pair{"faces-diffae.pt", "group-norm blocks folded"},
+                                  std::pair{"fashion-mnist-conditional.pt", "group-norm blocks folded"}}) {
+    if (std::string(how).find("prepared") != std::string::npos && !prepared_inference_built()) continue;
+    const auto r = test::run_ddim({"info", shipped(name)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find(how), std::string::npos) << name << ": " << r.out;
+  }
+}
+
 TEST(ShippedModels, TheFacesModelIsAReleaseOf64By64Faces) {
   const Shipped m("faces.pt");
   EXPECT_TRUE(m.checkpoint.meta.value("released", false));

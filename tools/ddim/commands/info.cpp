@@ -101,14 +101,22 @@ int run_info(const InfoArgs& a) {
     meta_parse(m, "arch", a.model, [&](const nlohmann::json& arch) {
       const auto kind = arch.value("kind", std::string());
       if (kind != "unet" && kind != "diffae") return 0;
-      const auto why = PreparedUNet::why_not(UNetOptions::from_json(kind == "unet" ? arch : arch.at("unet")));
+      const auto options = UNetOptions::from_json(kind == "unet" ? arch : arch.at("unet"));
+      const auto why = PreparedUNet::why_not(options);
       const auto levels = winograd_simd_levels();
       const std::string convolutions = levels.empty()                        ? ""
                                        : levels.front() == SimdLevel::Avx512 ? ", Winograd on AVX-512"
                                                                              : ", Winograd on AVX2";
+      // Group-norm networks (conditioned blocks always are) fold their blocks' norms by themselves
+      // (ResidualBlock, nn/group_norm.h).
+      const std::string folded = options.norm == NormKind::Group || options.cond_dim > 0
+                                     ? "the modules, their group-norm blocks folded on the CPU (AdaGN in the "
+                                       "norm's kernel, swish and residual fused" +
+                                           convolutions + "); no prepared form: "
+                                     : "the plain modules: ";
       line("inference",
            why.empty() ? "the prepared form on the CPU (oneDNN: folded, fused, prepacked" + convolutions + ")"
-                       : "the plain modules: " + why);
+                       : folded + why);
       return 0;
     });
   if (m.contains("schedule"))
