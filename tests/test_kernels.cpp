@@ -39,6 +39,18 @@ void for_each_simd_level(const std::function<void(const std::string&)>& f) {
   }
 }
 
+// f() on one thread and on two (LibTorch's pool back as it was after).
+template <class F>
+auto on_one_and_two_threads(const F& f) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  auto one = f();
+  at::set_num_threads(2);
+  auto two = f();
+  at::set_num_threads(threads);
+  return std::pair{one, two};
+}
+
 double max_relative_error(const torch::Tensor& a, const torch::Tensor& b) {
   const auto d = (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max();
   return (d / b.to(torch::kDouble).abs().max().clamp_min(1e-30)).item<double>();
@@ -108,13 +120,7 @@ TEST_F(Swish, SecondDerivativeEqualsSilus) {
 TEST_F(Swish, IsDeterministicAcrossThreadCounts) {
   const auto x = cl_copy(torch::randn({8, 40, 16, 16}).to(torch::kBFloat16)).set_requires_grad(true);
   const auto w = torch::randn(x.sizes());
-  const int threads = at::get_num_threads();
-  auto run = [&](int n) {
-    at::set_num_threads(n);
-    return value_and_gradient(swish, x, w);
-  };
-  const auto one = run(1), two = run(2);
-  at::set_num_threads(threads);
+  const auto [one, two] = on_one_and_two_threads([&] { return value_and_gradient(swish, x, w); });
   EXPECT_TRUE(torch::equal(one.first, two.first));
   EXPECT_TRUE(torch::equal(one.second, two.second));
 }
@@ -215,13 +221,7 @@ TEST_F(BatchNorm, SecondDerivativeEqualsLibTorchs) {
 TEST_F(BatchNorm, IsDeterministicAcrossThreadCounts) {
   const auto x = cl_copy(torch::randn({16, 40, 16, 16}).to(torch::kBFloat16));
   const auto w = torch::randn(x.sizes());
-  const int threads = at::get_num_threads();
-  auto run = [&](int n) {
-    at::set_num_threads(n);
-    return run_batch_norm(x, w, false);
-  };
-  const auto one = run(1), two = run(2);
-  at::set_num_threads(threads);
+  const auto [one, two] = on_one_and_two_threads([&] { return run_batch_norm(x, w, false); });
   EXPECT_TRUE(torch::equal(one.y, two.y));
   EXPECT_TRUE(torch::equal(one.grad, two.grad));
   EXPECT_TRUE(torch::equal(one.var, two.var));
@@ -317,12 +317,8 @@ TEST_F(GroupNorm, EqualsLibTorchsNormAndModulation) {
 TEST_F(GroupNorm, IsDeterministicAcrossThreadCounts) {
   const auto x = cl_copy(torch::randn({6, 64, 16, 16}));
   const auto scale = torch::randn({6, 64}), shift = torch::randn({6, 64});
-  const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  const auto one = modulated_group_norm(x, 8, 1e-5, scale, shift);
-  at::set_num_threads(2);
-  const auto two = modulated_group_norm(x, 8, 1e-5, scale, shift);
-  at::set_num_threads(threads);
+  const auto [one, two] =
+      on_one_and_two_threads([&] { return modulated_group_norm(x, 8, 1e-5, scale, shift); });
   EXPECT_TRUE(torch::equal(one, two));
 }
 

@@ -184,9 +184,7 @@ struct BatchNormFunction : torch::autograd::Function<BatchNormFunction> {
 }  // namespace
 
 bool batch_norm_kernel_applies(const torch::Tensor& x) {
-  return !winograd_simd_levels().empty() && x.defined() && x.device().is_cpu() && x.dim() == 4 &&
-         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
-         x.is_contiguous(torch::MemoryFormat::ChannelsLast) &&
+  return simd_kernels_take(x) && x.dim() == 4 && x.is_contiguous(torch::MemoryFormat::ChannelsLast) &&
          x.numel() / std::max<int64_t>(1, x.size(1)) > 1;
 }
 

@@ -1,5 +1,6 @@
 #include "ddim/nn/blocks.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ddim/core/autocast.h"
@@ -180,10 +181,14 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Te
   // modulated_forward.
   if (group_norm_ && !is_training() && fold_norm_ && group_norm_kernel_applies(x) &&
       (x.scalar_type() == torch::kFloat || autocast_enabled(torch::kCPU))) {
-    bool grad =
-        torch::GradMode::is_enabled() && (x.requires_grad() || (temb.defined() && temb.requires_grad()) ||
-                                          (cond.defined() && cond.requires_grad()));
-    for (const auto& p : parameters()) grad = grad || (torch::GradMode::is_enabled() && p.requires_grad());
+    // (Under NoGradGuard, as in sampling, the parameters are not looked at.)
+    const auto needs = [](const torch::Tensor& t) { return t.defined() && t.requires_grad(); };
+    const auto any_parameter = [&] {
+      const auto params = parameters();
+      return std::any_of(params.begin(), params.end(), needs);
+    };
+    const bool grad =
+        torch::GradMode::is_enabled() && (needs(x) || needs(temb) || needs(cond) || any_parameter());
     if (!grad) return modulated_forward(x, temb, cond);
   }
   auto residual = residual_ ? residual_->forward(x) : x;

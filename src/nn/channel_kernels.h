@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "ddim/nn/winograd.h"
 #include "simd.h"
 
 namespace ddim {
@@ -65,17 +64,6 @@ DDIM_INLINE void normalize_block(const T* x, T* y, const float* k, const float* 
   }
 }
 
-// f_avx512 and f_avx2: f compiled for each instruction set, for T = float and bf16 (uint16_t).
-#define DDIM_BOTH_LEVELS(name, params, args)                         \
-  template <typename T>                                              \
-  __attribute__((target("avx512f,fma"))) void name##_avx512 params { \
-    name<16, T> args;                                                \
-  }                                                                  \
-  template <typename T>                                              \
-  __attribute__((target("avx2,fma"))) void name##_avx2 params {      \
-    name<8, T> args;                                                 \
-  }
-
 DDIM_BOTH_LEVELS(stats_block,
                  (const T* x, const float* k, Rows g, int64_t r0, int64_t r1, float* s1, float* s2),
                  (x, k, g, r0, r1, s1, s2))
@@ -83,15 +71,6 @@ DDIM_BOTH_LEVELS(normalize_block,
                  (const T* x, T* y, const float* k, const float* d, const float* a, const float* t, Rows g,
                   int64_t r0, int64_t r1),
                  (x, y, k, d, a, t, g, r0, r1))
-
-// AVX-512 when the CPU runs it, asked each time: ATEN_CPU_CAPABILITY=avx2 in the environment
-// selects the AVX2 kernels (the tests' way).
-inline bool wide() { return winograd_simd_levels().front() == SimdLevel::Avx512; }
-
-template <typename T>
-T* data(const torch::Tensor& t) {
-  return reinterpret_cast<T*>(t.data_ptr());
-}
 
 // The per-channel sums of block_sums(e, r0, r1, s1, s2) over the rows of each of `examples`
 // examples of g.rows rows (rows r0..r1 of example e), in double, [examples * C] each: each block of

@@ -68,9 +68,8 @@ torch::Tensor kernel(const torch::Tensor& x, int64_t groups, double eps, const t
 }  // namespace
 
 bool group_norm_kernel_applies(const torch::Tensor& x) {
-  return !winograd_simd_levels().empty() && x.defined() && x.device().is_cpu() && x.dim() == 4 &&
-         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
-         x.is_contiguous(torch::MemoryFormat::ChannelsLast) && x.numel() > 0;
+  return simd_kernels_take(x) && x.dim() == 4 && x.is_contiguous(torch::MemoryFormat::ChannelsLast) &&
+         x.numel() > 0;
 }
 
 torch::Tensor modulated_group_norm(const torch::Tensor& x, int64_t groups, double eps,

@@ -5,8 +5,12 @@
 // helpers have internal linkage, so that each file's copies keep its own flags.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <cstring>
+
+#include "ddim/nn/winograd.h"
 
 namespace ddim {
 namespace {
@@ -108,6 +112,34 @@ DDIM_INLINE Vec<W> exp_of(Vec<W> x) {
   Vec<W> scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;
+}
+
+// f_avx512 and f_avx2: the kernel template f<W, T> compiled for each instruction set.
+#define DDIM_BOTH_LEVELS(name, params, args)                         \
+  template <typename T>                                              \
+  __attribute__((target("avx512f,fma"))) void name##_avx512 params { \
+    name<16, T> args;                                                \
+  }                                                                  \
+  template <typename T>                                              \
+  __attribute__((target("avx2,fma"))) void name##_avx2 params {      \
+    name<8, T> args;                                                 \
+  }
+
+// AVX-512 when the CPU runs it, asked each time: ATEN_CPU_CAPABILITY=avx2 in the environment
+// selects the AVX2 kernels (the tests' way).
+inline bool wide() { return winograd_simd_levels().front() == SimdLevel::Avx512; }
+
+// Whether the elementwise and per-channel kernels (swish, the norms) take x: this CPU has one of
+// the instruction sets, and x is an fp32 or bf16 tensor on the CPU.
+inline bool simd_kernels_take(const torch::Tensor& x) {
+  return !winograd_simd_levels().empty() && x.defined() && x.device().is_cpu() &&
+         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16);
+}
+
+// The data of an fp32 (T = float) or bf16 (T = uint16_t, its bits) tensor.
+template <typename T>
+T* data(const torch::Tensor& t) {
+  return reinterpret_cast<T*>(t.data_ptr());
 }
 
 }  // namespace

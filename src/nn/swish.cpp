@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "ddim/nn/winograd.h"
 #include "simd.h"
 
 namespace ddim {
@@ -63,32 +62,8 @@ DDIM_INLINE void backward_range(const T* x, const T* dy, T* dx, int64_t begin, i
   }
 }
 
-template <typename T>
-__attribute__((target("avx512f,fma"))) void forward_avx512(const T* x, T* y, int64_t b, int64_t e) {
-  forward_range<16>(x, y, b, e);
-}
-template <typename T>
-__attribute__((target("avx2,fma"))) void forward_avx2(const T* x, T* y, int64_t b, int64_t e) {
-  forward_range<8>(x, y, b, e);
-}
-template <typename T>
-__attribute__((target("avx512f,fma"))) void backward_avx512(const T* x, const T* dy, T* dx, int64_t b,
-                                                            int64_t e) {
-  backward_range<16>(x, dy, dx, b, e);
-}
-template <typename T>
-__attribute__((target("avx2,fma"))) void backward_avx2(const T* x, const T* dy, T* dx, int64_t b, int64_t e) {
-  backward_range<8>(x, dy, dx, b, e);
-}
-
-// The best level this CPU runs (swish_kernel_applies has checked that there is one), asked each
-// time: ATEN_CPU_CAPABILITY=avx2 in the environment selects the AVX2 kernels (the tests' way).
-SimdLevel level() { return winograd_simd_levels().front(); }
-
-template <typename T>
-T* data(const torch::Tensor& t) {
-  return reinterpret_cast<T*>(t.data_ptr());
-}
+DDIM_BOTH_LEVELS(forward_range, (const T* x, T* y, int64_t b, int64_t e), (x, y, b, e))
+DDIM_BOTH_LEVELS(backward_range, (const T* x, const T* dy, T* dx, int64_t b, int64_t e), (x, dy, dx, b, e))
 
 // f(begin, end) over [0, n) in blocks of kBlock, on LibTorch's threads.
 template <typename F>
@@ -102,9 +77,9 @@ torch::Tensor forward_kernel(const torch::Tensor& x) {
   auto y = torch::empty_like(x);
   const T* px = data<T>(x);
   T* py = data<T>(y);
-  const bool wide = level() == SimdLevel::Avx512;
+  const bool avx512 = wide();
   over_blocks(x.numel(), [&](int64_t b, int64_t e) {
-    wide ? forward_avx512<T>(px, py, b, e) : forward_avx2<T>(px, py, b, e);
+    avx512 ? forward_range_avx512<T>(px, py, b, e) : forward_range_avx2<T>(px, py, b, e);
   });
   return y;
 }
@@ -114,9 +89,9 @@ torch::Tensor backward_kernel(const torch::Tensor& x, const torch::Tensor& dy) {
   auto dx = torch::empty_like(x);
   const T *px = data<T>(x), *pdy = data<T>(dy);
   T* pdx = data<T>(dx);
-  const bool wide = level() == SimdLevel::Avx512;
+  const bool avx512 = wide();
   over_blocks(x.numel(), [&](int64_t b, int64_t e) {
-    wide ? backward_avx512<T>(px, pdy, pdx, b, e) : backward_avx2<T>(px, pdy, pdx, b, e);
+    avx512 ? backward_range_avx512<T>(px, pdy, pdx, b, e) : backward_range_avx2<T>(px, pdy, pdx, b, e);
   });
   return dx;
 }
@@ -152,8 +127,7 @@ struct SwishFunction : torch::autograd::Function<SwishFunction> {
 }  // namespace
 
 bool swish_kernel_applies(const torch::Tensor& x) {
-  return !winograd_simd_levels().empty() && x.defined() && x.device().is_cpu() &&
-         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
+  return simd_kernels_take(x) &&
          (x.is_contiguous() || (x.dim() == 4 && x.is_contiguous(torch::MemoryFormat::ChannelsLast)));
 }
 

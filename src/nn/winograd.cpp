@@ -328,9 +328,9 @@ void WinogradConvolution::operator()(const torch::Tensor& src, const torch::Tens
   g.group = (out_ / width + groups - 1) / groups * width;
   g.groups = (out_ + g.group - 1) / g.group;
   const int64_t items = (g.tiles + block - 1) / block * g.groups;
-  const bool wide = level_ == SimdLevel::Avx512;
+  const bool avx512 = level_ == SimdLevel::Avx512;
   at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
-    if (wide)
+    if (avx512)
       run_items_avx512(g, begin, end);
     else
       run_items_avx2(g, begin, end);
