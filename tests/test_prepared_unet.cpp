@@ -109,6 +109,22 @@ TEST_F(Prepared, FollowsTheWeightsAndLeavesThePlainPathWhereItDoesNotApply) {
   const auto after = forward();
   EXPECT_GT(relative(after, before), 1e-3);
   EXPECT_LE(relative(after, plain(net, x, v)), 1e-5);
+  // A weight replaced through set_data (as Module::to does) is a new address, seen between two
+  // calls of the prepared form (plain() above makes it collect its tensors again).
+  EXPECT_TRUE(torch::equal(forward(), after));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net.named_parameters())
+      if (p.key().find("conv1.weight") != std::string::npos) p.value().set_data(p.value().data() * 0.5);
+  }
+  const auto replaced = forward();
+  EXPECT_GT(relative(replaced, after), 1e-3);
+  EXPECT_LE(relative(replaced, plain(net, x, v)), 1e-5);
+  // One noise variance per image, as the plain path wants.
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_THROW(net.forward(x, torch::rand({3})), InvalidArgument);
+  }
 
   // With gradients the plain path runs (and they flow); in training mode too.
   auto xi = x.clone().set_requires_grad(true);

@@ -1,5 +1,7 @@
 #include "ddim/nn/prepared_unet.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -72,6 +74,7 @@ struct PreparedUNet::Impl {
   ConvParams stem, head;          // stem's bias holds the shift of down0_0's input, head's reads 0 shift
   torch::Tensor stem_weight_t;    // the stem's weights as [in, w0], for stem_rows
   torch::Tensor embedding_shift;  // the embedding channels' shift, [embedding_dims]
+  torch::Tensor embedding_freq;   // the embedding's frequencies, [embedding_dims / 2]
   std::vector<BlockParams> blocks;
   bool winograd = true;  // fp32 3x3 convolutions by Winograd's algorithm where it applies
 #ifdef DDIM_WITH_ONEDNN
@@ -152,7 +155,12 @@ PreparedUNet::PreparedUNet(const UNet& net, bool winograd) : impl_(std::make_uni
   m.stem = params_of(net.stem_);
   m.stem.bias -= shift[0].narrow(0, 0, o.widths[0]);
   m.stem_weight_t = m.stem.weight.view({o.widths[0], o.channels}).t().contiguous();
-  if (o.noise_input) m.embedding_shift = shift[0].narrow(0, o.widths[0], o.embedding_dims).contiguous();
+  if (o.noise_input) {
+    m.embedding_shift = shift[0].narrow(0, o.widths[0], o.embedding_dims).contiguous();
+    // As sinusoidal_embedding makes them (nn/network.h).
+    m.embedding_freq = torch::exp(
+        torch::linspace(0.0, std::log(o.embedding_max_frequency), o.embedding_dims / 2, torch::kFloat));
+  }
   m.head = params_of(net.head_);
 }
 
@@ -266,6 +274,28 @@ void upsample2x_into(const torch::Tensor& src, const torch::Tensor& dst) {
                       dst.size(1));
 }
 
+// 2x2 average pooling (stride 2) of rows [begin, end) of the output, in ATen's order: the four
+// inputs summed row by row in fp32, then divided by 4 (a power of two: the same as * 0.25).
+template <class T>
+inline __attribute__((always_inline)) void pool_rows(const T* in, T* out, int64_t h, int64_t w, int64_t c,
+                                                     int64_t begin, int64_t end) {
+  const int64_t oh = h / 2, ow = w / 2;
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t b = r / oh, y = r % oh;
+    const T* row0 = in + (b * h + 2 * y) * w * c;
+    const T* row1 = row0 + w * c;
+    for (int64_t x = 0; x < ow; ++x) {
+      const T* __restrict__ p00 = row0 + 2 * x * c;
+      const T* __restrict__ p01 = p00 + c;
+      const T* __restrict__ p10 = row1 + 2 * x * c;
+      const T* __restrict__ p11 = p10 + c;
+      T* __restrict__ q = out + ((b * oh + y) * ow + x) * c;
+      for (int64_t ch = 0; ch < c; ++ch)
+        store(q + ch, (((load(p00 + ch) + load(p01 + ch)) + load(p10 + ch)) + load(p11 + ch)) * 0.25f);
+    }
+  }
+}
+
 // The stem, a 1x1 convolution from the image's few channels, for pixels [begin, end) of x [P, cin]
 // (fp32, channels-last), into the first w0 channels of rows of `stride` channels of `out`, and the
 // noise embedding e [B, E] (one row per image of `plane` pixels) tiled into the next E.
@@ -274,12 +304,23 @@ inline __attribute__((always_inline)) void stem_rows(const float* x, T* out, int
                                                      int64_t stride, const float* weight_t, const float* bias,
                                                      const float* e, int64_t dims, int64_t plane,
                                                      int64_t begin, int64_t end) {
+  // In chunks of output channels with the input channels outermost, so that the compiler
+  // vectorises over the outputs (a sum over the few inputs innermost stayed scalar, and took
+  // more time than the head).
+  constexpr int64_t kChunk = 64;
+  float acc[kChunk];
   for (int64_t r = begin; r < end; ++r) {
     T* __restrict__ q = out + r * stride;
-    for (int64_t j = 0; j < w0; ++j) {
-      float v = bias[j];
-      for (int64_t c = 0; c < cin; ++c) v += x[r * cin + c] * weight_t[c * w0 + j];
-      store(q + j, v);
+    const float* __restrict__ xr = x + r * cin;
+    for (int64_t j0 = 0; j0 < w0; j0 += kChunk) {
+      const int64_t n = std::min(kChunk, w0 - j0);
+      for (int64_t j = 0; j < n; ++j) acc[j] = bias[j0 + j];
+      for (int64_t c = 0; c < cin; ++c) {
+        const float xc = xr[c];
+        const float* __restrict__ wc = weight_t + c * w0 + j0;
+        for (int64_t j = 0; j < n; ++j) acc[j] += xc * wc[j];
+      }
+      for (int64_t j = 0; j < n; ++j) store(q + j0 + j, acc[j]);
     }
     const float* __restrict__ er = e + (r / plane) * dims;
     for (int64_t j = 0; j < dims; ++j) store(q + w0 + j, er[j]);
@@ -340,6 +381,14 @@ DDIM_CLONES void head_rows_f32(const float* in, float* out, int64_t c, int64_t c
 DDIM_CLONES void head_rows_bf16(const uint16_t* in, uint16_t* out, int64_t c, int64_t cout, const float* w,
                                 const float* b, int64_t begin, int64_t end) {
   head_rows(in, out, c, cout, w, b, begin, end);
+}
+DDIM_CLONES void pool_rows_f32(const float* in, float* out, int64_t h, int64_t w, int64_t c, int64_t begin,
+                               int64_t end) {
+  pool_rows(in, out, h, w, c, begin, end);
+}
+DDIM_CLONES void pool_rows_bf16(const uint16_t* in, uint16_t* out, int64_t h, int64_t w, int64_t c,
+                                int64_t begin, int64_t end) {
+  pool_rows(in, out, h, w, c, begin, end);
 }
 #undef DDIM_CLONES
 
@@ -473,7 +522,15 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
           upsample2x_into(src, cat);
         });
       else
-        plan->steps.push_back([src, cat, xc] { cat.narrow(1, 0, xc).copy_(src); });
+        plan->steps.push_back([src, cat, xc] {
+          RECORD_FUNCTION("ddim::copy_into", std::vector<c10::IValue>({src}));
+          const int64_t size = src.element_size(), stride = cat.size(1) * size, row = xc * size;
+          const auto* from = static_cast<const char*>(src.data_ptr());
+          auto* to = static_cast<char*>(cat.data_ptr());
+          at::parallel_for(0, src.numel() / xc, kPixelGrain, [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r) std::memcpy(to + r * stride, from + r * row, row);
+          });
+        });
       x = cat;
     }
     auto& hidden = hidden_of[{b.out, h, w}];
@@ -506,7 +563,17 @@ std::shared_ptr<PreparedUNet::Impl::Plan> PreparedUNet::Impl::make_plan(int64_t 
     x = y;
     if (b.pool_after) {
       auto pooled = buffer(b.out, h / 2, w / 2);
-      plan->steps.push_back([y, pooled]() mutable { at::avg_pool2d_out(pooled, y, {2, 2}); });
+      plan->steps.push_back([y, pooled] {
+        // ddim's loop: LibTorch's pooling of a small bf16 image cost casts and copies besides.
+        RECORD_FUNCTION("ddim::avg_pool2x", std::vector<c10::IValue>({y}));
+        const int64_t b = y.size(0), c = y.size(1), h = y.size(2), w = y.size(3);
+        at::parallel_for(0, b * (h / 2), 1, [&](int64_t begin, int64_t end) {
+          if (is_bf16(y))
+            pool_rows_bf16(bf16_data(y), bf16_data(pooled), h, w, c, begin, end);
+          else
+            pool_rows_f32(y.data_ptr<float>(), pooled.data_ptr<float>(), h, w, c, begin, end);
+        });
+      });
       x = pooled;
     }
   }
@@ -543,20 +610,32 @@ torch::Tensor PreparedUNet::forward(const torch::Tensor& x, const torch::Tensor&
   const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
   const int64_t batch = x.size(0), w0 = o.widths[0], plane = x.size(2) * x.size(3);
   const auto pixels = x.to(torch::kFloat).contiguous(torch::MemoryFormat::ChannelsLast);
-  torch::Tensor e = torch::zeros({batch, 0});
-  if (o.noise_input)
-    e = (sinusoidal_embedding(noise_variance.reshape({-1}).to(torch::kFloat), o.embedding_dims,
-                              o.embedding_max_frequency) -
-         m.embedding_shift.view({1, -1}))
-            .contiguous();
+  // The noise embedding (nn/network.h's sinusoidal_embedding: sin and cos of 2 pi v f, in fp32),
+  // shifted, by a loop: as tensor operations it was ten small calls a step.
+  const int64_t dims = o.noise_input ? o.embedding_dims : 0, half = dims / 2;
+  std::vector<float> e(batch * dims);
+  if (o.noise_input) {
+    const auto v = noise_variance.reshape({-1}).to(torch::kFloat).contiguous();
+    DDIM_CHECK_ARG(v.numel() == batch, "the prepared U-Net takes one noise variance per image ({}), got {}",
+                   batch, v.numel());
+    const float *pv = v.data_ptr<float>(), *f = m.embedding_freq.data_ptr<float>(),
+                *sh = m.embedding_shift.data_ptr<float>();
+    const auto two_pi = static_cast<float>(2.0 * M_PI);
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t k = 0; k < half; ++k) {
+        const float angle = pv[b] * two_pi * f[k];
+        e[b * dims + k] = std::sin(angle) - sh[k];
+        e[b * dims + half + k] = std::cos(angle) - sh[half + k];
+      }
+  }
   {
     // Seen by the profiler as the 1x1 convolution it is (its FLOPs counted as the plain module's).
     RECORD_FUNCTION("ddim::convolution", std::vector<c10::IValue>({pixels, m.stem.weight}));
     const auto& in = plan->input;
-    const int64_t dims = e.size(1), stride = in.size(1);
+    const int64_t stride = in.size(1);
     at::parallel_for(0, batch * plane, kPixelGrain, [&](int64_t begin, int64_t end) {
       const float *px = pixels.data_ptr<float>(), *wt = m.stem_weight_t.data_ptr<float>(),
-                  *b = m.stem.bias.data_ptr<float>(), *pe = e.data_ptr<float>();
+                  *b = m.stem.bias.data_ptr<float>(), *pe = e.data();
       if (bf16)
         stem_rows_bf16(px, bf16_data(in), o.channels, w0, stride, wt, b, pe, dims, plane, begin, end);
       else

@@ -110,20 +110,29 @@ torch::Tensor UNet::prepared_forward(const torch::Tensor& x, const torch::Tensor
     return {};
   const bool grad = torch::GradMode::is_enabled();
   if (grad && (x.requires_grad() || noise_variance.requires_grad())) return {};
-  const auto tensors = parameters();
+  // The tensors it was made from, collected once (parameters() builds every name anew, on
+  // every step of a sampler). A weight replaced through set_data (Module::to) or changed in
+  // place (an optimiser, a loaded checkpoint, a Python user) shows in its address or version.
+  if (prepared_tensors_.empty() || prepared_owner_ != this) {
+    prepared_tensors_ = parameters();
+    for (const auto& t : buffers()) prepared_tensors_.push_back(t);
+    prepared_owner_ = this;
+  }
   if (grad)
-    for (const auto& p : tensors)
+    for (const auto& p : prepared_tensors_)
       if (p.requires_grad()) return {};
   // Made again when any weight or statistic was replaced or changed in place.
-  std::vector<int64_t> from;
-  for (const auto& list : {tensors, buffers()})
-    for (const auto& t : list) {
-      from.push_back(reinterpret_cast<int64_t>(t.data_ptr()));
-      from.push_back(static_cast<int64_t>(t._version()));
+  bool same = prepared_ && prepared_from_.size() == 2 * prepared_tensors_.size();
+  for (size_t i = 0; same && i < prepared_tensors_.size(); ++i)
+    same = prepared_from_[2 * i] == reinterpret_cast<int64_t>(prepared_tensors_[i].data_ptr()) &&
+           prepared_from_[2 * i + 1] == static_cast<int64_t>(prepared_tensors_[i]._version());
+  if (!same) {
+    prepared_from_.clear();
+    for (const auto& t : prepared_tensors_) {
+      prepared_from_.push_back(reinterpret_cast<int64_t>(t.data_ptr()));
+      prepared_from_.push_back(static_cast<int64_t>(t._version()));
     }
-  if (!prepared_ || from != prepared_from_) {
     prepared_ = std::make_shared<PreparedUNet>(*this, prepared_winograd_);
-    prepared_from_ = std::move(from);
   }
   return prepared_->forward(x, noise_variance, autocast_enabled(x.device()));
 }

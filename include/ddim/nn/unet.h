@@ -98,11 +98,13 @@ class UNet : public EpsNetwork {
   /// Forward passes in eval mode that need no gradient run the prepared inference form
   /// (nn/prepared_unet.h: folded, fused and prepacked, the same function to float rounding)
   /// where it covers this network and this CPU; made on first use and again after any weight
-  /// or statistic changes. On by default; off: the plain modules, to compare with. `winograd`:
-  /// its fp32 3x3 convolutions by Winograd's F(2x2, 3x3) where the CPU has AVX2 or AVX-512
+  /// or statistic changes in place or through set_data (a tensor registered anew in place of
+  /// one is not seen: call set_prepared(false) and true). On by default; off: the plain modules, to compare
+  /// with. `winograd`: its fp32 3x3 convolutions by Winograd's F(2x2, 3x3) where the CPU has AVX2 or AVX-512
   /// (nn/winograd.h, on by default), or all by oneDNN's direct kernels.
   void set_prepared(bool on, bool winograd = true) {
     prepared_on_ = on;
+    prepared_tensors_.clear();  // collected again on the next call
     if (winograd != prepared_winograd_) prepared_.reset();
     prepared_winograd_ = winograd;
   }
@@ -116,7 +118,9 @@ class UNet : public EpsNetwork {
   bool channels_last_ = true;
   bool prepared_on_ = true, prepared_covers_ = false, prepared_winograd_ = true;
   std::shared_ptr<PreparedUNet> prepared_;
-  std::vector<int64_t> prepared_from_;  ///< addresses and versions of the tensors it was made from
+  std::vector<torch::Tensor> prepared_tensors_;  ///< the parameters and buffers, collected once
+  const UNet* prepared_owner_ = nullptr;         ///< who collected them (a copy collects its own)
+  std::vector<int64_t> prepared_from_;           ///< their addresses and versions when it was made
   int64_t temb_dim_ = 0;
   torch::nn::Conv2d stem_{nullptr}, head_{nullptr};
   torch::nn::Sequential time_mlp_{nullptr};
