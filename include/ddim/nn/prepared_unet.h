@@ -20,10 +20,13 @@
 //    is written first, or is the input itself, and conv2 accumulates into it);
 //  - no copies of its own: a skip goes into its up block's input as soon as it is written (shifted
 //    there for that block's norm), bilinear upsampling writes straight into the concatenation, the
-//    identity residual is added in place, and the stem and head are matrix products;
+//    identity residual is added in place;
+//  - the glue between the convolutions is its own loops, compiled for AVX-512, AVX2 and the
+//    baseline: the stem (a 1x1 convolution) with the noise embedding tiled beside it, the skips'
+//    shifted copies, upsampling, 2x2 pooling and the head. At batch 1, LibTorch's calls for them
+//    cost more than the work;
 //  - every activation buffer is allocated once per shape and reused by every later call.
-// fp32, and bf16 (under CPU autocast) where the CPU has native bf16 convolutions. Pooling stays a
-// LibTorch operator. UNet::forward takes this path by itself when it applies (see `why_not` and
+// fp32, and bf16 (under CPU autocast) where the CPU has native bf16 convolutions. UNet::forward takes this path by itself when it applies (see `why_not` and
 // UNet::set_prepared); otherwise the plain one runs unchanged.
 #pragma once
 
@@ -55,8 +58,8 @@ class PreparedUNet {
   PreparedUNet(const PreparedUNet&) = delete;
   PreparedUNet& operator=(const PreparedUNet&) = delete;
 
-  /// The predicted noise for x [B, C, H, W] (fp32, CPU) and noise variance [B] (no embedding
-  /// input: ignored), computed in fp32 or, with `bf16`, in bf16 (the output is then bf16, as
+  /// The predicted noise for x [B, C, H, W] (fp32, CPU) and noise variance [B] (one per image;
+  /// no embedding input: ignored), computed in fp32 or, with `bf16`, in bf16 (the output is then bf16, as
   /// the plain network's under autocast). Undefined when this CPU has no fast kernel for the
   /// shape and type (oneDNN offers only its reference one): the caller runs the plain path.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& noise_variance, bool bf16);
