@@ -57,6 +57,25 @@ TEST(Profile, CountsConvolutionAndMatrixProductFlopsOnceFromTheirShapes) {
   EXPECT_NEAR(grouped, p.total_us, 1e-6 * p.total_us);
 }
 
+// A training step's convolution by Winograd's algorithm counts its forward FLOPs three times:
+// the forward pass, the input's gradient and the weights' gradient, each by ddim's kernels (the
+// bias's gradient is a sum, not a product).
+TEST(Profile, WinogradsTrainingConvolutionCountsEachPassOnce) {
+  if (winograd_simd_levels().empty()) GTEST_SKIP() << "this CPU has neither AVX2 with FMA nor AVX-512";
+  torch::manual_seed(0);
+  const auto x =
+      torch::randn({4, 16, 16, 16}).contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_(true);
+  const auto w = torch::randn({32, 16, 3, 3}).requires_grad_(true),
+             b = torch::randn({32}).requires_grad_(true);
+  const auto p = profile_ops([&] { conv3x3(x, w, b).sum().backward(); });
+  const double forward = 2.0 * 4 * 32 * 16 * 16 * 16 * 3 * 3;
+  ASSERT_NE(find_op(p, "ddim::winograd_convolution_weight_gradient"), nullptr);
+  EXPECT_EQ(find_op(p, "ddim::winograd_convolution_weight_gradient")->group, "convolution");
+  EXPECT_EQ(find_op(p, "aten::convolution_backward"), nullptr);
+  EXPECT_DOUBLE_EQ(p.flops, 3 * forward);
+  ASSERT_TRUE(w.grad().defined() && b.grad().defined() && x.grad().defined());
+}
+
 // The prepared U-Net's convolutions (oneDNN's, and Winograd's where this CPU runs them) and its
 // stem and head as its own 1x1 kernels count the same FLOPs as the plain modules' convolutions
 // (unfolded: the plain fold adds its border corrections).

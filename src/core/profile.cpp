@@ -46,6 +46,11 @@ double op_flops(const std::string& name, const std::vector<std::vector<int64_t>>
     // networks pad to the same size (their U-Nets downsample by pooling).
     return 2.0 * double(x[0]) * double(w[0]) * double(x[2]) * double(x[3]) * double(product(w, 1));
   }
+  // ddim::winograd_convolution_weight_gradient(input [N, C, H, W], grad_output [N, O, H, W]): the
+  // weights' gradient of a 3x3 convolution (nn/winograd.h), as costly as its forward pass.
+  if (name == "ddim::winograd_convolution_weight_gradient" && shapes.size() >= 2 && shapes[0].size() == 4 &&
+      shapes[1].size() == 4)
+    return 2.0 * double(product(shapes[0], 0)) * double(shapes[1][1]) * 9.0;
   const bool matmul = name == "aten::mm" || name == "aten::addmm" || name == "aten::bmm";
   if (matmul && shapes.size() >= 2) {
     const auto& a = shapes[name == "aten::addmm" ? 1 : 0];

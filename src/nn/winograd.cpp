@@ -22,6 +22,7 @@ namespace {
 struct Geometry {
   const float* src;
   float* dst;
+  const float* grad;  // the weights' gradient: the output's gradient, [B, H, W, out]
   const float* u;     // [16, in, out]
   const float* bias;  // [out]
   int64_t h, w, th, tw, in, out;
@@ -176,6 +177,164 @@ DDIM_INLINE void transform_output(const Geometry& g, int64_t t0, int64_t count, 
       }
     }
   }
+}
+
+// The weights' gradient (Lavin & Gray's eq. 8 differentiated): with M = U ⊙ V per tile and
+// Y = A^T M A, dL/dU = Σ_tiles (A dY A^T) ⊙ V, and dL/dg = G^T (dL/dU) G. Per position ξ of the
+// 4x4 tile that is a matrix product [in, tiles] x [tiles, out], summed over the tiles.
+
+// A dY A^T for tiles [t0, t0 + count) and output channels [o0, o1) into m [16][rows][out], the
+// rows past `count` zero (A^T = [1 1 1 0; 0 1 -1 -1], the output transform's). Outputs past the
+// image's edge (odd sizes) count as zero.
+template <int W>
+DDIM_INLINE void transform_grad(const Geometry& g, int64_t t0, int64_t count, int64_t rows, float* m,
+                                int64_t o0, int64_t o1, const float* zeros) {
+  using V = Vec<W>;
+  const int64_t c_out = g.out, plane = rows * c_out, per_image = g.th * g.tw;
+  for (int64_t i = 0; i < rows; ++i) {
+    float* mi = m + i * c_out;
+    if (i >= count) {
+      for (int k = 0; k < 16; ++k) std::memset(mi + k * plane + o0, 0, sizeof(float) * (o1 - o0));
+      continue;
+    }
+    const int64_t t = t0 + i, b = t / per_image, ty = t % per_image / g.tw, tx = t % g.tw;
+    const float* q[2][2];
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 2; ++x) {
+        const int64_t oy = 2 * ty + y, ox = 2 * tx + x;
+        q[y][x] = oy < g.h && ox < g.w ? g.grad + ((b * g.h + oy) * g.w + ox) * c_out : zeros;
+      }
+    for (int64_t o = o0; o < o1; o += W) {
+      V r[4][2];  // A dY: rows
+#pragma GCC unroll 2
+      for (int x = 0; x < 2; ++x) {
+        const V d0 = load<W>(q[0][x] + o), d1 = load<W>(q[1][x] + o);
+        r[0][x] = d0;
+        r[1][x] = d0 + d1;
+        r[2][x] = d0 - d1;
+        r[3][x] = -d1;
+      }
+#pragma GCC unroll 4
+      for (int y = 0; y < 4; ++y) {  // (A dY) A^T: columns
+        store<W>(mi + (4 * y + 0) * plane + o, r[y][0]);
+        store<W>(mi + (4 * y + 1) * plane + o, r[y][0] + r[y][1]);
+        store<W>(mi + (4 * y + 2) * plane + o, r[y][0] - r[y][1]);
+        store<W>(mi + (4 * y + 3) * plane + o, -r[y][1]);
+      }
+    }
+  }
+}
+
+// du[R][NV W] += v^T m over `rows` rows: v [rows][R] (row stride ldv), m [rows][NV W] (ldm), du's
+// rows lddu apart. The R x NV accumulators stay in registers over all the rows.
+template <int W, int NV, int R>
+DDIM_INLINE void accumulate_rows(const float* v, int64_t ldv, const float* m, int64_t ldm, int64_t rows,
+                                 float* du, int64_t lddu) {
+  using V = Vec<W>;
+  V acc[R][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) acc[i][j] = load<W>(du + i * lddu + j * W);
+  for (int64_t r = 0; r < rows; ++r) {
+    V mv[NV];
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) mv[j] = load<W>(m + r * ldm + j * W);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const V vi = splat<W>(v[r * ldv + i]);
+#pragma GCC unroll 2
+      for (int j = 0; j < NV; ++j) acc[i][j] += vi * mv[j];
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) store<W>(du + i * lddu + j * W, acc[i][j]);
+}
+
+template <int W, int NV>
+DDIM_INLINE void accumulate_tail(int tail, const float* v, int64_t ldv, const float* m, int64_t ldm,
+                                 int64_t rows, float* du, int64_t lddu) {
+  switch (tail) {
+    case 1:
+      accumulate_rows<W, NV, 1>(v, ldv, m, ldm, rows, du, lddu);
+      break;
+    case 2:
+      accumulate_rows<W, NV, 2>(v, ldv, m, ldm, rows, du, lddu);
+      break;
+    case 3:
+      accumulate_rows<W, NV, 3>(v, ldv, m, ldm, rows, du, lddu);
+      break;
+    case 4:
+      accumulate_rows<W, NV, 4>(v, ldv, m, ldm, rows, du, lddu);
+      break;
+    case 5:
+      accumulate_rows<W, NV, 5>(v, ldv, m, ldm, rows, du, lddu);
+      break;
+    default:
+      break;
+  }
+}
+
+// du[ξ] += v[ξ]^T m[ξ] for the 16 positions, output channels [o0, o1): [in, rows] x [rows, out].
+template <int W>
+DDIM_INLINE void accumulate(const Geometry& g, int64_t rows, const float* v, const float* m, float* du,
+                            int64_t o0, int64_t o1) {
+  const int64_t c_in = g.in, c_out = g.out, full = c_in / kRows * kRows;
+  const int tail = static_cast<int>(c_in - full);
+  for (int xi = 0; xi < 16; ++xi) {
+    const float* a = v + xi * rows * c_in;
+    const float* b = m + xi * rows * c_out;
+    float* c = du + xi * c_in * c_out;
+    int64_t o = o0;
+    for (; o + 2 * W <= o1; o += 2 * W) {
+      for (int64_t i = 0; i < full; i += kRows)
+        accumulate_rows<W, 2, kRows>(a + i, c_in, b + o, c_out, rows, c + i * c_out + o, c_out);
+      accumulate_tail<W, 2>(tail, a + full, c_in, b + o, c_out, rows, c + full * c_out + o, c_out);
+    }
+    for (; o < o1; o += W) {
+      for (int64_t i = 0; i < full; i += kRows)
+        accumulate_rows<W, 1, kRows>(a + i, c_in, b + o, c_out, rows, c + i * c_out + o, c_out);
+      accumulate_tail<W, 1>(tail, a + full, c_in, b + o, c_out, rows, c + full * c_out + o, c_out);
+    }
+  }
+}
+
+// Weight-gradient items [begin, end): item i is chunk i / g.groups (kBlocksPerChunk blocks of
+// g.block tiles, summed in order into that chunk's own du) and group i % g.groups of output
+// channels. A tile's contribution lands in the same chunk in the same order whatever the threads.
+constexpr int64_t kBlocksPerChunk = 8;
+
+template <int W>
+DDIM_INLINE void run_grad_items(const Geometry& g, float* du_chunks, int64_t begin, int64_t end) {
+  thread_local std::vector<float> scratch, zeros;
+  const size_t need = static_cast<size_t>(16 * g.block * (g.in + g.out));
+  if (scratch.size() < need) scratch.resize(need);
+  if (zeros.size() < static_cast<size_t>(std::max(g.in, g.out))) zeros.resize(std::max(g.in, g.out), 0.f);
+  float* v = scratch.data();
+  float* m = v + 16 * g.block * g.in;
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t chunk = item / g.groups, o0 = item % g.groups * g.group, o1 = std::min(g.out, o0 + g.group);
+    float* du = du_chunks + chunk * 16 * g.in * g.out;
+    for (int64_t blk = chunk * kBlocksPerChunk; blk < (chunk + 1) * kBlocksPerChunk; ++blk) {
+      const int64_t t0 = blk * g.block;
+      if (t0 >= g.tiles) break;
+      const int64_t count = std::min(g.block, g.tiles - t0), rows = (count + kRows - 1) / kRows * kRows;
+      transform_input<W>(g, t0, count, rows, v, zeros.data());
+      transform_grad<W>(g, t0, count, rows, m, o0, o1, zeros.data());
+      accumulate<W>(g, rows, v, m, du, o0, o1);
+    }
+  }
+}
+
+__attribute__((target("avx512f,fma"))) void run_grad_items_avx512(const Geometry& g, float* du, int64_t begin,
+                                                                  int64_t end) {
+  run_grad_items<16>(g, du, begin, end);
+}
+__attribute__((target("avx2,fma"))) void run_grad_items_avx2(const Geometry& g, float* du, int64_t begin,
+                                                             int64_t end) {
+  run_grad_items<8>(g, du, begin, end);
 }
 
 // Work items [begin, end) on this thread, item i being block i / g.groups of g.block tiles and
@@ -337,6 +496,85 @@ void WinogradConvolution::operator()(const torch::Tensor& src, const torch::Tens
   });
 }
 
+torch::Tensor winograd_weight_gradient(const torch::Tensor& x, const torch::Tensor& grad, SimdLevel level) {
+  auto fits = [](const torch::Tensor& t) {
+    return t.dim() == 4 && t.scalar_type() == torch::kFloat && t.device().is_cpu() &&
+           t.is_contiguous(torch::MemoryFormat::ChannelsLast);
+  };
+  DDIM_CHECK_ARG(fits(x) && fits(grad) && x.size(0) == grad.size(0) && x.size(2) == grad.size(2) &&
+                     x.size(3) == grad.size(3),
+                 "the weights' gradient takes fp32 channels-last input [B, in, H, W] and output gradient [B, "
+                 "out, H, W] on the CPU, got {} and {}",
+                 fmt::join(x.sizes(), "x"), fmt::join(grad.sizes(), "x"));
+  const int64_t in = x.size(1), out = grad.size(1);
+  const auto reason = WinogradConvolution::why_not(in, out, level);
+  DDIM_CHECK_ARG(reason.empty(), "Winograd's F(2x2, 3x3) cannot run here: {}", reason);
+  Geometry g{};
+  g.src = x.data_ptr<float>();
+  g.grad = grad.data_ptr<float>();
+  g.h = x.size(2);
+  g.w = x.size(3);
+  g.th = (g.h + 1) / 2;
+  g.tw = (g.w + 1) / 2;
+  g.in = in;
+  g.out = out;
+  g.tiles = x.size(0) * g.th * g.tw;
+  // A block's transformed inputs and gradients in about 1 MiB: each element of the product's sum
+  // is loaded and stored once a block, so a block is made longer than the forward's.
+  g.block = std::max<int64_t>(1, 262144 / (16 * (in + out)) / kRows) * kRows;
+  const int64_t blocks = (g.tiles + g.block - 1) / g.block;
+  const int64_t chunks = (blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
+  // Few chunks (small images): the output channels are split too, each part transforming the
+  // block's inputs again; a part's sums are the same whatever the split.
+  const int64_t threads = at::get_num_threads(), width = width_of(level), want = 2 * threads;
+  int64_t groups = 1;
+  if (chunks < want) groups = std::clamp<int64_t>((want + chunks - 1) / chunks, 1, out / width);
+  g.group = (out / width + groups - 1) / groups * width;
+  g.groups = (out + g.group - 1) / g.group;
+  auto du = torch::zeros({chunks, 16, in, out}, torch::kFloat);
+  float* dup = du.data_ptr<float>();
+  const bool avx512 = level == SimdLevel::Avx512;
+  at::parallel_for(0, chunks * g.groups, 1, [&](int64_t begin, int64_t end) {
+    if (avx512)
+      run_grad_items_avx512(g, dup, begin, end);
+    else
+      run_grad_items_avx2(g, dup, begin, end);
+  });
+  // The chunks summed in order, then dL/dg = G^T (dL/dU) G, in double (G as in the constructor).
+  auto dw = torch::empty({out, in, 3, 3}, torch::kFloat);
+  float* dwp = dw.data_ptr<float>();
+  at::parallel_for(0, in, 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> d(16 * out);
+    for (int64_t i = begin; i < end; ++i) {
+      std::fill(d.begin(), d.end(), 0.0);
+      for (int64_t c = 0; c < chunks; ++c)
+        for (int xi = 0; xi < 16; ++xi) {
+          const float* row = dup + ((c * 16 + xi) * in + i) * out;
+          double* di = d.data() + xi * out;
+          for (int64_t o = 0; o < out; ++o) di[o] += row[o];
+        }
+      for (int64_t o = 0; o < out; ++o) {
+        double t[3][4];  // G^T D: rows
+        for (int col = 0; col < 4; ++col) {
+          const double d0 = d[(0 + col) * out + o], d1 = d[(4 + col) * out + o], d2 = d[(8 + col) * out + o],
+                       d3 = d[(12 + col) * out + o];
+          t[0][col] = d0 + 0.5 * (d1 + d2);
+          t[1][col] = 0.5 * (d1 - d2);
+          t[2][col] = 0.5 * (d1 + d2) + d3;
+        }
+        float* k = dwp + (o * in + i) * 9;
+        for (int r = 0; r < 3; ++r) {  // (G^T D) G: columns
+          const double c0 = t[r][0], c1 = t[r][1], c2 = t[r][2], c3 = t[r][3];
+          k[3 * r + 0] = static_cast<float>(c0 + 0.5 * (c1 + c2));
+          k[3 * r + 1] = static_cast<float>(0.5 * (c1 - c2));
+          k[3 * r + 2] = static_cast<float>(0.5 * (c1 + c2) + c3);
+        }
+      }
+    }
+  });
+  return dw;
+}
+
 std::optional<SimdLevel> winograd_level_for(const torch::Tensor& x, int64_t out) {
   static const auto levels = winograd_simd_levels();
   if (levels.empty() || x.dim() != 4 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat ||
@@ -384,9 +622,19 @@ struct Conv3x3 : torch::autograd::Function<Conv3x3> {
     torch::Tensor gx, gw, gb;
     const auto level = ctx->needs_input_grad(0) ? winograd_level_for(grad, w.size(1)) : std::nullopt;
     const bool wino_x = level.has_value();
-    const std::array<bool, 3> mask = {ctx->needs_input_grad(0) && !wino_x, ctx->needs_input_grad(1),
-                                      ctx->needs_input_grad(2)};
-    if (mask[0] || mask[1] || mask[2]) std::tie(gx, gw, gb) = libtorch_backward(grad, x, w, mask);
+    const auto level_w = ctx->needs_input_grad(1) ? winograd_level_for(x, w.size(0)) : std::nullopt;
+    const bool wino_w = level_w.has_value();
+    const std::array<bool, 3> mask = {ctx->needs_input_grad(0) && !wino_x,
+                                      ctx->needs_input_grad(1) && !wino_w, ctx->needs_input_grad(2)};
+    if (mask[0] || mask[1])
+      std::tie(gx, gw, gb) = libtorch_backward(grad, x, w, mask);
+    else if (mask[2])
+      gb = grad.sum({0, 2, 3});
+    if (wino_w) {
+      torch::NoGradGuard no_grad;
+      RECORD_FUNCTION("ddim::winograd_convolution_weight_gradient", std::vector<c10::IValue>({x, grad}));
+      gw = winograd_weight_gradient(x, grad, *level_w).contiguous(w.suggest_memory_format());
+    }
     if (wino_x) {
       // dL/dx = the correlation of dL/dy with w turned by 180 degrees, in and out swapped.
       torch::NoGradGuard no_grad;

@@ -38,7 +38,9 @@ std::string op_group(const std::string& name);
 /// Runs `work` once under LibTorch's CPU operator profiler (with input shapes, for the FLOPs)
 /// and returns every operator's self time. FLOPs assume what ddim's networks use:
 /// convolutions whose output has the input's height and width (stride 1, same padding); a
-/// convolution's backward counts twice its forward.
+/// convolution's backward counts twice its forward (the input's and the weights' gradients: a
+/// convolution_backward that computes only one is overcounted); Winograd's convolutions and
+/// weight gradients (nn/winograd.h) count as the direct convolution's FLOPs, once each.
 OpProfile profile_ops(const std::function<void()>& work);
 
 /// The machine's matrix-product rate in GFLOP/s: n x n by n x n products in `dtype` (kFloat or

@@ -61,6 +61,14 @@ class WinogradConvolution {
   torch::Tensor bias_;  ///< [out], fp32
 };
 
+/// The weights' gradient [out, in, 3, 3] of the 3x3 convolution (stride 1, zero padding 1) of x
+/// [B, in, H, W] whose output's gradient is `grad` [B, out, H, W], both fp32 channels-last on the
+/// CPU, by Winograd's F(2x2, 3x3): dL/dU = Σ_tiles (A dY A^T) ⊙ (B^T d B), then dL/dg = G^T
+/// (dL/dU) G, 16 multiplications a tile and channel pair where the direct kernel has 36. The tiles
+/// are summed in fixed chunks, in order: the same bits on any thread count. Throws
+/// ddim::InvalidArgument when WinogradConvolution::why_not(in, out, level) is not empty.
+torch::Tensor winograd_weight_gradient(const torch::Tensor& x, const torch::Tensor& grad, SimdLevel level);
+
 /// The instruction set Winograd's 3x3 convolution of x into `out` channels runs with here, or
 /// nothing where it does not apply: x not fp32 channels-last on the CPU, fewer than kMinTiles tiles,
 /// or channels the kernels do not take. What conv3x3 and the prepared U-Net decide by.
@@ -71,8 +79,8 @@ std::optional<SimdLevel> winograd_level_for(const torch::Tensor& x, int64_t out)
 /// the CPU to fp32 channels-last input outside autocast, with at least kMinTiles tiles and output
 /// channels a multiple of the vector width. The backward pass computes the input's gradient the
 /// same way (the convolution of the output's gradient with the weights turned by 180 degrees and
-/// transposed), and the weights' and bias's by LibTorch. What the residual blocks of every U-Net
-/// (nn/blocks.h) train with.
+/// transposed), the weights' by winograd_weight_gradient, and the bias's as the output gradient's
+/// sum. What the residual blocks of every U-Net (nn/blocks.h) train with.
 torch::Tensor conv3x3(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 }  // namespace ddim
