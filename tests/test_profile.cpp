@@ -64,11 +64,11 @@ TEST(Profile, WinogradsTrainingConvolutionCountsEachPassOnce) {
   if (winograd_simd_levels().empty()) GTEST_SKIP() << "this CPU has neither AVX2 with FMA nor AVX-512";
   torch::manual_seed(0);
   const auto x =
-      torch::randn({4, 16, 16, 16}).contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_(true);
-  const auto w = torch::randn({32, 16, 3, 3}).requires_grad_(true),
+      torch::randn({4, 32, 16, 16}).contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_(true);
+  const auto w = torch::randn({32, 32, 3, 3}).requires_grad_(true),
              b = torch::randn({32}).requires_grad_(true);
   const auto p = profile_ops([&] { conv3x3(x, w, b).sum().backward(); });
-  const double forward = 2.0 * 4 * 32 * 16 * 16 * 16 * 3 * 3;
+  const double forward = 2.0 * 4 * 32 * 16 * 16 * 32 * 3 * 3;
   ASSERT_NE(find_op(p, "ddim::winograd_convolution_weight_gradient"), nullptr);
   EXPECT_EQ(find_op(p, "ddim::winograd_convolution_weight_gradient")->group, "convolution");
   EXPECT_EQ(find_op(p, "aten::convolution_backward"), nullptr);

@@ -622,7 +622,10 @@ struct Conv3x3 : torch::autograd::Function<Conv3x3> {
     torch::Tensor gx, gw, gb;
     const auto level = ctx->needs_input_grad(0) ? winograd_level_for(grad, w.size(1)) : std::nullopt;
     const bool wino_x = level.has_value();
-    const auto level_w = ctx->needs_input_grad(1) ? winograd_level_for(x, w.size(0)) : std::nullopt;
+    const auto level_w = ctx->needs_input_grad(1) &&
+                                 std::min(w.size(0), w.size(1)) >= WinogradConvolution::kMinGradientChannels
+                             ? winograd_level_for(x, w.size(0))
+                             : std::nullopt;
     const bool wino_w = level_w.has_value();
     const std::array<bool, 3> mask = {ctx->needs_input_grad(0) && !wino_x,
                                       ctx->needs_input_grad(1) && !wino_w, ctx->needs_input_grad(2)};

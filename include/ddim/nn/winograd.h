@@ -53,6 +53,11 @@ class WinogradConvolution {
   /// Output tiles below which the prepared U-Net and conv3x3 keep the direct convolution: a batch
   /// of one at 8x8 and 4x4 ran faster direct on the 2-core EPYC (nn/prepared_unet.cpp has the figures).
   static constexpr int64_t kMinTiles = 64;
+  /// Input and output channels below which conv3x3 leaves the weights' gradient to LibTorch: with
+  /// 16 channels a side the transforms cost about what the products do. On the 2-core EPYC a
+  /// U-Net of widths 16-128 trained 10 % slower with Winograd's weight gradients in its 16-channel
+  /// layers and as fast as LibTorch without them; the paper's (32-128) 1.08 times as fast.
+  static constexpr int64_t kMinGradientChannels = 32;
 
  private:
   int64_t in_ = 0, out_ = 0;
@@ -79,8 +84,9 @@ std::optional<SimdLevel> winograd_level_for(const torch::Tensor& x, int64_t out)
 /// the CPU to fp32 channels-last input outside autocast, with at least kMinTiles tiles and output
 /// channels a multiple of the vector width. The backward pass computes the input's gradient the
 /// same way (the convolution of the output's gradient with the weights turned by 180 degrees and
-/// transposed), the weights' by winograd_weight_gradient, and the bias's as the output gradient's
-/// sum. What the residual blocks of every U-Net (nn/blocks.h) train with.
+/// transposed), the weights' by winograd_weight_gradient where both channel counts reach
+/// kMinGradientChannels, and the bias's as the output gradient's sum. What the residual blocks
+/// of every U-Net (nn/blocks.h) train with.
 torch::Tensor conv3x3(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 }  // namespace ddim
