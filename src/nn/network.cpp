@@ -9,13 +9,17 @@
 
 namespace ddim {
 
+torch::Tensor sinusoidal_frequencies(int64_t dims, double max_frequency,
+                                     const torch::TensorOptions& options) {
+  return torch::exp(torch::linspace(std::log(1.0), std::log(max_frequency), dims / 2, options));
+}
+
 torch::Tensor sinusoidal_embedding(const torch::Tensor& v, int64_t dims, double max_frequency) {
   const int64_t half = dims / 2;
   // Angles reach 2*pi*1000: in bf16 (8 significant bits) they would be off by whole turns,
   // so the embedding is computed in fp32 (or fp64) whatever dtype arrives under autocast.
   const auto u = v.scalar_type() == torch::kDouble ? v : v.to(torch::kFloat);
-  auto opts = u.options();
-  auto freqs = torch::exp(torch::linspace(std::log(1.0), std::log(max_frequency), half, opts));
+  auto freqs = sinusoidal_frequencies(dims, max_frequency, u.options());
   auto angles = 2.0 * M_PI * u.reshape({-1, 1}) * freqs.view({1, half});
   return torch::cat({torch::sin(angles), torch::cos(angles)}, 1);
 }

@@ -157,9 +157,7 @@ PreparedUNet::PreparedUNet(const UNet& net, bool winograd) : impl_(std::make_uni
   m.stem_weight_t = m.stem.weight.view({o.widths[0], o.channels}).t().contiguous();
   if (o.noise_input) {
     m.embedding_shift = shift[0].narrow(0, o.widths[0], o.embedding_dims).contiguous();
-    // As sinusoidal_embedding makes them (nn/network.h).
-    m.embedding_freq = torch::exp(
-        torch::linspace(0.0, std::log(o.embedding_max_frequency), o.embedding_dims / 2, torch::kFloat));
+    m.embedding_freq = sinusoidal_frequencies(o.embedding_dims, o.embedding_max_frequency);
   }
   m.head = params_of(net.head_);
 }

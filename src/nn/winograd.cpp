@@ -83,30 +83,33 @@ DDIM_INLINE void transform_input(const Geometry& g, int64_t t0, int64_t count, i
   }
 }
 
-// c[kRows][NV W] = a[kRows][k] b[k][NV W] (row strides lda, ldb, ldc): the accumulators stay in
-// registers (12 vectors for NV = 2), each step loads NV vectors of b and broadcasts kRows of a.
-template <int W, int NV>
-DDIM_INLINE void multiply_rows(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, float* c,
-                               int64_t ldc) {
+// c[R][NV W] = a[R][k] b[k][NV W], or c += it with Accumulate: a's element (i, kk) at
+// a[i * a_row + kk * a_step], b's and c's rows ldb and ldc apart. The R x NV accumulators stay in
+// registers over all of k (12 vectors for R = 6, NV = 2): each step loads NV vectors of b and
+// broadcasts R values of a. The forward product reads a by rows (a_step 1); the weights' gradient
+// reads the transformed inputs by columns (a_row 1).
+template <int W, int NV, int R, bool Accumulate>
+DDIM_INLINE void multiply_rows(const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t ldb,
+                               int64_t k, float* c, int64_t ldc) {
   using V = Vec<W>;
-  V acc[kRows][NV];
+  V acc[R][NV];
 #pragma GCC unroll 8
-  for (int i = 0; i < kRows; ++i)
+  for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+    for (int j = 0; j < NV; ++j) acc[i][j] = Accumulate ? load<W>(c + i * ldc + j * W) : V{};
   for (int64_t kk = 0; kk < k; ++kk) {
     V bv[NV];
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j) bv[j] = load<W>(b + kk * ldb + j * W);
 #pragma GCC unroll 8
-    for (int i = 0; i < kRows; ++i) {
-      const V ai = splat<W>(a[i * lda + kk]);
+    for (int i = 0; i < R; ++i) {
+      const V ai = splat<W>(a[i * a_row + kk * a_step]);
 #pragma GCC unroll 2
       for (int j = 0; j < NV; ++j) acc[i][j] += ai * bv[j];
     }
   }
 #pragma GCC unroll 8
-  for (int i = 0; i < kRows; ++i)
+  for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j) store<W>(c + i * ldc + j * W, acc[i][j]);
 }
@@ -123,10 +126,12 @@ DDIM_INLINE void multiply(const Geometry& g, int64_t rows, const float* v, float
     int64_t o = o0;
     for (; o + 2 * W <= o1; o += 2 * W)
       for (int64_t r = 0; r < rows; r += kRows)
-        multiply_rows<W, 2>(a + r * c_in, c_in, b + o, c_out, c_in, c + r * c_out + o, c_out);
+        multiply_rows<W, 2, kRows, false>(a + r * c_in, c_in, 1, b + o, c_out, c_in, c + r * c_out + o,
+                                          c_out);
     for (; o < o1; o += W)
       for (int64_t r = 0; r < rows; r += kRows)
-        multiply_rows<W, 1>(a + r * c_in, c_in, b + o, c_out, c_in, c + r * c_out + o, c_out);
+        multiply_rows<W, 1, kRows, false>(a + r * c_in, c_in, 1, b + o, c_out, c_in, c + r * c_out + o,
+                                          c_out);
   }
 }
 
@@ -225,52 +230,25 @@ DDIM_INLINE void transform_grad(const Geometry& g, int64_t t0, int64_t count, in
   }
 }
 
-// du[R][NV W] += v^T m over `rows` rows: v [rows][R] (row stride ldv), m [rows][NV W] (ldm), du's
-// rows lddu apart. The R x NV accumulators stay in registers over all the rows.
-template <int W, int NV, int R>
-DDIM_INLINE void accumulate_rows(const float* v, int64_t ldv, const float* m, int64_t ldm, int64_t rows,
-                                 float* du, int64_t lddu) {
-  using V = Vec<W>;
-  V acc[R][NV];
-#pragma GCC unroll 8
-  for (int i = 0; i < R; ++i)
-#pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) acc[i][j] = load<W>(du + i * lddu + j * W);
-  for (int64_t r = 0; r < rows; ++r) {
-    V mv[NV];
-#pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) mv[j] = load<W>(m + r * ldm + j * W);
-#pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      const V vi = splat<W>(v[r * ldv + i]);
-#pragma GCC unroll 2
-      for (int j = 0; j < NV; ++j) acc[i][j] += vi * mv[j];
-    }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < R; ++i)
-#pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) store<W>(du + i * lddu + j * W, acc[i][j]);
-}
-
+// du[tail][NV W] += v^T m for the last `tail` (< kRows) input channels.
 template <int W, int NV>
 DDIM_INLINE void accumulate_tail(int tail, const float* v, int64_t ldv, const float* m, int64_t ldm,
                                  int64_t rows, float* du, int64_t lddu) {
   switch (tail) {
     case 1:
-      accumulate_rows<W, NV, 1>(v, ldv, m, ldm, rows, du, lddu);
+      multiply_rows<W, NV, 1, true>(v, 1, ldv, m, ldm, rows, du, lddu);
       break;
     case 2:
-      accumulate_rows<W, NV, 2>(v, ldv, m, ldm, rows, du, lddu);
+      multiply_rows<W, NV, 2, true>(v, 1, ldv, m, ldm, rows, du, lddu);
       break;
     case 3:
-      accumulate_rows<W, NV, 3>(v, ldv, m, ldm, rows, du, lddu);
+      multiply_rows<W, NV, 3, true>(v, 1, ldv, m, ldm, rows, du, lddu);
       break;
     case 4:
-      accumulate_rows<W, NV, 4>(v, ldv, m, ldm, rows, du, lddu);
+      multiply_rows<W, NV, 4, true>(v, 1, ldv, m, ldm, rows, du, lddu);
       break;
     case 5:
-      accumulate_rows<W, NV, 5>(v, ldv, m, ldm, rows, du, lddu);
+      multiply_rows<W, NV, 5, true>(v, 1, ldv, m, ldm, rows, du, lddu);
       break;
     default:
       break;
@@ -290,12 +268,12 @@ DDIM_INLINE void accumulate(const Geometry& g, int64_t rows, const float* v, con
     int64_t o = o0;
     for (; o + 2 * W <= o1; o += 2 * W) {
       for (int64_t i = 0; i < full; i += kRows)
-        accumulate_rows<W, 2, kRows>(a + i, c_in, b + o, c_out, rows, c + i * c_out + o, c_out);
+        multiply_rows<W, 2, kRows, true>(a + i, 1, c_in, b + o, c_out, rows, c + i * c_out + o, c_out);
       accumulate_tail<W, 2>(tail, a + full, c_in, b + o, c_out, rows, c + full * c_out + o, c_out);
     }
     for (; o < o1; o += W) {
       for (int64_t i = 0; i < full; i += kRows)
-        accumulate_rows<W, 1, kRows>(a + i, c_in, b + o, c_out, rows, c + i * c_out + o, c_out);
+        multiply_rows<W, 1, kRows, true>(a + i, 1, c_in, b + o, c_out, rows, c + i * c_out + o, c_out);
       accumulate_tail<W, 1>(tail, a + full, c_in, b + o, c_out, rows, c + full * c_out + o, c_out);
     }
   }

@@ -63,6 +63,9 @@ class EpsNetwork : public torch::nn::Module {
 /// copies): `dims`/2 frequencies log-spaced from 1 to `max_frequency`, angular speed 2 pi f,
 /// embedding [sin(2 pi f v), cos(2 pi f v)]. v: [B] -> [B, dims].
 torch::Tensor sinusoidal_embedding(const torch::Tensor& v, int64_t dims, double max_frequency = 1000.0);
+/// Its `dims`/2 frequencies f, [dims / 2] (what the prepared U-Net's own loop takes).
+torch::Tensor sinusoidal_frequencies(int64_t dims, double max_frequency = 1000.0,
+                                     const torch::TensorOptions& options = torch::kFloat);
 
 /// Builds a network from its description ({"kind": "unet", ...} or {"kind": "mlp", ...}).
 /// Throws ddim::InvalidArgument for an unknown kind or bad options.

@@ -26,8 +26,9 @@
 //    shifted copies, upsampling, 2x2 pooling and the head. At batch 1, LibTorch's calls for them
 //    cost more than the work;
 //  - every activation buffer is allocated once per shape and reused by every later call.
-// fp32, and bf16 (under CPU autocast) where the CPU has native bf16 convolutions. UNet::forward takes this path by itself when it applies (see `why_not` and
-// UNet::set_prepared); otherwise the plain one runs unchanged.
+// fp32, and bf16 (under CPU autocast) where the CPU has native bf16 convolutions. UNet::forward takes this
+// path by itself when it applies (see `why_not` and UNet::set_prepared); otherwise the plain one runs
+// unchanged.
 #pragma once
 
 #include <torch/torch.h>
